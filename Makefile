@@ -1,0 +1,34 @@
+# Two commands: `make demo` runs the bundled Kutim scenario end to end, `make test` passes the tests.
+# Both set up their own virtual environment in .venv from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pilkada-sim validate scenarios/kutim-2024.yaml
+	$(BIN)/pilkada-sim run scenarios/kutim-2024.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests scenarios bench
+	$(BIN)/ruff format --check sim tests scenarios bench
+	$(BIN)/mypy sim
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,308 @@
+"""The day's incident stream of one replication, made up front and independent of any plan.
+
+Everything random about a replication's day is drawn here, vectorised with numpy, from named
+streams of one :class:`numpy.random.SeedSequence` keyed by ``(seed, replication, purpose)``:
+
+- ``counting``: how long counting takes at each TPS (it grows with the voters who voted);
+- ``arrivals``: a non-homogeneous Poisson process per site and incident type, with a constant rate
+  on each piece of a phase window cut at clock-hour boundaries (phase rate x class and flag
+  multipliers x the hour's multiplier);
+- ``outbreak``: hoax-driven flare-ups. An incident of a type with ``outbreak`` triggers one with
+  its probability; TPS within the radius then see their rates raised by ``multiplier`` for
+  ``duration_h``. Offspring may trigger further outbreaks (up to ``max_outbreak_generations``).
+  The raised rate is taken at the trigger time; offspring that fall where a TPS has closed are
+  dropped.
+- ``draws``: every per-incident draw the model may need: report delay, on-scene time (one uniform
+  mapped through each type's distribution, so an escalated incident keeps its draw), on-site
+  resolution coins (Linmas, guard), escalation coins and a travel-noise factor per responding unit.
+
+Because the model only reads these arrays, every plan faces exactly the same day (common random
+numbers), and a replication is reproducible from (scenario, seed, replication) alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from sim.scenario import PHASES, TPS_CLASSES, TPS_FLAGS, Dist, LoadedScenario
+from sim.world import World, great_circle_km
+
+STREAMS = ("counting", "arrivals", "outbreak", "draws")
+MAX_UNITS = 8  # travel-noise draws per incident: one per responding unit, in dispatch order
+ESCALATION_STEPS = 3  # escalation coins per incident (a chain of up to three escalations)
+PHASE_INDEX = {p: i for i, p in enumerate(PHASES)}
+
+
+def stream(seed: int, replication: int, purpose: str) -> np.random.Generator:
+    """The named random stream of one replication."""
+    ss = np.random.SeedSequence(entropy=seed, spawn_key=(replication, STREAMS.index(purpose)))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+def quantile(d: Dist, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of a duration distribution at uniforms ``u`` [min]."""
+    if d.dist == "fixed":
+        return np.full(np.shape(u), d.mean)
+    if d.dist == "exponential":
+        return -d.mean * np.log1p(-u)
+    if d.dist == "uniform":
+        return d.low + (d.high - d.low) * u
+    sigma2 = np.log1p(d.cv**2)
+    mu = np.log(d.mean) - sigma2 / 2
+    return np.exp(mu + np.sqrt(sigma2) * ndtri(u))
+
+
+@dataclass
+class IncidentStream:
+    """One replication's day. Arrays are indexed by incident (sorted by ``t_occur``)."""
+
+    replication: int
+    t_occur: np.ndarray  # [min]
+    t_report: np.ndarray  # [min] t_occur + report delay
+    site: np.ndarray  # node index
+    kind: np.ndarray  # incident type index
+    phase: np.ndarray  # index into PHASES
+    generation: np.ndarray  # 0 = background, k = k-th outbreak generation
+    scene_min: np.ndarray  # [n, n_types] on-scene time if the incident is (or becomes) each type
+    coin_linmas: np.ndarray
+    coin_guard: np.ndarray
+    coin_escalate: np.ndarray  # [n, ESCALATION_STEPS]
+    noise: np.ndarray  # [n, MAX_UNITS] travel-time factors, mean 1
+    count_end: np.ndarray  # [n_tps] when counting ends at each TPS [min]
+    escort_end: np.ndarray  # [n_tps] when the box reaches the PPK (incident window) [min]
+
+    def __len__(self) -> int:
+        return len(self.t_occur)
+
+
+@dataclass(frozen=True)
+class TypeTable:
+    """Incident-type parameters as arrays (types in scenario order)."""
+
+    names: list[str]
+    rate: np.ndarray  # [n_types, n_phases] per site-hour
+    site_mult: np.ndarray  # [n_nodes, n_types] class x flag multipliers (1 at PPK/KPU)
+    hour_mult: np.ndarray  # [24]
+
+
+def type_table(sc: LoadedScenario, world: World) -> TypeTable:
+    inc = sc.spec.incidents
+    names = list(inc.types)
+    rate = np.zeros((len(names), len(PHASES)))
+    cmult = np.ones((len(names), len(TPS_CLASSES)))
+    fmult = np.ones((len(names), len(TPS_FLAGS)))
+    for t, name in enumerate(names):
+        it = inc.types[name]
+        for ph, r in it.rate_per_site_hour.items():
+            rate[t, PHASE_INDEX[ph]] = r
+        for c, m in it.class_multiplier.items():
+            cmult[t, TPS_CLASSES.index(c)] = m
+        for flag, m in it.flag_multiplier.items():
+            fmult[t, TPS_FLAGS.index(flag)] = m
+    site_mult = np.ones((world.n_nodes, len(names)))
+    tps_mult = cmult[:, world.tps_class].T  # [n_tps, n_types]
+    for f in range(len(TPS_FLAGS)):
+        tps_mult = tps_mult * np.where(world.tps_flags[:, f : f + 1], fmult[:, f][None, :], 1.0)
+    site_mult[: world.n_tps] = tps_mult
+    hour = np.ones(24)
+    for h, m in inc.hourly_multiplier.items():
+        hour[h] = m
+    return TypeTable(names, rate, site_mult, hour)
+
+
+def _windows(sc: LoadedScenario, world: World, count_end: np.ndarray, escort_end: np.ndarray):
+    """Phase windows of every site: arrays (site, phase, t0, t1)."""
+    tl = sc.timeline
+    n = world.n_tps
+    tps = np.arange(n)
+    sites = [tps, tps, tps, tps]
+    phases = [np.full(n, PHASE_INDEX[p]) for p in ("logistics", "voting", "counting", "escort")]
+    t0 = [np.full(n, tl.logistics_start), np.full(n, tl.voting_start), np.full(n, tl.voting_end), count_end]
+    t1 = [np.full(n, tl.voting_start), np.full(n, tl.voting_end), count_end, escort_end]
+    ppk = world.ppk_node
+    for a, b in tl.recap_windows:
+        sites.append(ppk)
+        phases.append(np.full(len(ppk), PHASE_INDEX["recap"]))
+        t0.append(np.full(len(ppk), a))
+        t1.append(np.full(len(ppk), b))
+    sites.append(np.asarray([world.kpu_node]))
+    phases.append(np.asarray([PHASE_INDEX["plenary"]]))
+    t0.append(np.asarray([tl.plenary[0]]))
+    t1.append(np.asarray([tl.plenary[1]]))
+    return (
+        np.concatenate(sites),
+        np.concatenate(phases),
+        np.concatenate(t0).astype(float),
+        np.concatenate(t1).astype(float),
+    )
+
+
+def _split_hours(t0: np.ndarray, t1: np.ndarray, epoch_minute: float):
+    """Cut windows at clock-hour boundaries: (row of the window, piece start, piece end, hour)."""
+    h0 = np.floor((t0 + epoch_minute) / 60.0).astype(np.int64)
+    h1 = np.ceil((t1 + epoch_minute) / 60.0).astype(np.int64)
+    n = np.maximum(h1 - h0, 1)
+    row = np.repeat(np.arange(len(t0)), n)
+    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    hour_abs = h0[row] + k
+    start = hour_abs * 60.0 - epoch_minute
+    a = np.maximum(t0[row], start)
+    b = np.minimum(t1[row], start + 60.0)
+    keep = b > a
+    return row[keep], a[keep], b[keep], (hour_abs[keep] % 24)
+
+
+def _phase_at(sc: LoadedScenario, count_end: np.ndarray, escort_end: np.ndarray, tps: np.ndarray, t: np.ndarray):
+    """Phase index of TPS ``tps`` at times ``t``, or -1 where the TPS is not active."""
+    tl = sc.timeline
+    ce, ee = count_end[tps], escort_end[tps]
+    return np.select(
+        [
+            (t >= tl.logistics_start) & (t < tl.voting_start),
+            (t >= tl.voting_start) & (t < tl.voting_end),
+            (t >= tl.voting_end) & (t < ce),
+            (t >= ce) & (t < ee),
+        ],
+        [PHASE_INDEX["logistics"], PHASE_INDEX["voting"], PHASE_INDEX["counting"], PHASE_INDEX["escort"]],
+        default=-1,
+    )
+
+
+def counting_times(sc: LoadedScenario, world: World, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
+    """When counting ends at each TPS, and when its box reaches the PPK [min]."""
+    c = sc.spec.phases.counting
+    rng = stream(seed, replication, "counting")
+    mean = c.base_min + c.per_voter_min * c.turnout * world.tps_voters
+    if c.cv > 0:
+        s2 = np.log1p(c.cv**2)
+        factor = np.exp(np.sqrt(s2) * rng.standard_normal(world.n_tps) - s2 / 2)
+    else:
+        factor = np.ones(world.n_tps)
+    count_end = sc.timeline.voting_end + np.minimum(mean * factor, c.max_min)
+    to_ppk = world.travel_min["road"][np.arange(world.n_tps), world.ppk_node[world.node_kec[: world.n_tps]]]
+    return count_end, count_end + to_ppk
+
+
+def generate(
+    sc: LoadedScenario, world: World, seed: int, replication: int, types: TypeTable | None = None
+) -> IncidentStream:
+    """The whole incident stream of one replication (see the module docstring)."""
+    types = types or type_table(sc, world)
+    inc = sc.spec.incidents
+    count_end, escort_end = counting_times(sc, world, seed, replication)
+
+    site, phase, w0, w1 = _windows(sc, world, count_end, escort_end)
+    row, a, b, hour = _split_hours(w0, w1, sc.epoch.hour * 60.0 + sc.epoch.minute)
+    seg_site, seg_phase = site[row], phase[row]
+    lam = (
+        types.rate[:, seg_phase].T
+        * types.site_mult[seg_site]
+        * types.hour_mult[hour][:, None]
+        * ((b - a) / 60.0)[:, None]
+    )
+    rng = stream(seed, replication, "arrivals")
+    counts = rng.poisson(lam)
+    seg_i, type_i = np.nonzero(counts)
+    k = counts[seg_i, type_i]
+    seg_rep = np.repeat(seg_i, k)
+    t = a[seg_rep] + rng.random(len(seg_rep)) * (b - a)[seg_rep]
+    parts = [(t, seg_site[seg_rep], np.repeat(type_i, k), seg_phase[seg_rep], np.zeros(len(t), dtype=np.int64))]
+
+    # Outbreaks: each generation's triggers raise rates at nearby TPS.
+    ob = [inc.types[n].outbreak for n in types.names]
+    if any(o is not None for o in ob):
+        orng = stream(seed, replication, "outbreak")
+        prob = np.asarray([o.probability if o else 0.0 for o in ob])
+        epoch_minute = sc.epoch.hour * 60.0 + sc.epoch.minute
+        for gen in range(1, inc.max_outbreak_generations + 1):
+            pt, ps, pk, _, _ = parts[-1]
+            coin = orng.random(len(pt))
+            trig = np.flatnonzero((coin < prob[pk]) & (ps < world.n_tps))
+            new = []
+            for j in trig:
+                o = ob[pk[j]]
+                assert o is not None
+                near = np.flatnonzero(
+                    great_circle_km(
+                        world.lat[ps[j]], world.lon[ps[j]], world.lat[: world.n_tps], world.lon[: world.n_tps]
+                    )
+                    <= o.radius_km
+                )
+                ph = _phase_at(sc, count_end, escort_end, near, np.full(len(near), pt[j]))
+                h = int(((pt[j] + epoch_minute) // 60) % 24)
+                rate_now = np.where(ph[:, None] >= 0, types.rate[:, np.maximum(ph, 0)].T, 0.0)
+                lam_o = rate_now * types.site_mult[near] * types.hour_mult[h] * (o.multiplier - 1.0) * o.duration_h
+                c = orng.poisson(lam_o)
+                si, ti = np.nonzero(c)
+                kk = c[si, ti]
+                s_new = np.repeat(near[si], kk)
+                t_new = pt[j] + orng.random(len(s_new)) * o.duration_h * 60.0
+                p_new = _phase_at(sc, count_end, escort_end, s_new, t_new)
+                keep = p_new >= 0
+                new.append((t_new[keep], s_new[keep], np.repeat(ti, kk)[keep], p_new[keep]))
+            if not new:
+                break
+            cat = [np.concatenate(x) for x in zip(*new, strict=True)]
+            if len(cat[0]) == 0:
+                break
+            parts.append((cat[0], cat[1], cat[2], cat[3], np.full(len(cat[0]), gen)))
+
+    t_occur = np.concatenate([p[0] for p in parts])
+    sites = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    kinds = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    phases = np.concatenate([p[3] for p in parts]).astype(np.int64)
+    gens = np.concatenate([p[4] for p in parts]).astype(np.int64)
+    order = np.lexsort((kinds, sites, t_occur))
+    t_occur, sites, kinds, phases, gens = t_occur[order], sites[order], kinds[order], phases[order], gens[order]
+    n = len(t_occur)
+
+    drng = stream(seed, replication, "draws")
+    u = drng.random((n, 4 + ESCALATION_STEPS))
+    z = drng.standard_normal((n, MAX_UNITS))
+    delay = _report_delay(sc, world, sites, u[:, 0])
+    scene = (
+        np.column_stack([quantile(inc.types[nm].on_scene_min, u[:, 1]) for nm in types.names])
+        if n
+        else np.zeros((0, len(types.names)))
+    )
+    cv = world.noise_cv
+    if cv > 0:
+        s2 = np.log1p(cv**2)
+        noise = np.exp(np.sqrt(s2) * z - s2 / 2)
+    else:
+        noise = np.ones((n, MAX_UNITS))
+    return IncidentStream(
+        replication=replication,
+        t_occur=t_occur,
+        t_report=t_occur + delay,
+        site=sites,
+        kind=kinds,
+        phase=phases,
+        generation=gens,
+        scene_min=scene,
+        coin_linmas=u[:, 2],
+        coin_guard=u[:, 3],
+        coin_escalate=u[:, 4:],
+        noise=noise,
+        count_end=count_end,
+        escort_end=escort_end,
+    )
+
+
+def _report_delay(sc: LoadedScenario, world: World, sites: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Report delay [min]: the default, or the longest of the delays for the site's flags."""
+    rd = sc.spec.incidents.report_delay_min
+    default = rd.get("default")
+    delay = quantile(default, u) if default else np.zeros(len(u))
+    is_tps = sites < world.n_tps
+    for f, name in enumerate(TPS_FLAGS):
+        d = rd.get(name)  # type: ignore[call-overload]
+        if d is None:
+            continue
+        has = np.zeros(len(u), dtype=bool)
+        has[is_tps] = world.tps_flags[sites[is_tps], f]
+        delay = np.where(has, np.maximum(delay, quantile(d, u)), delay)
+    return delay

@@ -1,0 +1,191 @@
+"""Output tables of a run, every column documented here with its unit (the one place).
+
+All times are minutes from the scenario epoch (model clock); an unset time is empty (NaN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.model import OUTCOMES, RESOLVED_BY_CODES, RunRecords
+from sim.scenario import PHASES, LoadedScenario
+from sim.world import World
+
+INCIDENT_COLUMNS: dict[str, str] = {
+    "replication": "replication index (0-based)",
+    "plan": "plan name",
+    "incident_id": "incident number within the replication (0-based, in order of t_occur)",
+    "type": "incident type at the end (after any escalation)",
+    "priority": "priority of that type (1 = most urgent)",
+    "site_id": "TPS id, 'PPK <kecamatan>' or 'KPU'",
+    "kecamatan": "kecamatan of the site",
+    "phase": "phase at the site when it occurred: logistics, voting, counting, escort, recap, plenary",
+    "t_occur": "when it happened [min]",
+    "t_report": "when it was reported to the dispatcher [min]; empty if resolved on site",
+    "t_dispatch": "when the first unit was sent [min]",
+    "t_arrive": "when the first unit arrived [min]",
+    "t_clear": "when it was cleared (on site or by units) [min]",
+    "wait_min": "t_dispatch - t_report: waiting for a free unit [min]",
+    "travel_min": "t_arrive - t_dispatch: travel of the first unit sent [min]",
+    "response_min": "t_arrive - t_report: report to first arrival [min]",
+    "units": "ids of the units sent, ';'-separated",
+    "resolved_by": "linmas, tps_guard, ppk_guard, units, or empty if still open",
+    "escalated": "True if it escalated to another type while nobody was there",
+    "outcome": "resolved_on_site, cleared, open_at_end (not cleared by the horizon), no_capable_unit",
+}
+
+UNIT_COLUMNS: dict[str, str] = {
+    "replication": "replication index",
+    "plan": "plan name",
+    "unit_id": "unit id: <post>-<role>-<n>",
+    "role": "patrol, reserve or tni",
+    "post": "post the unit belongs to",
+    "incident_id": "incident it was sent to",
+    "t_dispatch": "when it was sent [min]",
+    "t_arrive": "when it arrived on scene [min]",
+    "t_clear": "when the incident cleared and the unit became free again [min]",
+    "t_back": "when it was back at its post [min]; empty if re-tasked on the way or still out",
+    "travel_min": "travel time to the scene including setup and noise [min]",
+    "travel_km": "distance to the scene [km]",
+    "retasked": "True if it was sent while returning from another incident",
+    "busy_min": "t_clear - t_dispatch (or to the horizon if never cleared) [min]",
+}
+
+TIMESERIES_COLUMNS: dict[str, str] = {
+    "replication": "replication index",
+    "plan": "plan name",
+    "t": "time of the change [min]; each value holds until the next row",
+    "busy_units": "units travelling to or working at an incident",
+    "open_incidents": "reported incidents not yet cleared",
+    "unguarded_tps": "TPS whose box is still there and none of whose cluster's guards is present",
+}
+
+KPI_COLUMNS: dict[str, str] = {
+    "replication": "replication index",
+    "plan": "plan name",
+    "incidents": "incidents generated",
+    "resolved_on_site": "incidents resolved by Linmas, TPS or PPK guards",
+    "dispatched": "incidents that needed units (reported, not resolved on site)",
+    "reached": "dispatched incidents a unit reached before the horizon",
+    "response_mean_min": "mean response time of reached incidents [min]",
+    "response_p50_min": "median response time [min]",
+    "response_p90_min": "90th percentile response time [min]",
+    "within_target": (
+        "share of dispatched incidents reached within their kecamatan's target (unreached count as missed)"
+    ),
+    "wait_mean_min": "mean wait for a free unit over dispatched incidents [min]",
+    "waited_share": "share of dispatched incidents that found no unit free (wait > 0)",
+    "escalations": "incidents that escalated",
+    "open_at_end": "incidents not cleared by the horizon",
+    "peak_busy_units": "largest number of units busy at once",
+    "units": "mobile units in the plan",
+    "unit_busy_hours": "total hours units spent travelling to or working at incidents [h]",
+    "tni_dispatches": "times a TNI backup unit was sent",
+    "peak_unguarded_tps": "largest number of TPS unguarded at once",
+}
+
+
+def incident_table(sc: LoadedScenario, world: World, rec: RunRecords) -> pd.DataFrame:
+    s = rec.stream
+    names = list(sc.spec.incidents.types)
+    t_report = np.where(np.isin(rec.resolved_by, (1, 2, 3)), np.nan, rec.t_report)
+    df = pd.DataFrame(
+        {
+            "replication": s.replication,
+            "plan": rec.plan,
+            "incident_id": np.arange(len(s)),
+            "type": np.asarray(names, dtype=object)[rec.kind] if len(s) else np.asarray([], dtype=object),
+            "priority": rec.priority,
+            "site_id": np.asarray(world.node_ids, dtype=object)[s.site] if len(s) else np.asarray([], dtype=object),
+            "kecamatan": np.asarray(world.kecamatan, dtype=object)[world.node_kec[s.site]]
+            if len(s)
+            else np.asarray([], dtype=object),
+            "phase": np.asarray(PHASES, dtype=object)[s.phase] if len(s) else np.asarray([], dtype=object),
+            "t_occur": s.t_occur,
+            "t_report": t_report,
+            "t_dispatch": rec.t_dispatch,
+            "t_arrive": rec.t_arrive,
+            "t_clear": rec.t_clear,
+            "wait_min": rec.t_dispatch - t_report,
+            "travel_min": rec.t_arrive - rec.t_dispatch,
+            "response_min": rec.t_arrive - t_report,
+            "units": [";".join(u) for u in rec.units],
+            "resolved_by": np.asarray(RESOLVED_BY_CODES, dtype=object)[rec.resolved_by]
+            if len(s)
+            else np.asarray([], dtype=object),
+            "escalated": rec.escalated,
+            "outcome": np.asarray(OUTCOMES, dtype=object)[rec.outcome] if len(s) else np.asarray([], dtype=object),
+        }
+    )
+    return df[list(INCIDENT_COLUMNS)]
+
+
+def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
+    cols = [
+        "unit_id",
+        "role",
+        "post",
+        "incident_id",
+        "t_dispatch",
+        "t_arrive",
+        "t_clear",
+        "t_back",
+        "travel_min",
+        "travel_km",
+        "retasked",
+    ]
+    df = pd.DataFrame(rec.unit_rows, columns=cols)
+    df.insert(0, "plan", rec.plan)
+    df.insert(0, "replication", rec.stream.replication)
+    df["incident_id"] = df["incident_id"].astype(np.int64)
+    df["retasked"] = df["retasked"].astype(bool)
+    df["busy_min"] = df["t_clear"].fillna(horizon) - df["t_dispatch"]
+    return df[list(UNIT_COLUMNS)]
+
+
+def timeseries_table(rec: RunRecords) -> pd.DataFrame:
+    df = pd.DataFrame(rec.timeseries, columns=["t", "busy_units", "open_incidents", "unguarded_tps"])
+    df = df.drop_duplicates("t", keep="last").reset_index(drop=True)
+    df.insert(0, "plan", rec.plan)
+    df.insert(0, "replication", rec.stream.replication)
+    return df[list(TIMESERIES_COLUMNS)]
+
+
+def kpis(
+    world: World, incidents: pd.DataFrame, units: pd.DataFrame, ts: pd.DataFrame, n_units: int
+) -> dict[str, object]:
+    """Key performance indicators of one run (see KPI_COLUMNS)."""
+    disp = incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
+    reached = disp[disp["t_arrive"].notna()]
+    resp = reached["response_min"].to_numpy()
+    kidx = {k: i for i, k in enumerate(world.kecamatan)}
+    target = world.target_min[disp["kecamatan"].map(kidx).to_numpy(dtype=np.int64)] if len(disp) else np.zeros(0)
+    within = (disp["response_min"].to_numpy() <= target) & disp["t_arrive"].notna().to_numpy()
+    wait = disp["wait_min"].to_numpy()
+    waited = np.where(np.isnan(wait), True, wait > 1e-9)
+
+    def pct(q: float) -> float:
+        return float(np.percentile(resp, q)) if len(resp) else float("nan")
+
+    return {
+        "replication": int(incidents["replication"].iloc[0]) if len(incidents) else int(ts["replication"].iloc[0]),
+        "plan": str(ts["plan"].iloc[0]),
+        "incidents": len(incidents),
+        "resolved_on_site": int((incidents["outcome"] == "resolved_on_site").sum()),
+        "dispatched": len(disp),
+        "reached": len(reached),
+        "response_mean_min": float(resp.mean()) if len(resp) else float("nan"),
+        "response_p50_min": pct(50),
+        "response_p90_min": pct(90),
+        "within_target": float(within.mean()) if len(disp) else float("nan"),
+        "wait_mean_min": float(np.nanmean(wait)) if np.isfinite(wait).any() else float("nan"),
+        "waited_share": float(waited.mean()) if len(disp) else float("nan"),
+        "escalations": int(incidents["escalated"].sum()),
+        "open_at_end": int((incidents["outcome"] == "open_at_end").sum()),
+        "peak_busy_units": int(ts["busy_units"].max()),
+        "units": n_units,
+        "unit_busy_hours": float(units["busy_min"].sum() / 60.0),
+        "tni_dispatches": int((units["role"] == "tni").sum()),
+        "peak_unguarded_tps": int(ts["unguarded_tps"].max()),
+    }

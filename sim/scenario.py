@@ -1,0 +1,681 @@
+"""Scenario files: the typed schema (pydantic), loading, ``--set`` overrides and the TPS table.
+
+A scenario is one YAML file plus data tables in its folder. Everything is validated here, at the
+edge: the model receives a :class:`LoadedScenario` and never re-checks it. Every key, its unit and
+its default is documented in ``scenarios/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.errors import UserError
+from sim.timeparse import minutes_between, parse_clock, parse_when
+
+TPS_CLASSES = ("kurang_rawan", "rawan", "sangat_rawan", "khusus")
+TPS_FLAGS = ("blank_spot", "hard_to_reach", "disaster_prone")
+TPS_PHASES = ("logistics", "voting", "counting", "escort")
+PHASES = (*TPS_PHASES, "recap", "plenary")
+ROLES = ("patrol", "reserve", "tni")
+MODES = ("road", "river", "sea")
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0)]
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$", min_length=1, max_length=64)]
+Mode = Literal["road", "river", "sea"]
+Role = Literal["patrol", "reserve", "tni"]
+DelayKey = Literal["default", "blank_spot", "hard_to_reach", "disaster_prone"]
+LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- sites -------------------------------------------------------------------------------------
+
+
+class Post(_Model):
+    """A place units start from and return to (Polres HQ, a Polsek, a Kodim/Koramil)."""
+
+    id: Ident
+    name: str
+    kind: Literal["polres", "polsek", "tni", "other"] = "polsek"
+    kecamatan: str
+    position: LatLon
+    covers: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+class Venue(_Model):
+    """A PPK venue (one per kecamatan) or the KPU Kabupaten office."""
+
+    kecamatan: str
+    position: LatLon
+    name: str = ""
+
+
+class Sites(_Model):
+    tps_file: str
+    ppk: list[Venue]
+    kpu: Venue
+    posts: list[Post] = Field(min_length=1)
+
+
+# --- travel ------------------------------------------------------------------------------------
+
+
+class Access(_Model):
+    """How a kecamatan is reached, overriding the defaults for legs that start or end in it."""
+
+    road_factor: Pos | None = None
+    speed_kmh: Pos | None = None
+    mode: Literal["road", "sea", "river"] = "road"
+    gateway: LatLon | None = None
+    transfer_min: NonNeg = 0.0
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _gateway_for_water(self) -> Access:
+        if self.mode != "road" and self.gateway is None:
+            raise ValueError(f"mode '{self.mode}' needs a gateway: [lat, lon] where the boat leaves")
+        return self
+
+
+def _speeds() -> dict[Mode, float]:
+    return {"road": 40.0, "river": 20.0, "sea": 25.0}
+
+
+def _patrol_only() -> list[Role]:
+    return ["patrol"]
+
+
+def _no_delay() -> dict[DelayKey, Dist]:
+    return {"default": Dist(dist="fixed", mean=0.0)}
+
+
+class Travel(_Model):
+    road_factor: Pos = 2.0
+    speed_kmh: dict[Mode, Pos] = Field(default_factory=lambda: _speeds())
+    water_factor: Pos = 1.3
+    setup_min: NonNeg = 0.0
+    noise_cv: NonNeg = 0.0
+    access: dict[str, Access] = Field(default_factory=dict)
+    matrix_file: str | None = None
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+class GuardRule(_Model):
+    """Static TPS guards of one vulnerability class: ``officers`` per cluster of ``per_tps`` TPS."""
+
+    officers: Count
+    per_tps: Annotated[int, Field(ge=1)] = 1
+    kind: Ident = "polri"
+
+
+class UnitGroup(_Model):
+    """Mobile units of one role at one post."""
+
+    post: Ident
+    units: Count = 1
+    crew: Annotated[int, Field(ge=1)] = 2
+    kind: Ident = "polri"
+    mode: Literal["road", "river", "sea"] = "road"
+
+
+class PPKGuards(_Model):
+    officers: Count = 0
+    kind: Ident = "polri"
+
+
+class Escort(_Model):
+    by: Literal["tps_guard", "none"] = "tps_guard"
+    handover_min: NonNeg = 30.0
+    return_to_cluster: bool = True
+
+
+class Plan(_Model):
+    description: str = ""
+    tps_guards: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], GuardRule]
+    linmas_per_tps: Count = 2
+    linmas_kind: Ident = "linmas"
+    patrols: list[UnitGroup] = Field(default_factory=list)
+    reserve: list[UnitGroup] = Field(default_factory=list)
+    tni_backup: list[UnitGroup] = Field(default_factory=list)
+    ppk_guards: PPKGuards = PPKGuards()
+    escort: Escort = Escort()
+
+    @field_validator("tps_guards")
+    @classmethod
+    def _all_classes(cls, v: dict[str, GuardRule]) -> dict[str, GuardRule]:
+        missing = [c for c in TPS_CLASSES if c not in v]
+        if missing:
+            raise ValueError(f"missing guard rule for {', '.join(missing)} (give officers: 0 for none)")
+        return v
+
+
+# --- phases ------------------------------------------------------------------------------------
+
+
+class Window(_Model):
+    start: str
+    end: str
+
+
+class Counting(_Model):
+    """Counting at the TPS starts when voting ends; its length grows with the voters who voted."""
+
+    base_min: NonNeg = 120.0
+    per_voter_min: NonNeg = 0.5
+    turnout: Prob = 0.7
+    cv: NonNeg = 0.2
+    max_min: Pos = 720.0
+
+
+class Recap(_Model):
+    start: str
+    end: str
+    daily_start: str = "08:00"
+    daily_end: str = "22:00"
+
+
+class Phases(_Model):
+    logistics_start: str
+    voting: Window
+    counting: Counting = Counting()
+    recap: Recap
+    plenary: Window
+
+
+# --- incidents ---------------------------------------------------------------------------------
+
+
+class Dist(_Model):
+    """A non-negative duration distribution [min], sampled by inverse CDF from one uniform draw."""
+
+    dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "exponential"
+    mean: NonNeg = 0.0
+    cv: NonNeg = 0.5
+    low: NonNeg = 0.0
+    high: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _shape(self) -> Dist:
+        if self.dist == "uniform" and self.high < self.low:
+            raise ValueError("uniform needs high >= low")
+        if self.dist in ("exponential", "lognormal") and self.mean <= 0:
+            raise ValueError(f"{self.dist} needs mean > 0 (minutes)")
+        return self
+
+
+class Response(_Model):
+    roles: list[Role] = Field(default_factory=_patrol_only, min_length=1)
+    units: Annotated[int, Field(ge=1, le=8)] = 1
+
+
+class Escalation(_Model):
+    after_min: Pos
+    to: Ident
+    probability: Prob = 1.0
+
+
+class Outbreak(_Model):
+    """A hoax-driven flare-up: rates at TPS within ``radius_km`` rise ``multiplier``-fold."""
+
+    probability: Prob
+    radius_km: Pos
+    multiplier: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    duration_h: Pos
+
+
+class Onsite(_Model):
+    linmas: Prob = 0.0
+    tps_guard: Prob = 0.0
+    ppk_guard: Prob = 0.0
+
+
+class IncidentType(_Model):
+    label_id: str = ""
+    label_en: str = ""
+    priority: Annotated[int, Field(ge=1, le=9)]
+    rate_per_site_hour: dict[Literal["logistics", "voting", "counting", "escort", "recap", "plenary"], NonNeg]
+    class_multiplier: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], NonNeg] = Field(
+        default_factory=dict
+    )
+    flag_multiplier: dict[Literal["blank_spot", "hard_to_reach", "disaster_prone"], NonNeg] = Field(
+        default_factory=dict
+    )
+    onsite: Onsite = Onsite()
+    response: Response = Response()
+    on_scene_min: Dist
+    escalation: Escalation | None = None
+    outbreak: Outbreak | None = None
+
+
+class Incidents(_Model):
+    types: dict[Ident, IncidentType] = Field(min_length=1)
+    hourly_multiplier: dict[Annotated[int, Field(ge=0, le=23)], NonNeg] = Field(default_factory=dict)
+    report_delay_min: dict[DelayKey, Dist] = Field(default_factory=lambda: _no_delay())
+    max_outbreak_generations: Annotated[int, Field(ge=0, le=10)] = 3
+
+
+class Dispatch(_Model):
+    policy: Literal["nearest", "district"] = "nearest"
+    tni_max_priority: Annotated[int, Field(ge=0, le=9)] = 1
+
+
+class TargetGroup(_Model):
+    name: str
+    kecamatan: list[str]
+    target_min: Pos
+
+
+class Targets(_Model):
+    default_min: Pos = 60.0
+    groups: list[TargetGroup] = Field(default_factory=list)
+
+
+class Scenario(_Model):
+    """The whole scenario file. See scenarios/README.md for every key, unit and default."""
+
+    name: Ident
+    title: str = ""
+    description: str = ""
+    timezone: str = "Asia/Makassar"
+    election_day: dt.date
+    epoch: str
+    horizon: str
+    seed: Annotated[int, Field(ge=0)] = 0
+    replications: Annotated[int, Field(ge=1)] = 10
+    sites: Sites
+    travel: Travel = Travel()
+    forces: dict[Ident, Count]
+    plans: dict[Ident, Plan] = Field(min_length=1)
+    phases: Phases
+    incidents: Incidents
+    dispatch: Dispatch = Dispatch()
+    targets: Targets = Targets()
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+# --- resolved objects --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Phase windows in model minutes from the epoch [min]."""
+
+    logistics_start: float
+    voting_start: float
+    voting_end: float
+    recap_windows: tuple[tuple[float, float], ...]
+    plenary: tuple[float, float]
+    horizon: float
+
+
+@dataclass
+class LoadedScenario:
+    """A validated scenario with its tables loaded and times resolved."""
+
+    spec: Scenario
+    path: Path
+    raw: dict[str, Any]
+    tps: pd.DataFrame
+    timeline: Timeline
+    epoch: dt.datetime
+    travel_matrix: pd.DataFrame | None = None
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved scenario content (YAML after overrides plus the TPS table)."""
+        h = hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode())
+        h.update(self.tps.to_csv(index=False).encode())
+        if self.travel_matrix is not None:
+            h.update(self.travel_matrix.to_csv(index=False).encode())
+        return h.hexdigest()
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(str(path), None, "scenario file not found")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(str(path), None, f"cannot read as UTF-8 text ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        raise UserError(str(path), where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise UserError(str(path), None, "expected a mapping of keys (name:, sites:, plans: ...) at the top")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides to the raw scenario. Values are parsed as YAML scalars."""
+    for item in overrides:
+        if "=" not in item:
+            raise UserError("--set", item, "expected key.path=value")
+        key, _, text = item.partition("=")
+        parts = key.strip().split(".")
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, dict):
+                if part not in node:
+                    valid = ", ".join(sorted(map(str, node))[:12])
+                    raise UserError("--set", key, f"'{part}' is not a key here; valid: {valid}")
+                if last:
+                    if isinstance(node[part], (dict, list)):
+                        raise UserError("--set", key, "only scalar values can be set; name a key below it")
+                    node[part] = yaml.safe_load(text) if text.strip() else None
+                else:
+                    node = node[part]
+            elif isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise UserError("--set", key, f"'{part}' is not an index 0..{len(node) - 1}")
+                if last:
+                    node[int(part)] = yaml.safe_load(text)
+                else:
+                    node = node[int(part)]
+            else:
+                raise UserError("--set", key, f"'{part}' goes below a scalar value")
+    return data
+
+
+def _validation_line(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see scenarios/README.md for valid keys)"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    msg = msg.removeprefix("Value error, ")
+    return loc, msg
+
+
+def _resolve_data_path(base: Path, name: str, where: str, key: str) -> Path:
+    path = (base / name).resolve()
+    if not path.is_file():
+        raise UserError(where, key, f"data file '{name}' not found next to the scenario")
+    return path
+
+
+TPS_COLUMNS = ("tps_id", "kecamatan", "desa", "lat", "lon", "voters", "class", *TPS_FLAGS)
+
+
+def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFrame:
+    """Read and check a TPS table (CSV). See scenarios/README.md for the columns."""
+    try:
+        df = pd.read_csv(path, dtype={"tps_id": str, "kecamatan": str, "desa": str, "class": str}, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(str(path), None, f"not a readable CSV table ({exc.__class__.__name__})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in TPS_FLAGS:
+        if col not in df.columns:
+            df[col] = 0
+    missing = [c for c in TPS_COLUMNS if c not in df.columns]
+    if missing:
+        raise UserError(str(path), "columns", f"missing {', '.join(missing)}; needed: {', '.join(TPS_COLUMNS)}")
+    if len(df) == 0:
+        raise UserError(str(path), None, "the TPS table has no rows")
+    for col in ("lat", "lon", "voters", *TPS_FLAGS):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UserError(
+                str(path),
+                f"row {row + 2} ({df['tps_id'].iloc[row]}) column {col}",
+                f"'{df[col].iloc[row]}' is not a number"
+                if not pd.isna(df[col].iloc[row])
+                else "empty; a number is needed",
+            )
+        df[col] = values
+    checks = [
+        ("lat", (df["lat"] < -90) | (df["lat"] > 90), "latitude must be in -90..90"),
+        ("lon", (df["lon"] < -180) | (df["lon"] > 180), "longitude must be in -180..180"),
+        ("voters", df["voters"] < 0, "voters must be >= 0"),
+        ("class", ~df["class"].isin(TPS_CLASSES), f"class must be one of {', '.join(TPS_CLASSES)}"),
+        ("tps_id", df["tps_id"].duplicated(), "duplicate TPS id"),
+    ]
+    if known_kecamatan is not None:
+        checks.append(("kecamatan", ~df["kecamatan"].isin(known_kecamatan), "kecamatan has no PPK venue in sites.ppk"))
+    for col, bad, msg in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UserError(
+                str(path), f"row {row + 2} ({df['tps_id'].iloc[row]}) column {col}", f"'{df[col].iloc[row]}': {msg}"
+            )
+    df["voters"] = df["voters"].astype(np.int64)
+    for col in TPS_FLAGS:
+        df[col] = df[col].astype(bool)
+    return df.reset_index(drop=True)
+
+
+def _timeline(spec: Scenario, where: str) -> tuple[dt.datetime, Timeline]:
+    day = spec.election_day
+
+    def t(key: str, value: str) -> dt.datetime:
+        try:
+            return parse_when(value, day)
+        except ValueError as exc:
+            raise UserError(where, key, str(exc)) from None
+
+    epoch = t("epoch", spec.epoch)
+
+    def m(key: str, value: str) -> float:
+        return minutes_between(epoch, t(key, value))
+
+    ph = spec.phases
+    horizon = m("horizon", spec.horizon)
+    logistics = m("phases.logistics_start", ph.logistics_start)
+    v0, v1 = m("phases.voting.start", ph.voting.start), m("phases.voting.end", ph.voting.end)
+    r0 = t("phases.recap.start", ph.recap.start).date()
+    r1 = t("phases.recap.end", ph.recap.end).date()
+    try:
+        d0, d1 = parse_clock(ph.recap.daily_start), parse_clock(ph.recap.daily_end)
+    except ValueError as exc:
+        raise UserError(where, "phases.recap.daily_start/daily_end", str(exc)) from None
+    if r1 < r0 or d1 <= d0:
+        raise UserError(where, "phases.recap", "end must not be before start, and daily_end after daily_start")
+    recap = []
+    day_i = r0
+    while day_i <= r1:
+        recap.append(
+            (
+                minutes_between(epoch, dt.datetime.combine(day_i, d0)),
+                minutes_between(epoch, dt.datetime.combine(day_i, d1)),
+            )
+        )
+        day_i += dt.timedelta(days=1)
+    p0, p1 = m("phases.plenary.start", ph.plenary.start), m("phases.plenary.end", ph.plenary.end)
+    order = [
+        ("epoch", 0.0),
+        ("phases.logistics_start", logistics),
+        ("phases.voting.start", v0),
+        ("phases.voting.end", v1),
+        ("horizon", horizon),
+    ]
+    for (ka, a), (kb, b) in itertools.pairwise(order):
+        if b < a or (b == a and kb != "phases.logistics_start"):
+            raise UserError(where, kb, f"must come after {ka}")
+    if recap[0][0] < v1 or recap[-1][1] > horizon:
+        raise UserError(where, "phases.recap", "must lie between the end of voting and the horizon")
+    if p1 <= p0 or p0 < v1 or p1 > horizon:
+        raise UserError(where, "phases.plenary", "must end after it starts, between the end of voting and the horizon")
+    return epoch, Timeline(logistics, v0, v1, tuple(recap), (p0, p1), horizon)
+
+
+def _check_references(spec: Scenario, where: str) -> None:
+    kec = {v.kecamatan for v in spec.sites.ppk}
+    posts = {p.id for p in spec.sites.posts}
+    if len(posts) != len(spec.sites.posts):
+        raise UserError(where, "sites.posts", "post ids must be unique")
+    if len(kec) != len(spec.sites.ppk):
+        raise UserError(where, "sites.ppk", "one PPK venue per kecamatan")
+    valid_kec = ", ".join(sorted(kec))
+    for i, p in enumerate(spec.sites.posts):
+        for k in [p.kecamatan, *p.covers]:
+            if k not in kec:
+                raise UserError(where, f"sites.posts.{i} ({p.id})", f"unknown kecamatan '{k}'; valid: {valid_kec}")
+    if spec.sites.kpu.kecamatan not in kec:
+        raise UserError(
+            where, "sites.kpu.kecamatan", f"unknown kecamatan '{spec.sites.kpu.kecamatan}'; valid: {valid_kec}"
+        )
+    for k in spec.travel.access:
+        if k not in kec:
+            raise UserError(where, f"travel.access.{k}", f"unknown kecamatan; valid: {valid_kec}")
+    for gi, g in enumerate(spec.targets.groups):
+        for k in g.kecamatan:
+            if k not in kec:
+                raise UserError(where, f"targets.groups.{gi}.kecamatan", f"unknown kecamatan '{k}'; valid: {valid_kec}")
+    types = spec.incidents.types
+    for name, it in types.items():
+        if it.escalation and it.escalation.to not in types:
+            raise UserError(
+                where,
+                f"incidents.types.{name}.escalation.to",
+                f"unknown incident type '{it.escalation.to}'; valid: {', '.join(types)}",
+            )
+    for pname, plan in spec.plans.items():
+        kinds = {g.kind for g in plan.tps_guards.values()} | {plan.linmas_kind, plan.ppk_guards.kind}
+        for group_key in ("patrols", "reserve", "tni_backup"):
+            for gi, g in enumerate(getattr(plan, group_key)):
+                kinds.add(g.kind)
+                if g.post not in posts:
+                    raise UserError(
+                        where,
+                        f"plans.{pname}.{group_key}.{gi}.post",
+                        f"unknown post '{g.post}'; valid: {', '.join(sorted(posts))}",
+                    )
+        for k in sorted(kinds):
+            if k not in spec.forces:
+                raise UserError(
+                    where, f"plans.{pname}", f"personnel kind '{k}' is not in forces; valid: {', '.join(spec.forces)}"
+                )
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> LoadedScenario:
+    """Load, validate and resolve a scenario file. Raises :class:`UserError` on any mistake."""
+    path = Path(path)
+    where = str(path)
+    raw = apply_overrides(_read_yaml(path), list(overrides or []), where)
+    try:
+        spec = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        key, msg = _validation_line(exc)
+        raise UserError(where, key, msg) from None
+    _check_references(spec, where)
+    epoch, timeline = _timeline(spec, where)
+    base = path.resolve().parent
+    tps_path = _resolve_data_path(base, spec.sites.tps_file, where, "sites.tps_file")
+    tps = load_tps(tps_path, {v.kecamatan for v in spec.sites.ppk})
+    matrix = None
+    if spec.travel.matrix_file:
+        mpath = _resolve_data_path(base, spec.travel.matrix_file, where, "travel.matrix_file")
+        matrix = load_matrix(mpath)
+    return LoadedScenario(spec, path, raw, tps, timeline, epoch, matrix, list(overrides or []))
+
+
+def load_matrix(path: Path) -> pd.DataFrame:
+    """A travel-time matrix in long form: columns ``from, to, minutes`` (node ids; minutes >= 0)."""
+    try:
+        df = pd.read_csv(path, dtype={"from": str, "to": str}, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(str(path), None, f"not a readable CSV table ({exc.__class__.__name__})") from None
+    if list(df.columns[:3]) != ["from", "to", "minutes"]:
+        raise UserError(str(path), "columns", "expected from,to,minutes")
+    minutes = pd.to_numeric(df["minutes"], errors="coerce")
+    bad = minutes.isna() | (minutes < 0) | ~np.isfinite(minutes)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(str(path), f"row {row + 2} column minutes", "must be a number >= 0")
+    df["minutes"] = minutes.astype(float)
+    return df
+
+
+# --- personnel ---------------------------------------------------------------------------------
+
+
+def cluster_counts(tps: pd.DataFrame, rule_per_tps: dict[str, int]) -> dict[str, int]:
+    """Number of guard clusters per class: TPS of a class are grouped per kecamatan, ``per_tps`` each."""
+    counts: dict[str, int] = {}
+    for cls in TPS_CLASSES:
+        per = rule_per_tps[cls]
+        sizes = tps.loc[tps["class"] == cls].groupby("kecamatan").size()
+        counts[cls] = int(sum(math.ceil(n / per) for n in sizes))
+    return counts
+
+
+def personnel_use(plan: Plan, tps: pd.DataFrame, n_ppk_sites: int) -> dict[str, int]:
+    """Personnel a plan needs, per kind, at its peak.
+
+    TPS guards stand down once their boxes reach the PPK, so the voting-day shift (TPS guards,
+    Linmas, mobile units) and the recap shift (PPK guards, mobile units) are counted separately and
+    the larger of the two is what the plan needs of each kind.
+    """
+    day: dict[str, int] = {}
+    recap: dict[str, int] = {}
+
+    def add(d: dict[str, int], kind: str, n: int) -> None:
+        d[kind] = d.get(kind, 0) + n
+
+    clusters = cluster_counts(tps, {c: r.per_tps for c, r in plan.tps_guards.items()})
+    for cls, rule in plan.tps_guards.items():
+        add(day, rule.kind, rule.officers * clusters[cls])
+    add(day, plan.linmas_kind, plan.linmas_per_tps * len(tps))
+    for group in (*plan.patrols, *plan.reserve, *plan.tni_backup):
+        add(day, group.kind, group.units * group.crew)
+        add(recap, group.kind, group.units * group.crew)
+    add(recap, plan.ppk_guards.kind, plan.ppk_guards.officers * n_ppk_sites)
+    return {k: max(day.get(k, 0), recap.get(k, 0)) for k in sorted(set(day) | set(recap))}
+
+
+def check_personnel(sc: LoadedScenario, plan_names: list[str]) -> None:
+    """Raise :class:`UserError` naming the plan, kind and shortfall if a plan over-allocates."""
+    for name in plan_names:
+        use = personnel_use(sc.spec.plans[name], sc.tps, len(sc.spec.sites.ppk) + 1)
+        for kind, n in use.items():
+            have = sc.spec.forces.get(kind, 0)
+            if n > have:
+                raise UserError(
+                    str(sc.path), f"plans.{name}", f"needs {n} {kind} but forces.{kind} is {have} (short by {n - have})"
+                )
+
+
+def select_plans(sc: LoadedScenario, plans: str | None) -> list[str]:
+    """Plan names from a comma list (all plans when None), checked against the scenario."""
+    if not plans:
+        return list(sc.spec.plans)
+    names = [p.strip() for p in plans.split(",") if p.strip()]
+    for n in names:
+        if n not in sc.spec.plans:
+            raise UserError("--plans", n, f"unknown plan; valid: {', '.join(sc.spec.plans)}")
+    return names

@@ -1,0 +1,54 @@
+"""Scenario times: date-times, clock times on election day, and ``H-1 08:00`` offsets.
+
+All model time is minutes (float) from the scenario epoch, a local date-time in the scenario's
+time zone (WITA, Asia/Makassar, for Kutim). Local times are used throughout, so no conversion is
+needed; the time zone is recorded for outputs that show wall-clock times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_HDAY = re.compile(r"^H([+-]\d+)?(?:\s+(\d{1,2}:\d{2}))?$")
+
+
+def parse_clock(text: str) -> dt.time:
+    """``"07:00"`` -> ``time(7, 0)``; raises ValueError naming what is valid."""
+    m = _CLOCK.match(text.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"'{text}' is not a clock time; use HH:MM from 00:00 to 23:59")
+    return dt.time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_when(value: object, election_day: dt.date) -> dt.datetime:
+    """A scenario time as a naive local date-time.
+
+    Accepts a date-time (``2024-11-28T08:00`` or ``2024-11-28 08:00``), a date (midnight), a clock
+    time on election day (``07:00``) or an offset in days from election day (``H-1 08:00``, ``H+6``).
+    """
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    text = str(value).strip()
+    if _CLOCK.match(text):
+        return dt.datetime.combine(election_day, parse_clock(text))
+    m = _HDAY.match(text)
+    if m:
+        days = int(m.group(1) or 0)
+        clock = parse_clock(m.group(2)) if m.group(2) else dt.time()
+        return dt.datetime.combine(election_day + dt.timedelta(days=days), clock)
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"'{text}' is not a time; use a date-time (2024-11-28T08:00), "
+            "a clock time on election day (07:00) or an offset (H-1 08:00)"
+        ) from None
+
+
+def minutes_between(start: dt.datetime, end: dt.datetime) -> float:
+    """Minutes from ``start`` to ``end`` [min]."""
+    return (end - start).total_seconds() / 60.0

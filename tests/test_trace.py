@@ -1,0 +1,131 @@
+"""Exact traces on a hand-sized scenario: every time below is worked out by hand.
+
+scenarios/checks/trace.yaml: one patrol at post P; travel P-A 10, P-B 20, A-B 15 minutes; no
+setup, noise or report delay. ``gangguan`` takes 30 min on scene and escalates to ``bentrok``
+(priority 1, 60 min on scene) if nobody has arrived 25 min after the report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.generate import ESCALATION_STEPS, MAX_UNITS, IncidentStream
+from sim.model import run_plan
+from sim.records import incident_table, unit_table
+from sim.scenario import PHASES, load_scenario
+from sim.world import build_world
+
+ROOT = Path(__file__).resolve().parent.parent
+GANGGUAN, BENTROK = 0, 1
+
+
+@pytest.fixture(scope="module")
+def trace():
+    sc = load_scenario(ROOT / "scenarios/checks/trace.yaml")
+    return sc, build_world(sc)
+
+
+def make_stream(world, events, escalate=True, count_end=10_000.0):
+    """A hand-made stream: events are (t_occur, site_id, type index)."""
+    idx = world.node_index()
+    n = len(events)
+    scene = np.tile([30.0, 60.0], (n, 1))
+    return IncidentStream(
+        replication=0,
+        t_occur=np.asarray([e[0] for e in events], dtype=float),
+        t_report=np.asarray([e[0] for e in events], dtype=float),
+        site=np.asarray([idx[e[1]] for e in events]),
+        kind=np.asarray([e[2] for e in events]),
+        phase=np.full(n, PHASES.index("voting")),
+        generation=np.zeros(n, dtype=np.int64),
+        scene_min=scene,
+        coin_linmas=np.ones(n),
+        coin_guard=np.ones(n),
+        coin_escalate=np.zeros((n, ESCALATION_STEPS)) if escalate else np.ones((n, ESCALATION_STEPS)),
+        noise=np.ones((n, MAX_UNITS)),
+        count_end=np.full(world.n_tps, count_end),
+        escort_end=np.full(world.n_tps, count_end),
+    )
+
+
+def rows(df, cols):
+    return [
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r)
+        for r in df[cols].itertuples(index=False)
+    ]
+
+
+def test_queue_retask_and_escalation_trace(trace):
+    sc, world = trace
+    stream = make_stream(
+        world, [(400, "A", GANGGUAN), (420, "B", GANGGUAN), (430, "A", GANGGUAN), (595, "B", GANGGUAN)]
+    )
+    rec = run_plan(sc, world, stream, "one")
+    inc = incident_table(sc, world, rec)
+    # 1: sent at 400, arrives 410 (P-A 10), clears 440.
+    # 2: reported 420, unit busy -> queued; at 440 the unit is re-tasked from A: A-B 15 -> arrives 455.
+    #    Nobody there at 420+25=445 -> escalates to bentrok (60 min): clears 515.
+    # 3: reported 430, queued behind 2 (same priority, later); escalates at 455 -> priority 1;
+    #    at 515 the unit goes B-A 15 -> arrives 530, clears 590 (bentrok); heads back to P (10 min).
+    # 4: at 595 the unit is half-way from A to P: travel 0.5*P-B + 0.5*A-B = 17.5 -> arrives 612.5,
+    #    before 595+25, so no escalation; clears 642.5.
+    assert rows(
+        inc,
+        [
+            "incident_id",
+            "type",
+            "t_report",
+            "t_dispatch",
+            "t_arrive",
+            "t_clear",
+            "wait_min",
+            "response_min",
+            "escalated",
+        ],
+    ) == [
+        (0, "gangguan", 400.0, 400.0, 410.0, 440.0, 0.0, 10.0, False),
+        (1, "bentrok", 420.0, 440.0, 455.0, 515.0, 20.0, 35.0, True),
+        (2, "bentrok", 430.0, 515.0, 530.0, 590.0, 85.0, 100.0, True),
+        (3, "gangguan", 595.0, 595.0, 612.5, 642.5, 0.0, 17.5, False),
+    ]
+    units = unit_table(rec, sc.timeline.horizon)
+    assert rows(units, ["incident_id", "t_dispatch", "t_arrive", "t_clear", "t_back", "retasked"]) == [
+        (0, 400.0, 410.0, 440.0, None, False),
+        (1, 440.0, 455.0, 515.0, None, True),
+        (2, 515.0, 530.0, 590.0, None, True),
+        (3, 595.0, 612.5, 642.5, 662.5, True),
+    ]
+
+
+def test_priority_queue_serves_urgent_first(trace):
+    sc, world = trace
+    # The unit is busy at A from 410 to 440. While it is away, B reports a gangguan (priority 2) at
+    # 415 and A a bentrok (priority 1) at 420: the bentrok is served first, from A (0 min away).
+    stream = make_stream(world, [(400, "A", GANGGUAN), (415, "B", GANGGUAN), (420, "A", BENTROK)], escalate=False)
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    assert rows(inc, ["incident_id", "t_dispatch", "t_arrive", "t_clear"]) == [
+        (0, 400.0, 410.0, 440.0),
+        (1, 500.0, 515.0, 545.0),  # after the bentrok clears at 440 + 60 = 500, A-B 15
+        (2, 440.0, 440.0, 500.0),
+    ]
+
+
+def test_no_escalation_when_the_coin_says_no(trace):
+    sc, world = trace
+    stream = make_stream(world, [(400, "A", GANGGUAN), (420, "B", GANGGUAN)], escalate=False)
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    assert list(inc["type"]) == ["gangguan", "gangguan"]
+    assert inc["t_clear"].tolist() == [440.0, 485.0]  # 440 + A-B 15 + 30
+
+
+def test_unreached_incident_is_open_at_end(trace):
+    sc, world = trace
+    horizon = sc.timeline.horizon
+    stream = make_stream(world, [(horizon - 5, "B", GANGGUAN)], escalate=False)
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    assert inc["outcome"].tolist() == ["open_at_end"]
+    assert math.isnan(inc["t_arrive"].iloc[0]) and inc["t_dispatch"].iloc[0] == horizon - 5
