@@ -15,8 +15,9 @@ Reads top to bottom like the day itself:
 4. Once all units it needs are on scene, the on-scene time runs; then the units head back to
    their posts. A returning unit is free: it can be re-tasked on the way, its position taken as
    the fraction of the return leg covered (travel interpolated between scene and post).
-5. ``escort_duty`` per guard cluster: when counting ends at a TPS, one guard of its cluster
-   carries the box to the PPK and is away from the cluster's other TPS until back.
+5. Static guards follow the escort schedule of :mod:`sim.guards`: when counting ends at a TPS,
+   one guard of its cluster carries the box to the PPK and is away from the cluster's other TPS
+   until back; meanwhile they cannot resolve incidents there.
 
 Units are objects moved by timeouts with callbacks; a return trip cancelled by re-tasking is
 recognised by a trip counter rather than by interrupting a process (cheaper, same semantics).
@@ -34,7 +35,8 @@ import numpy as np
 import simpy
 
 from sim.generate import MAX_UNITS, PHASE_INDEX, IncidentStream
-from sim.scenario import TPS_CLASSES, LoadedScenario, Plan
+from sim.guards import GuardSchedule, guard_schedule
+from sim.scenario import LoadedScenario, Plan
 from sim.world import World
 
 AT_POST, TO_SCENE, ON_SCENE, RETURNING = range(4)
@@ -123,20 +125,6 @@ class Incident:
 
 
 @dataclass
-class Cluster:
-    """Static guards for a group of TPS of one class in one kecamatan."""
-
-    tps: list[int]
-    officers: int
-    guards: simpy.Resource | None
-    active: int  # boxes still at the cluster's TPS
-
-    @property
-    def present(self) -> int:
-        return self.officers - (self.guards.count if self.guards is not None else 0)
-
-
-@dataclass
 class RunRecords:
     """Raw records of one run; :mod:`sim.records` turns them into documented tables."""
 
@@ -153,26 +141,9 @@ class RunRecords:
     escalated: np.ndarray
     units: list[list[str]]
     unit_rows: list[list[Any]]
-    timeseries: list[tuple[float, int, int, int]]
+    timeseries: list[tuple[float, int, int]]
+    guards: GuardSchedule
     n_units: int
-
-
-def build_clusters(world: World, plan: Plan) -> tuple[np.ndarray, list[tuple[int, list[int], int]]]:
-    """Group TPS into guard clusters: per class and kecamatan, ``per_tps`` TPS in table order.
-
-    Returns the cluster index of every TPS and, per cluster, (class index, TPS, officers).
-    """
-    cluster_of = np.zeros(world.n_tps, dtype=np.int64)
-    clusters: list[tuple[int, list[int], int]] = []
-    for ci, cls in enumerate(TPS_CLASSES):
-        rule = plan.tps_guards[cls]  # type: ignore[index]
-        for k in range(len(world.kecamatan)):
-            members = np.flatnonzero((world.tps_class == ci) & (world.node_kec[: world.n_tps] == k))
-            for start in range(0, len(members), rule.per_tps):
-                chunk = [int(x) for x in members[start : start + rule.per_tps]]
-                cluster_of[chunk] = len(clusters)
-                clusters.append((ci, chunk, rule.officers))
-    return cluster_of, clusters
 
 
 class ElectionDay:
@@ -211,11 +182,7 @@ class ElectionDay:
         self.n_police = {r: sum(1 for u in self.units if u.role == r) for r in ("patrol", "reserve")}
         self.n_tni = sum(1 for u in self.units if u.role == "tni")
 
-        self.cluster_of, raw = build_clusters(world, self.plan)
-        self.clusters = [
-            Cluster(tps, officers, simpy.Resource(self.env, capacity=officers) if officers > 0 else None, len(tps))
-            for _, tps, officers in raw
-        ]
+        self.guards = guard_schedule(world, self.plan, stream.count_end, sc.timeline.logistics_start)
 
         n = len(stream)
         self.kind = stream.kind.copy()
@@ -233,13 +200,12 @@ class ElectionDay:
         self.unit_rows: list[list[Any]] = []
         self.busy = 0
         self.open = 0
-        self.unguarded = 0
-        self.ts: list[tuple[float, int, int, int]] = [(0.0, 0, 0, 0)]
+        self.ts: list[tuple[float, int, int]] = [(0.0, 0, 0)]
 
     # --- bookkeeping -------------------------------------------------------------------------
 
     def _mark(self) -> None:
-        self.ts.append((self.env.now, self.busy, self.open, self.unguarded))
+        self.ts.append((self.env.now, self.busy, self.open))
 
     # --- on-site resolution --------------------------------------------------------------------
 
@@ -252,8 +218,12 @@ class ElectionDay:
             escort_phase = s.phase[i] == PHASE_INDEX["escort"]
             if not escort_phase and self.plan.linmas_per_tps > 0 and s.coin_linmas[i] < onsite.linmas:
                 return 1
-            cl = self.clusters[self.cluster_of[site]]
-            guard_here = cl.officers > 0 and (self.plan.escort.by == "tps_guard" if escort_phase else cl.present > 0)
+            if escort_phase:  # the box is on its way, with a guard if the plan escorts by guard
+                guard_here = (
+                    self.plan.escort.by == "tps_guard" and self.guards.officers[self.guards.cluster_of[site]] > 0
+                )
+            else:
+                guard_here = self.guards.guard_present(site, float(s.t_occur[i]))
             if guard_here and s.coin_guard[i] < onsite.tps_guard:
                 return 2
             return 0
@@ -315,50 +285,6 @@ class ElectionDay:
             yield inc.all_arrived
         yield env.timeout(float(s.scene_min[i, inc.kind]))
         self._clear(inc)
-
-    def escort_duty(self, c: int):  # type: ignore[no-untyped-def]
-        """Boxes of one guard cluster leave for the PPK as counting ends, each with a guard."""
-        env, cl, s = self.env, self.clusters[c], self.stream
-        escort = self.plan.escort
-        for tps in sorted(cl.tps, key=lambda t: (s.count_end[t], t)):
-            wait = float(s.count_end[tps]) - env.now
-            if wait > 0:
-                yield env.timeout(wait)
-            if escort.by == "none" or cl.guards is None or (cl.present == 0 and not escort.return_to_cluster):
-                self._box_departs(cl)
-                continue
-            req = cl.guards.request()
-            yield req
-            self._box_departs(cl)
-            if cl.present == 0:
-                self.unguarded += cl.active
-                self._mark()
-            env.process(self.guard_escort(cl, req, tps))
-
-    def guard_escort(self, cl: Cluster, req: Any, tps: int):  # type: ignore[no-untyped-def]
-        """A guard carries one box to the PPK, hands it over and (if the rule says so) returns."""
-        env, w = self.env, self.world
-        ppk = int(w.ppk_node[w.node_kec[tps]])
-        road = w.travel_min["road"]
-        yield env.timeout(float(road[tps, ppk]) + self.plan.escort.handover_min)
-        if not self.plan.escort.return_to_cluster:
-            return
-        yield env.timeout(float(road[ppk, tps]))
-        if cl.present == 0:
-            self.unguarded -= cl.active
-        assert cl.guards is not None
-        cl.guards.release(req)
-        self._mark()
-
-    def _box_departs(self, cl: Cluster) -> None:
-        cl.active -= 1
-        if cl.present == 0:
-            self.unguarded -= 1
-            self._mark()
-
-    def _tps_open(self, _: Any) -> None:
-        self.unguarded = sum(cl.active for cl in self.clusters if cl.present == 0)
-        self._mark()
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -497,10 +423,7 @@ class ElectionDay:
 
     def run(self) -> RunRecords:
         env = self.env
-        env.timeout(self.sc.timeline.logistics_start).callbacks.append(self._tps_open)
         env.process(self.incident_source())
-        for c in range(len(self.clusters)):
-            env.process(self.escort_duty(c))
         env.run(until=self.sc.timeline.horizon)
         return RunRecords(
             plan=self.plan_name,
@@ -517,6 +440,7 @@ class ElectionDay:
             units=self.inc_units,
             unit_rows=self.unit_rows,
             timeseries=self.ts,
+            guards=self.guards,
             n_units=len(self.units),
         )
 

@@ -145,11 +145,24 @@ def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
 
 
 def timeseries_table(rec: RunRecords) -> pd.DataFrame:
-    df = pd.DataFrame(rec.timeseries, columns=["t", "busy_units", "open_incidents", "unguarded_tps"])
-    df = df.drop_duplicates("t", keep="last").reset_index(drop=True)
-    df.insert(0, "plan", rec.plan)
-    df.insert(0, "replication", rec.stream.replication)
-    return df[list(TIMESERIES_COLUMNS)]
+    """Busy units and open incidents (from the model) merged with unguarded TPS (from the guard schedule)."""
+    model = np.asarray(rec.timeseries, dtype=float).reshape(-1, 3)
+    g = rec.guards
+    t = np.union1d(model[:, 0], g.unguarded_t)
+    # Each counter holds from its time on: take the last record at or before every time.
+    k = np.searchsorted(model[:, 0], t, side="right") - 1
+    j = np.searchsorted(g.unguarded_t, t, side="right") - 1
+    unguarded = np.where(j >= 0, g.unguarded_n[np.maximum(j, 0)], 0) if len(g.unguarded_t) else np.zeros(len(t))
+    return pd.DataFrame(
+        {
+            "replication": rec.stream.replication,
+            "plan": rec.plan,
+            "t": t,
+            "busy_units": model[k, 1].astype(np.int64),
+            "open_incidents": model[k, 2].astype(np.int64),
+            "unguarded_tps": np.asarray(unguarded, dtype=np.int64),
+        }
+    )
 
 
 def kpis(

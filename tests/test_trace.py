@@ -15,7 +15,7 @@ import pytest
 
 from sim.generate import ESCALATION_STEPS, MAX_UNITS, IncidentStream
 from sim.model import run_plan
-from sim.records import incident_table, unit_table
+from sim.records import incident_table, timeseries_table, unit_table
 from sim.scenario import PHASES, load_scenario
 from sim.world import build_world
 
@@ -129,3 +129,55 @@ def test_unreached_incident_is_open_at_end(trace):
     inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
     assert inc["outcome"].tolist() == ["open_at_end"]
     assert math.isnan(inc["t_arrive"].iloc[0]) and inc["t_dispatch"].iloc[0] == horizon - 5
+
+
+def test_on_site_resolution_and_escort_trace(tmp_path):
+    import shutil
+
+    import yaml
+
+    for name in ("trace.yaml", "trace_tps.csv"):
+        shutil.copy(ROOT / "scenarios/checks" / name, tmp_path / name)
+    (tmp_path / "trace_matrix.csv").write_text(
+        (ROOT / "scenarios/checks/trace_matrix.csv").read_text()
+        + "A,PPK Kec,30\nPPK Kec,A,30\nB,PPK Kec,40\nPPK Kec,B,40\n"
+    )
+    data = yaml.safe_load((tmp_path / "trace.yaml").read_text())
+    plan = data["plans"]["one"]
+    plan["tps_guards"]["kurang_rawan"] = {"officers": 1, "per_tps": 2}  # A and B share one guard
+    plan["linmas_per_tps"] = 2
+    plan["escort"] = {"by": "tps_guard", "handover_min": 30, "return_to_cluster": True}
+    data["incidents"]["types"]["gangguan"]["onsite"] = {"linmas": 0.5, "tps_guard": 0.5}
+    (tmp_path / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    sc = load_scenario(tmp_path / "trace.yaml")
+    world = build_world(sc)
+
+    stream = make_stream(
+        world,
+        [(500, "A", GANGGUAN), (510, "B", GANGGUAN), (850, "B", GANGGUAN), (860, "A", GANGGUAN)],
+        escalate=False,
+        count_end=840.0,
+    )
+    stream.coin_linmas[:] = [0.3, 0.7, 0.7, 0.1]
+    stream.coin_guard[:] = [0.9, 0.2, 0.2, 0.2]
+    stream.phase[:] = [PHASES.index(p) for p in ("voting", "voting", "counting", "escort")]
+    rec = run_plan(sc, world, stream, "one")
+    inc = incident_table(sc, world, rec)
+    # 0: Linmas (coin 0.3 < 0.5) resolve it on site: cleared after its 30 min on scene.
+    # 1: Linmas cannot (0.7), the cluster guard is present and can (0.2 < 0.5).
+    # 2: counting ended at 840 at both TPS; the one guard left with A's box at 840 and is away
+    #    until 840 + 30 + 30 handover + 30 back = 930, so at 850 B is unguarded: the patrol comes
+    #    from P (20 min).
+    # 3: during the escort Linmas are not with the box, the guard is (0.2 < 0.5).
+    assert rows(inc, ["resolved_by", "t_report", "t_arrive", "t_clear", "outcome"]) == [
+        ("linmas", None, None, 530.0, "resolved_on_site"),
+        ("tps_guard", None, None, 540.0, "resolved_on_site"),
+        ("units", 850.0, 870.0, 900.0, "cleared"),
+        ("tps_guard", None, None, 890.0, "resolved_on_site"),
+    ]
+    # B is unguarded from 840 (guard away with A's box) until the guard is back at 930, when it
+    # leaves at once with B's box.
+    table = timeseries_table(rec)
+    ts = list(zip(table["t"], table["unguarded_tps"], strict=True))
+    assert (840.0, 1) in ts and (930.0, 0) in ts
+    assert all(u == 0 for t, u in ts if t < 840 or t > 930)

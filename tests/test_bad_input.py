@@ -1,0 +1,150 @@
+"""Users' mistakes: one line on stderr naming the file and key (and row), exit 2, nothing written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = ROOT / "scenarios" / "checks"
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    for name in ("trace.yaml", "trace_tps.csv", "trace_matrix.csv"):
+        shutil.copy(CHECKS / name, tmp_path / name)
+    return tmp_path / "trace.yaml"
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def edit_tps(path: Path, old: str, new: str) -> None:
+    csv = path.parent / "trace_tps.csv"
+    csv.write_text(csv.read_text().replace(old, new, 1))
+
+
+def set_in(*keys, value):
+    def change(data):
+        node = data
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+
+    return change
+
+
+CASES = [
+    (
+        "unknown key",
+        lambda p: edit_yaml(p, set_in("travel", "road_factr", value=2)),
+        [],
+        "travel.road_factr: unknown key",
+    ),
+    (
+        "wrong type",
+        lambda p: edit_yaml(p, set_in("travel", "road_factor", value="fast")),
+        [],
+        "travel.road_factor: Input should be a valid number",
+    ),
+    (
+        "negative rate",
+        lambda p: edit_yaml(p, set_in("incidents", "types", "gangguan", "rate_per_site_hour", "voting", value=-0.5)),
+        [],
+        "incidents.types.gangguan.rate_per_site_hour.voting: Input should be greater than or equal to 0",
+    ),
+    (
+        "missing data file",
+        lambda p: edit_yaml(p, set_in("sites", "tps_file", value="nope.csv")),
+        [],
+        "sites.tps_file: data file 'nope.csv' not found",
+    ),
+    (
+        "TPS row without position",
+        lambda p: edit_tps(p, "0.0,117.2", ","),
+        [],
+        "trace_tps.csv: row 3 (B) column lat: empty; a number is needed",
+    ),
+    (
+        "unknown post",
+        lambda p: edit_yaml(p, set_in("plans", "one", "patrols", 0, "post", value="Q")),
+        [],
+        "plans.one.patrols.0.post: unknown post 'Q'; valid: P",
+    ),
+    (
+        "unknown kecamatan in TPS table",
+        lambda p: edit_tps(p, "B,Kec", "B,Atlantis"),
+        [],
+        "row 3 (B) column kecamatan: 'Atlantis': kecamatan has no PPK venue in sites.ppk",
+    ),
+    (
+        "unknown kecamatan in a post",
+        lambda p: edit_yaml(p, set_in("sites", "posts", 0, "kecamatan", value="Atlantis")),
+        [],
+        "sites.posts.0 (P): unknown kecamatan 'Atlantis'; valid: Kec",
+    ),
+    (
+        "over-allocated plan",
+        lambda p: edit_yaml(p, set_in("plans", "one", "patrols", 0, "crew", value=11)),
+        [],
+        "plans.one: needs 11 polri but forces.polri is 10 (short by 1)",
+    ),
+    ("not YAML", lambda p: p.write_text("name: [unclosed\n"), [], "not valid YAML"),
+    ("not a mapping", lambda p: p.write_text("- a\n- b\n"), [], "expected a mapping of keys"),
+    ("unknown --set key", lambda p: None, ["--set", "travel.speed=3"], "--set: travel.speed: 'speed' is not a key"),
+    ("--set on a section", lambda p: None, ["--set", "travel=3"], "only scalar values can be set"),
+    ("unknown plan", lambda p: None, ["--plans", "two"], "--plans: two: unknown plan; valid: one"),
+    (
+        "bad time",
+        lambda p: edit_yaml(p, set_in("phases", "voting", "start", value="25:00")),
+        [],
+        "phases.voting.start: '25:00' is not a clock time",
+    ),
+    (
+        "unknown escalation target",
+        lambda p: edit_yaml(p, set_in("incidents", "types", "gangguan", "escalation", "to", value="riot")),
+        [],
+        "incidents.types.gangguan.escalation.to: unknown incident type 'riot'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "extra", "fragment"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gives_one_line_and_exit_2(scenario, tmp_path, capsys, label, mutate, extra, fragment):
+    mutate(scenario)
+    out = tmp_path / "run"
+    code = main(["run", str(scenario), "--reps", "1", "--out", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 2, label
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert fragment in err, err
+    assert not out.exists()
+    assert not any(p.name.startswith(".run") for p in tmp_path.iterdir())
+
+
+def test_validate_reports_shortfall(scenario, capsys):
+    edit_yaml(scenario, set_in("plans", "one", "patrols", 0, "units", value=6))
+    assert main(["validate", str(scenario)]) == 2
+    out, err = capsys.readouterr()
+    assert "one" in out and "12" in out  # 6 units x crew 2, shown against the 10 available
+    assert err.strip() == f"{scenario}: plans.one: needs 12 polri but forces.polri is 10 (short by 2)"
+
+
+def test_missing_scenario_file(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: scenario file not found" in capsys.readouterr().err
+
+
+def test_bad_option_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
