@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         sys.stderr.write(err.line() + "\n")
         return 2
+    except BrokenPipeError:  # e.g. `pilkada-sim validate ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; nothing was written\n")
         return 130

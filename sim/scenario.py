@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +20,15 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import UserError
 from sim.timeparse import minutes_between, parse_clock, parse_when
@@ -40,6 +49,35 @@ Mode = Literal["road", "river", "sea"]
 Role = Literal["patrol", "reserve", "tni"]
 DelayKey = Literal["default", "blank_spot", "hard_to_reach", "disaster_prone"]
 LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """Safe YAML (no object construction) without YAML 1.1 base-60 integers, so ``13:00`` stays text."""
+
+
+ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
+def yaml_load(text: str) -> Any:
+    return yaml.load(text, Loader=ScenarioLoader)
+
+
+def _as_text(value: Any) -> Any:
+    """Dates and date-times written unquoted in YAML arrive as objects: keep them as ISO text."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+When = Annotated[str, BeforeValidator(_as_text)]
 
 
 class _Model(BaseModel):
@@ -111,6 +149,12 @@ def _no_delay() -> dict[DelayKey, Dist]:
 class Travel(_Model):
     road_factor: Pos = 2.0
     speed_kmh: dict[Mode, Pos] = Field(default_factory=lambda: _speeds())
+
+    @field_validator("speed_kmh")
+    @classmethod
+    def _keep_default_speeds(cls, v: dict[Mode, float]) -> dict[Mode, float]:
+        return {**_speeds(), **v}
+
     water_factor: Pos = 1.3
     setup_min: NonNeg = 0.0
     noise_cv: NonNeg = 0.0
@@ -139,6 +183,12 @@ class UnitGroup(_Model):
     mode: Literal["road", "river", "sea"] = "road"
 
 
+class TniGroup(UnitGroup):
+    """TNI backup units: personnel of kind ``tni`` unless said otherwise."""
+
+    kind: Ident = "tni"
+
+
 class PPKGuards(_Model):
     officers: Count = 0
     kind: Ident = "polri"
@@ -157,7 +207,7 @@ class Plan(_Model):
     linmas_kind: Ident = "linmas"
     patrols: list[UnitGroup] = Field(default_factory=list)
     reserve: list[UnitGroup] = Field(default_factory=list)
-    tni_backup: list[UnitGroup] = Field(default_factory=list)
+    tni_backup: list[TniGroup] = Field(default_factory=list)
     ppk_guards: PPKGuards = PPKGuards()
     escort: Escort = Escort()
 
@@ -174,8 +224,8 @@ class Plan(_Model):
 
 
 class Window(_Model):
-    start: str
-    end: str
+    start: When
+    end: When
 
 
 class Counting(_Model):
@@ -189,14 +239,14 @@ class Counting(_Model):
 
 
 class Recap(_Model):
-    start: str
-    end: str
-    daily_start: str = "08:00"
-    daily_end: str = "22:00"
+    start: When
+    end: When
+    daily_start: When = "08:00"
+    daily_end: When = "22:00"
 
 
 class Phases(_Model):
-    logistics_start: str
+    logistics_start: When
     voting: Window
     counting: Counting = Counting()
     recap: Recap
@@ -299,8 +349,8 @@ class Scenario(_Model):
     description: str = ""
     timezone: str = "Asia/Makassar"
     election_day: dt.date
-    epoch: str
-    horizon: str
+    epoch: When
+    horizon: When
     seed: Annotated[int, Field(ge=0)] = 0
     replications: Annotated[int, Field(ge=1)] = 10
     sites: Sites
@@ -366,7 +416,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(str(path), None, f"cannot read as UTF-8 text ({exc.__class__.__name__})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
@@ -377,34 +427,42 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
-    """Apply ``key.path=value`` overrides to the raw scenario. Values are parsed as YAML scalars."""
+    """Apply ``key.path=value`` overrides to the raw scenario. Values are parsed as YAML scalars.
+
+    A key that the file leaves at its default may be set too (the schema then checks its name);
+    list items are addressed by index (``sites.posts.0.kecamatan``).
+    """
     for item in overrides:
-        if "=" not in item:
-            raise UserError("--set", item, "expected key.path=value")
-        key, _, text = item.partition("=")
+        key, eq, text = item.partition("=")
         parts = key.strip().split(".")
+        if not eq or not all(parts):
+            raise UserError("--set", item, "expected key.path=value, e.g. travel.road_factor=2.2")
+        try:
+            value = yaml_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise UserError("--set", key, f"'{text}' is not a value") from None
+        if isinstance(value, dict | list):
+            raise UserError("--set", key, "only scalar values can be set (a number, text, true/false)")
         node: Any = data
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            if isinstance(node, dict):
-                if part not in node:
-                    valid = ", ".join(sorted(map(str, node))[:12])
-                    raise UserError("--set", key, f"'{part}' is not a key here; valid: {valid}")
-                if last:
-                    if isinstance(node[part], (dict, list)):
-                        raise UserError("--set", key, "only scalar values can be set; name a key below it")
-                    node[part] = yaml.safe_load(text) if text.strip() else None
-                else:
-                    node = node[part]
-            elif isinstance(node, list):
+            if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
                     raise UserError("--set", key, f"'{part}' is not an index 0..{len(node) - 1}")
-                if last:
-                    node[int(part)] = yaml.safe_load(text)
-                else:
-                    node = node[int(part)]
+                name: Any = int(part)
+            elif isinstance(node, dict):
+                # Mappings with number keys (hourly_multiplier) are written with digits on the command line.
+                name = int(part) if part not in node and part.isdigit() and int(part) in node else part
+                if name not in node:
+                    node[name] = None if last else {}
             else:
                 raise UserError("--set", key, f"'{part}' goes below a scalar value")
+            if last:
+                if isinstance(node[name], dict | list):
+                    raise UserError("--set", key, "only scalar values can be set; name a key below it")
+                node[name] = value
+            else:
+                node = node[name]
     return data
 
 
@@ -591,7 +649,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Loade
         spec = Scenario.model_validate(raw)
     except ValidationError as exc:
         key, msg = _validation_line(exc)
-        raise UserError(where, key, msg) from None
+        from_set = any(f"{key}.".startswith(o.partition("=")[0].strip() + ".") for o in overrides or [])
+        raise UserError("--set" if from_set else where, key, msg) from None
     _check_references(spec, where)
     epoch, timeline = _timeline(spec, where)
     base = path.resolve().parent

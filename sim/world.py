@@ -126,7 +126,7 @@ def build_world(sc: LoadedScenario) -> World:
 
     covers: dict[str, frozenset[int]] = {}
     for p in spec.sites.posts:
-        covers[p.id] = frozenset(kidx[k] for k in (p.covers or [p.kecamatan]))
+        covers[p.id] = frozenset(kidx[k] for k in (p.kecamatan, *p.covers))
 
     target = np.full(len(kecs), spec.targets.default_min)
     for g in spec.targets.groups:

@@ -181,3 +181,58 @@ def test_on_site_resolution_and_escort_trace(tmp_path):
     ts = list(zip(table["t"], table["unguarded_tps"], strict=True))
     assert (840.0, 1) in ts and (930.0, 0) in ts
     assert all(u == 0 for t, u in ts if t < 840 or t > 930)
+
+
+def _edited_trace(tmp_path, change, extra_tps: str = "", extra_matrix: str = ""):
+    import shutil
+
+    import yaml
+
+    shutil.copy(ROOT / "scenarios/checks/trace.yaml", tmp_path / "trace.yaml")
+    (tmp_path / "trace_tps.csv").write_text((ROOT / "scenarios/checks/trace_tps.csv").read_text() + extra_tps)
+    (tmp_path / "trace_matrix.csv").write_text((ROOT / "scenarios/checks/trace_matrix.csv").read_text() + extra_matrix)
+    data = yaml.safe_load((tmp_path / "trace.yaml").read_text())
+    change(data)
+    (tmp_path / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    sc = load_scenario(tmp_path / "trace.yaml")
+    return sc, build_world(sc)
+
+
+def test_multi_unit_dispatch_with_tni_backup(tmp_path):
+    def change(d):
+        d["forces"]["tni"] = 10
+        d["plans"]["one"]["tni_backup"] = [{"post": "P", "units": 1, "crew": 5, "kind": "tni"}]
+        d["incidents"]["types"]["bentrok"]["response"] = {"roles": ["patrol"], "units": 2}
+        d["dispatch"] = {"policy": "nearest", "tni_max_priority": 1}
+
+    sc, world = _edited_trace(tmp_path, change)
+    stream = make_stream(world, [(400, "B", GANGGUAN), (405, "A", BENTROK), (410, "A", GANGGUAN)], escalate=False)
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    # 0: the patrol goes P-B (20): 400 -> 420, clears 450.
+    # 1: a bentrok needs 2 units; no police unit is free, priority 1 <= tni_max_priority, so the TNI
+    #    unit goes at once (P-A 10, first arrival 415); the patrol follows when free at 450 (B-A 15,
+    #    465); on-scene time runs once both are there: 465 + 60 = 525.
+    # 2: priority 2 may not take TNI: it waits for the patrol, free at A at 525 (0 min away).
+    assert rows(inc, ["t_dispatch", "t_arrive", "t_clear", "units"]) == [
+        (400.0, 420.0, 450.0, "P-patrol-1"),
+        (405.0, 415.0, 525.0, "P-tni-1;P-patrol-1"),
+        (525.0, 525.0, 555.0, "P-patrol-1"),
+    ]
+
+
+@pytest.mark.parametrize(("policy", "unit"), [("nearest", "P-patrol-1"), ("district", "Q-patrol-1")])
+def test_dispatch_policies(tmp_path, policy, unit):
+    def change(d):
+        d["sites"]["ppk"].append({"kecamatan": "Kec2", "position": [0.0, 117.3]})
+        d["sites"]["posts"][0]["covers"] = ["Kec"]
+        d["sites"]["posts"].append({"id": "Q", "name": "Post Q", "kecamatan": "Kec2", "position": [0.0, 117.3]})
+        d["plans"]["one"]["patrols"].append({"post": "Q", "units": 1, "crew": 2})
+        d["dispatch"] = {"policy": policy}
+
+    # C lies in Kec2, served by post Q (30 min away) but nearer to P (25 min).
+    sc, world = _edited_trace(tmp_path, change, "C,Kec2,Desa,0.0,117.3,100,kurang_rawan,0,0,0\n",
+                              "P,C,25\nC,P,25\nQ,C,30\nC,Q,30\n")
+    stream = make_stream(world, [(400, "C", GANGGUAN)], escalate=False)
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    assert inc["units"].tolist() == [unit]
+    assert inc["t_arrive"].tolist() == [425.0 if policy == "nearest" else 430.0]
