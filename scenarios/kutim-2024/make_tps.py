@@ -50,13 +50,13 @@ Class rules and the personnel budget:
   or flagged blank_spot or hard_to_reach, or more than ``RAWAN_KM`` straight-line km from its Polsek
   (or Polres HQ). This lands near 30 % (212 TPS with the default seed). FACTS §7 suggests 30-50 % for
   a remote Kalimantan style, but the Kutim Pemilu 2024 pola (sangat rawan 4 per TPS, rawan 1 per TPS,
-  kurang rawan 1 per 8 TPS) must fit in 413 Polri together with a 40-strong reserve, patrols and PPK
-  guards: at 35 % rawan it no longer fits. The Kapolres's "500 lokasi rawan" [S beritakutim] cannot
-  mean 500 rawan TPS guarded 1:1, which alone would need 500 of the 413 Polri; we read it as
-  locations on the watch list (TPS, PPK, roads, warehouses), not as the TPS class split. A report of
-  the same meeting [S selasar.co, 30 Oct 2024] says each TPS in a rawan area gets "at least two
-  personnel" and names "171 TPS" (likely a typo for 701); two Polri per rawan TPS would not fit
-  either, unless Linmas or TNI count among the two.
+  kurang rawan 1 per 8 TPS) must fit in 413 Polri together with the 40-strong reserve and a patrol
+  car per Polsek (20): above about 250 rawan TPS (36 %) it no longer fits. The Kapolres's "500
+  lokasi rawan" [S beritakutim] cannot mean 500 rawan TPS guarded 1:1, which alone would need 500 of
+  the 413 Polri; we read it as locations on the watch list (TPS, PPK, roads, warehouses), not as the
+  TPS class split. A report of the same meeting [S selasar.co, 30 Oct 2024] says each TPS in a rawan
+  area gets "at least two personnel" and names "171 TPS" (likely a typo for 701); two Polri per
+  rawan TPS would not fit either, unless Linmas or TNI count among the two.
 * kurang_rawan: the rest.
 
 Output columns: ``tps_id,kecamatan,desa,lat,lon,voters,class,blank_spot,hard_to_reach,disaster_prone``
