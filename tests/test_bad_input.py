@@ -100,8 +100,12 @@ CASES = [
     ("not YAML", lambda p: p.write_text("name: [unclosed\n"), [], "not valid YAML"),
     ("not a mapping", lambda p: p.write_text("- a\n- b\n"), [], "expected a mapping of keys"),
     ("unknown --set key", lambda p: None, ["--set", "travel.speed=3"], "--set: travel.speed: unknown key"),
-    ("--set index out of range", lambda p: None, ["--set", "sites.posts.3.kecamatan=X"],
-     "--set: sites.posts.3.kecamatan: '3' is not an index 0..0"),
+    (
+        "--set index out of range",
+        lambda p: None,
+        ["--set", "sites.posts.3.kecamatan=X"],
+        "--set: sites.posts.3.kecamatan: '3' is not an index 0..0",
+    ),
     ("--set on a section", lambda p: None, ["--set", "travel=3"], "only scalar values can be set"),
     ("unknown plan", lambda p: None, ["--plans", "two"], "--plans: two: unknown plan; valid: one"),
     (
@@ -157,7 +161,9 @@ def test_set_reaches_defaults_number_keys_and_unquoted_times(scenario, tmp_path)
 
     # A key left at its default, a mapping with number keys, and clock times written without quotes.
     scenario.write_text(scenario.read_text().replace('{start: "07:00", end: "13:00"}', "{start: 07:00, end: 13:00}"))
-    sc = load_scenario(scenario, ["dispatch.policy=district", "incidents.hourly_multiplier.7=2", "phases.voting.end=14:00"])
+    sc = load_scenario(
+        scenario, ["dispatch.policy=district", "incidents.hourly_multiplier.7=2", "phases.voting.end=14:00"]
+    )
     assert sc.spec.dispatch.policy == "district"
     assert sc.spec.incidents.hourly_multiplier == {7: 2.0}
     assert sc.timeline.voting_start == 7 * 60 and sc.timeline.voting_end == 14 * 60

@@ -230,8 +230,9 @@ def test_dispatch_policies(tmp_path, policy, unit):
         d["dispatch"] = {"policy": policy}
 
     # C lies in Kec2, served by post Q (30 min away) but nearer to P (25 min).
-    sc, world = _edited_trace(tmp_path, change, "C,Kec2,Desa,0.0,117.3,100,kurang_rawan,0,0,0\n",
-                              "P,C,25\nC,P,25\nQ,C,30\nC,Q,30\n")
+    sc, world = _edited_trace(
+        tmp_path, change, "C,Kec2,Desa,0.0,117.3,100,kurang_rawan,0,0,0\n", "P,C,25\nC,P,25\nQ,C,30\nC,Q,30\n"
+    )
     stream = make_stream(world, [(400, "C", GANGGUAN)], escalate=False)
     inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
     assert inc["units"].tolist() == [unit]
