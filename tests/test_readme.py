@@ -1,0 +1,54 @@
+"""The README stays true: the demo table is what `make demo` prints, the column lists match the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sim import load_scenario, run_experiment
+from sim.cli import main, summary_table
+from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_demo_table_is_what_make_demo_prints():
+    block = re.search(r"<!-- demo-output.*?-->\n```text\n(.*?)```\n<!-- /demo-output -->", README, re.S)
+    assert block, "demo-output block missing from README.md"
+    sc = load_scenario(ROOT / "scenarios/kutim-2024.yaml")
+    plans = list(sc.spec.plans)
+    res = run_experiment(sc, plans, sc.spec.replications, sc.spec.seed)
+    assert block.group(1) == summary_table(res.kpis, plans) + "\n"
+
+
+def _section_columns(title: str) -> set[str]:
+    """Backticked names in the first cell of the table that follows a `title` line."""
+    part = re.search(rf"^`{re.escape(title)}`[^\n]*\n\n(\|.*?)\n\n", README, re.S | re.M).group(1)
+    names = set()
+    for line in part.splitlines():
+        first = line.split("|")[1] if line.startswith("|") else ""
+        names.update(re.findall(r"`([a-z_0-9]+)`", first))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("title", "columns"),
+    [
+        ("incidents.csv", INCIDENT_COLUMNS),
+        ("units.csv", UNIT_COLUMNS),
+        ("timeseries.csv", TIMESERIES_COLUMNS),
+        ("kpis.csv", KPI_COLUMNS),
+    ],
+)
+def test_output_columns_are_documented(title, columns):
+    assert _section_columns(title) == set(columns)
+
+
+def test_the_error_line_shown_is_real(capsys):
+    assert main(["validate", str(ROOT / "scenarios/kutim-2024.yaml"), "--set", "plans.mobile.reserve.0.units=4"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.endswith("plans.mobile: needs 433 polri but forces.polri is 413 (short by 20)")
+    assert line.split(": ", 1)[1] in README
