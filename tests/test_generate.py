@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from conftest import trace_copy
 
 from sim.generate import counting_times, generate, quantile
 from sim.scenario import PHASES, Dist, load_scenario
 from sim.world import build_world
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECKS = ROOT / "scenarios" / "checks"
-
 
 def scenario(tmp_path: Path, change, tps_rows: str | None = None):
-    for name in ("trace.yaml", "trace_tps.csv", "trace_matrix.csv"):
-        shutil.copy(CHECKS / name, tmp_path / name)
-    if tps_rows is not None:
-        (tmp_path / "trace_tps.csv").write_text(
-            "tps_id,kecamatan,desa,lat,lon,voters,class,blank_spot,hard_to_reach,disaster_prone\n" + tps_rows
-        )
-    data = yaml.safe_load((tmp_path / "trace.yaml").read_text())
-    change(data)
-    (tmp_path / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    sc = load_scenario(tmp_path / "trace.yaml")
+    sc = load_scenario(trace_copy(tmp_path, change, tps_rows))
     return sc, build_world(sc)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import trace_copy
 
 from sim.generate import ESCALATION_STEPS, MAX_UNITS, IncidentStream
 from sim.model import run_plan
@@ -132,25 +133,15 @@ def test_unreached_incident_is_open_at_end(trace):
 
 
 def test_on_site_resolution_and_escort_trace(tmp_path):
-    import shutil
+    def change(data):
+        plan = data["plans"]["one"]
+        plan["tps_guards"]["kurang_rawan"] = {"officers": 1, "per_tps": 2}  # A and B share one guard
+        plan["linmas_per_tps"] = 2
+        plan["escort"] = {"by": "tps_guard", "handover_min": 30, "return_to_cluster": True}
+        data["incidents"]["types"]["gangguan"]["onsite"] = {"linmas": 0.5, "tps_guard": 0.5}
 
-    import yaml
-
-    for name in ("trace.yaml", "trace_tps.csv"):
-        shutil.copy(ROOT / "scenarios/checks" / name, tmp_path / name)
-    (tmp_path / "trace_matrix.csv").write_text(
-        (ROOT / "scenarios/checks/trace_matrix.csv").read_text()
-        + "A,PPK Kec,30\nPPK Kec,A,30\nB,PPK Kec,40\nPPK Kec,B,40\n"
-    )
-    data = yaml.safe_load((tmp_path / "trace.yaml").read_text())
-    plan = data["plans"]["one"]
-    plan["tps_guards"]["kurang_rawan"] = {"officers": 1, "per_tps": 2}  # A and B share one guard
-    plan["linmas_per_tps"] = 2
-    plan["escort"] = {"by": "tps_guard", "handover_min": 30, "return_to_cluster": True}
-    data["incidents"]["types"]["gangguan"]["onsite"] = {"linmas": 0.5, "tps_guard": 0.5}
-    (tmp_path / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    sc = load_scenario(tmp_path / "trace.yaml")
-    world = build_world(sc)
+    ppk_legs = "A,PPK Kec,30\nPPK Kec,A,30\nB,PPK Kec,40\nPPK Kec,B,40\n"
+    sc, world = _edited_trace(tmp_path, change, extra_matrix=ppk_legs)
 
     stream = make_stream(
         world,
@@ -184,17 +175,7 @@ def test_on_site_resolution_and_escort_trace(tmp_path):
 
 
 def _edited_trace(tmp_path, change, extra_tps: str = "", extra_matrix: str = ""):
-    import shutil
-
-    import yaml
-
-    shutil.copy(ROOT / "scenarios/checks/trace.yaml", tmp_path / "trace.yaml")
-    (tmp_path / "trace_tps.csv").write_text((ROOT / "scenarios/checks/trace_tps.csv").read_text() + extra_tps)
-    (tmp_path / "trace_matrix.csv").write_text((ROOT / "scenarios/checks/trace_matrix.csv").read_text() + extra_matrix)
-    data = yaml.safe_load((tmp_path / "trace.yaml").read_text())
-    change(data)
-    (tmp_path / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    sc = load_scenario(tmp_path / "trace.yaml")
+    sc = load_scenario(trace_copy(tmp_path, change, extra_tps=extra_tps, extra_matrix=extra_matrix))
     return sc, build_world(sc)
 
 

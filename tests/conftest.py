@@ -1,0 +1,39 @@
+"""Shared test helpers: edited copies of the hand-sized trace scenario."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = ROOT / "scenarios" / "checks"
+TPS_HEADER = "tps_id,kecamatan,desa,lat,lon,voters,class,blank_spot,hard_to_reach,disaster_prone\n"
+
+
+def trace_copy(
+    folder: Path,
+    change: Callable[[dict[str, Any]], None] | None = None,
+    tps_rows: str | None = None,
+    extra_tps: str = "",
+    extra_matrix: str = "",
+) -> Path:
+    """Copy scenarios/checks/trace.yaml and its tables into ``folder``, edited; return the YAML path.
+
+    ``change`` edits the parsed YAML; ``tps_rows`` replaces the TPS rows, ``extra_tps`` and
+    ``extra_matrix`` append rows to the TPS table and the travel matrix.
+    """
+    for name in ("trace.yaml", "trace_tps.csv", "trace_matrix.csv"):
+        shutil.copy(CHECKS / name, folder / name)
+    tps = folder / "trace_tps.csv"
+    tps.write_text((TPS_HEADER + tps_rows if tps_rows is not None else tps.read_text()) + extra_tps)
+    matrix = folder / "trace_matrix.csv"
+    matrix.write_text(matrix.read_text() + extra_matrix)
+    if change is not None:
+        data = yaml.safe_load((folder / "trace.yaml").read_text())
+        change(data)
+        (folder / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder / "trace.yaml"
