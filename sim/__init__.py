@@ -9,9 +9,20 @@ Python API::
 """
 
 from sim.errors import UserError
-from sim.experiment import Results, run_experiment, summarise
+from sim.experiment import Results, run_experiment
 from sim.scenario import LoadedScenario, load_scenario
+from sim.stats import paired_comparison, pooled_percentiles, summarise
 
 __version__ = "0.1.0"
 
-__all__ = ["LoadedScenario", "Results", "UserError", "__version__", "load_scenario", "run_experiment", "summarise"]
+__all__ = [
+    "LoadedScenario",
+    "Results",
+    "UserError",
+    "__version__",
+    "load_scenario",
+    "paired_comparison",
+    "pooled_percentiles",
+    "run_experiment",
+    "summarise",
+]

@@ -1,31 +1,127 @@
-"""Replications of plans on common random numbers, and their summary statistics.
+"""Experiments: replications of plans on common random numbers, in batches, on any backend.
 
 Each replication's incident stream is generated once and replayed for every plan, so plans are
-compared on the same day (common random numbers). A replication depends only on
-(scenario, seed, replication index).
+compared on the same day (common random numbers); every point of a sweep reuses the same
+(seed, replication) keys, so it faces the same days too as long as the swept key does not change
+the incidents themselves. A replication depends only on (scenario, seed, replication index), so
+results do not depend on how replications are grouped into batches or spread over workers: rows
+are always put together in (point, replication, plan) order.
+
+The work unit is a :class:`Batch` of consecutive replications of one point. :func:`run_batch` is a
+pure function of it, run in-process, in local worker processes or on a Dask cluster
+(:mod:`sim.backends`); each worker builds the world of a scenario once and keeps it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.generate import generate, type_table
+from sim.generate import TypeTable, generate, type_table
 from sim.model import run_plan
 from sim.records import KPI_COLUMNS, incident_table, kpis, timeseries_table, unit_table
 from sim.scenario import LoadedScenario
 from sim.world import World, build_world
 
-SUMMARY_KPIS = [k for k in KPI_COLUMNS if k not in ("replication", "plan")]
+TABLES = ("incidents", "units", "timeseries", "kpis")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One scenario variant of an experiment (a sweep point; a plain run has one, with no values)."""
+
+    index: int
+    values: tuple[tuple[str, str], ...] = ()  # (key path, value as given) pairs
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{k}={v}" for k, v in self.values]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Replications ``first .. first + count - 1`` of one point."""
+
+    point: int
+    first: int
+    count: int
+
+    @property
+    def name(self) -> str:
+        return f"p{self.point:03d}-r{self.first:06d}"
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to run batches of one point (picklable)."""
+
+    key: str  # identifies the resolved scenario (its digest): workers cache the world by it
+    scenario: LoadedScenario
+    plans: list[str]
+    seed: int
+
+
+_WORLDS: dict[str, tuple[World, TypeTable]] = {}
+
+
+def _world(job: Job) -> tuple[World, TypeTable]:
+    if job.key not in _WORLDS:
+        if len(_WORLDS) > 32:  # a sweep over many scenario variants: keep memory bounded
+            _WORLDS.clear()
+        world = build_world(job.scenario)
+        _WORLDS[job.key] = (world, type_table(job.scenario, world))
+    return _WORLDS[job.key]
+
+
+def run_batch(job: Job, batch: Batch) -> dict[str, pd.DataFrame]:
+    """All plans on replications of one batch: the four tables, rows in (replication, plan) order."""
+    sc = job.scenario
+    world, types = _world(job)
+    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    rows = []
+    for r in range(batch.first, batch.first + batch.count):
+        stream = generate(sc, world, job.seed, r, types)
+        for plan in job.plans:
+            rec = run_plan(sc, world, stream, plan)
+            inc = incident_table(sc, world, rec)
+            un = unit_table(rec, sc.timeline.horizon)
+            ts = timeseries_table(rec)
+            parts["incidents"].append(inc)
+            parts["units"].append(un)
+            parts["timeseries"].append(ts)
+            rows.append(kpis(world, inc, un, ts, rec.n_units))
+    out = {t: pd.concat(parts[t], ignore_index=True) for t in ("incidents", "units", "timeseries")}
+    out["kpis"] = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+    for df in out.values():
+        df.insert(0, "point", batch.point)
+    return out
+
+
+def batches(n_points: int, replications: int, size: int) -> list[Batch]:
+    """The batches of an experiment, in output order."""
+    return [
+        Batch(p, first, min(size, replications - first))
+        for p in range(n_points)
+        for first in range(0, replications, size)
+    ]
+
+
+def grid(vary: list[tuple[str, list[str]]]) -> list[Point]:
+    """Sweep points: the Cartesian product of the varied keys' values (first key slowest)."""
+    if not vary:
+        return [Point(0)]
+    keys = [k for k, _ in vary]
+    return [
+        Point(i, tuple(zip(keys, combo, strict=True)))
+        for i, combo in enumerate(itertools.product(*(vals for _, vals in vary)))
+    ]
 
 
 @dataclass
 class Results:
-    """Tables of an experiment, rows ordered by replication, then plan (in the order asked)."""
+    """Tables of an experiment, rows ordered by point, replication, then plan (in the order asked)."""
 
     incidents: pd.DataFrame
     units: pd.DataFrame
@@ -34,83 +130,35 @@ class Results:
     plans: list[str]
     replications: int
     seed: int
+    points: list[Point] = field(default_factory=lambda: [Point(0)])
+
+    @classmethod
+    def from_batches(
+        cls, parts: list[dict[str, pd.DataFrame]], plans: list[str], replications: int, seed: int, points: list[Point]
+    ) -> Results:
+        def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+            # An empty part (a day with no dispatch) has no dtypes to offer: leave it out, or the
+            # numeric columns would turn into text.
+            full = [f for f in frames if len(f)]
+            return pd.concat(full or frames[:1], ignore_index=True)
+
+        tables = {t: concat([p[t] for p in parts]) for t in TABLES}
+        if len(points) == 1 and not points[0].values:
+            tables = {t: df.drop(columns="point") for t, df in tables.items()}
+        return cls(
+            tables["incidents"],
+            tables["units"],
+            tables["timeseries"],
+            tables["kpis"],
+            plans,
+            replications,
+            seed,
+            points,
+        )
 
 
-def run_replication(
-    sc: LoadedScenario, world: World, plans: list[str], seed: int, replication: int, types=None
-) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[pd.DataFrame], list[dict]]:  # type: ignore[no-untyped-def]
-    """Every plan on one replication's day: (incident, unit, time-series tables, KPI rows)."""
-    stream = generate(sc, world, seed, replication, types)
-    incs, units, tss, rows = [], [], [], []
-    for plan in plans:
-        rec = run_plan(sc, world, stream, plan)
-        inc = incident_table(sc, world, rec)
-        un = unit_table(rec, sc.timeline.horizon)
-        ts = timeseries_table(rec)
-        incs.append(inc)
-        units.append(un)
-        tss.append(ts)
-        rows.append(kpis(world, inc, un, ts, rec.n_units))
-    return incs, units, tss, rows
-
-
-def run_experiment(
-    sc: LoadedScenario, plans: list[str], replications: int, seed: int, progress: Callable[[int], None] | None = None
-) -> Results:
-    """Run ``replications`` replications of every plan (serially, in order)."""
-    world = build_world(sc)
-    types = type_table(sc, world)
-    incs, units, tss, rows = [], [], [], []
-    for r in range(replications):
-        a, b, c, d = run_replication(sc, world, plans, seed, r, types)
-        incs += a
-        units += b
-        tss += c
-        rows += d
-        if progress:
-            progress(r + 1)
-    return Results(
-        incidents=pd.concat(incs, ignore_index=True),
-        units=pd.concat(units, ignore_index=True),
-        timeseries=pd.concat(tss, ignore_index=True),
-        kpis=pd.DataFrame(rows, columns=list(KPI_COLUMNS)),
-        plans=plans,
-        replications=replications,
-        seed=seed,
-    )
-
-
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
-    """Mean, standard deviation and Student-t confidence interval over replications (NaNs dropped)."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return (np.nan, np.nan, np.nan, np.nan)
-    m = float(x.mean())
-    if len(x) < 2:
-        return (m, np.nan, np.nan, np.nan)
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * sd / np.sqrt(len(x))
-    return (m, sd, m - half, m + half)
-
-
-def summarise(kpi: pd.DataFrame, plans: list[str], level: float = 0.95) -> pd.DataFrame:
-    """One row per plan and KPI: mean, sd, CI over replications (``n`` = replications with a value)."""
-    rows = []
-    for plan in plans:
-        sub = kpi[kpi["plan"] == plan]
-        for k in SUMMARY_KPIS:
-            vals = sub[k].to_numpy(dtype=float)
-            m, sd, lo, hi = mean_ci(vals, level)
-            rows.append(
-                {
-                    "plan": plan,
-                    "kpi": k,
-                    "n": int(np.isfinite(vals).sum()),
-                    "mean": m,
-                    "sd": sd,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                }
-            )
-    return pd.DataFrame(rows)
+def run_experiment(sc: LoadedScenario, plans: list[str], replications: int, seed: int, batch_size: int = 10) -> Results:
+    """Run ``replications`` replications of every plan in this process (the Python API's entry point)."""
+    job = Job(sc.digest(), sc, plans, seed)
+    parts = [run_batch(job, b) for b in batches(1, replications, batch_size)]
+    return Results.from_batches(parts, plans, replications, seed, [Point(0)])

@@ -19,8 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import TPS_CLASSES, Plan
+from sim.scenario import TPS_CLASSES, Escort, Plan
 from sim.world import World
+
+# Clusters of one TPS take a shortcut with the same result as the general sweep (a test checks
+# both ways); it saves most of the schedule's cost in the Kutim scenario.
+SINGLE_TPS_SHORTCUT = True
 
 
 @dataclass
@@ -65,7 +69,10 @@ def build_clusters(world: World, plan: Plan) -> tuple[np.ndarray, list[list[int]
 
 def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: float) -> GuardSchedule:
     """The escort schedule of every cluster given when counting ends at each TPS [min]."""
-    cluster_of, members_of, officers = build_clusters(world, plan)
+    key = ("clusters", id(plan))
+    if key not in world.cache:  # the grouping depends on the plan only, not on the day
+        world.cache[key] = (plan, build_clusters(world, plan))
+    cluster_of, members_of, officers = world.cache[key][1]
     escort = plan.escort
     road = world.travel_min["road"]
     ppk = world.ppk_node[world.node_kec[: world.n_tps]]
@@ -76,6 +83,20 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
 
     for c, members in enumerate(members_of):
         g = int(officers[c])
+        if len(members) == 1 and SINGLE_TPS_SHORTCUT:  # most rawan clusters: nothing to sweep
+            _single(
+                members[0],
+                g,
+                escort,
+                float(count_end[members[0]]),
+                road,
+                ppk,
+                opens_at,
+                changes,
+                absent_start,
+                absent_end,
+            )
+            continue
         order = sorted(members, key=lambda t: (count_end[t], t))
         present_delta: list[tuple[float, int]] = []
         if g > 0 and escort.by == "tps_guard":
@@ -103,6 +124,32 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
     else:
         ug_t, ug_n = np.zeros(0), np.zeros(0, dtype=np.int64)
     return GuardSchedule(cluster_of, officers, absent_start, absent_end, box_departs, ug_t, ug_n.astype(np.int64))
+
+
+def _single(
+    tps: int,
+    g: int,
+    escort: Escort,
+    ce: float,
+    road: np.ndarray,
+    ppk: np.ndarray,
+    opens_at: float,
+    changes: list[tuple[float, int]],
+    absent_start: list[list[float]],
+    absent_end: list[list[float]],
+) -> None:
+    """A cluster of one TPS: its box leaves at the end of counting, with a guard if it has one."""
+    if g == 0:  # unguarded from the opening until the box leaves
+        changes.extend(((opens_at, 1), (ce, -1)))
+        absent_start.append([])
+        absent_end.append([])
+    elif escort.by == "tps_guard" and g == 1:
+        back = ce + float(road[tps, ppk[tps]]) + escort.handover_min + float(road[ppk[tps], tps])
+        absent_start.append([ce])
+        absent_end.append([back if escort.return_to_cluster else np.inf])
+    else:
+        absent_start.append([])
+        absent_end.append([])
 
 
 def _sweep(

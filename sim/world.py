@@ -18,7 +18,8 @@ incident (see :mod:`sim.generate`), so every plan sees the same draws.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,7 @@ class World:
     road_km: np.ndarray  # [n_nodes, n_nodes] road/water distance actually travelled [km]
     setup_min: float
     noise_cv: float
+    cache: dict[Any, Any] = field(default_factory=dict)  # derived data that depend on the world only
 
     @property
     def n_nodes(self) -> int:

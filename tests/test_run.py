@@ -13,7 +13,7 @@ from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, TIMESERIES_COLUMNS, UNIT_
 
 ROOT = Path(__file__).resolve().parent.parent
 MMC = str(ROOT / "scenarios/checks/mmc.yaml")
-TABLES = ["incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.csv"]
+TABLES = ["incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.csv", "percentiles.csv"]
 
 
 def run(out: Path, *extra: str) -> int:

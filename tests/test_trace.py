@@ -218,3 +218,26 @@ def test_dispatch_policies(tmp_path, policy, unit):
     inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
     assert inc["units"].tolist() == [unit]
     assert inc["t_arrive"].tolist() == [425.0 if policy == "nearest" else 430.0]
+
+
+@pytest.mark.parametrize("escort", ["tps_guard", "none", "no_return"])
+def test_single_tps_shortcut_matches_the_general_sweep(monkeypatch, escort):
+    from sim import guards
+    from sim.generate import counting_times
+
+    sc = load_scenario(ROOT / "scenarios/kutim-2024.yaml")
+    world = build_world(sc)
+    count_end, _ = counting_times(sc, world, 1, 0)
+    for name, plan in sc.spec.plans.items():
+        if escort == "none":
+            plan = plan.model_copy(update={"escort": plan.escort.model_copy(update={"by": "none"})})
+        elif escort == "no_return":
+            plan = plan.model_copy(update={"escort": plan.escort.model_copy(update={"return_to_cluster": False})})
+        fast = guards.guard_schedule(world, plan, count_end, sc.timeline.logistics_start)
+        monkeypatch.setattr(guards, "SINGLE_TPS_SHORTCUT", False)
+        slow = guards.guard_schedule(world, plan, count_end, sc.timeline.logistics_start)
+        monkeypatch.setattr(guards, "SINGLE_TPS_SHORTCUT", True)
+        assert fast.absent_start == slow.absent_start and fast.absent_end == slow.absent_end, name
+        assert np.array_equal(fast.unguarded_t, slow.unguarded_t) and np.array_equal(fast.unguarded_n, slow.unguarded_n)
+        assert np.array_equal(fast.box_departs, slow.box_departs)
+        assert (fast.unguarded_n >= 0).all()

@@ -1,0 +1,137 @@
+"""The run folder: its life from the first batch to the manifest, and nothing half-written.
+
+- ``job.json`` (written when the run starts) says what the run is: command, scenario digest,
+  plans, seed, replications, batch size, sweep grid. ``--resume`` checks it against the command.
+- ``batches/<point>-<first replication>/`` holds each finished batch's tables, written to a
+  temporary name and renamed, so a batch folder either is complete or does not exist. Batches are
+  kept at full float precision, and the final tables are always put together from them, so a
+  resumed run ends byte for byte like an uninterrupted one.
+- At the end the final tables are written (each to a temporary name, then renamed), then
+  ``manifest.json`` with the SHA-256 of every file; only then are ``batches/`` and ``job.json``
+  removed. A folder without ``manifest.json`` is not a finished run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.errors import UserError
+from sim.experiment import TABLES, Batch
+
+FLOAT_FORMAT = "%.4f"
+JOB = "job.json"
+MANIFEST = "manifest.json"
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe folder name derived from scenario text."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "scenario"
+
+
+def default_run_dir(root: Path, scenario_name: str, seed: int, now: dt.datetime) -> Path:
+    base = root / safe_name(scenario_name) / f"{now:%Y%m%d-%H%M%S}-seed{seed}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """A final table: 4 decimals (0.0001 min is 6 ms), empty cells for unset values."""
+    _write_atomic(path, df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode())
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class RunFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.batches = self.path / "batches"
+        self.started = ""
+
+    # --- starting and resuming ------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, job: dict[str, Any]) -> RunFolder:
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UserError("--out", str(path), "exists and is not an empty folder; choose a new one, or --resume it")
+        path.mkdir(parents=True, exist_ok=True)
+        rf = cls(path)
+        rf.batches.mkdir()
+        record: dict[str, Any] = {"job": job, "started": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        _write_atomic(path / JOB, (json.dumps(record, indent=2, default=str, ensure_ascii=False) + "\n").encode())
+        rf.started = record["started"]
+        return rf
+
+    @classmethod
+    def resume(cls, path: Path, job: dict[str, Any]) -> RunFolder:
+        path = Path(path)
+        if (path / MANIFEST).exists():
+            raise UserError("--resume", str(path), "this run is already complete (it has a manifest.json)")
+        if not (path / JOB).exists():
+            raise UserError("--resume", str(path), "not an unfinished run folder (no job.json)")
+        record = json.loads((path / JOB).read_text(encoding="utf-8"))
+        saved = record["job"]
+        for key in job:
+            if saved.get(key) != json.loads(json.dumps(job[key], default=str)):
+                raise UserError(
+                    "--resume",
+                    str(path),
+                    f"'{key}' differs from the run being resumed ({saved.get(key)!r}); "
+                    "repeat the original command with --resume",
+                )
+        rf = cls(path)
+        rf.batches.mkdir(exist_ok=True)
+        rf.started = record["started"]
+        return rf
+
+    # --- batches -----------------------------------------------------------------------------------
+
+    def done(self) -> set[str]:
+        return {p.name for p in self.batches.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+    def save_batch(self, batch: Batch, tables: dict[str, pd.DataFrame]) -> None:
+        tmp = self.batches / f".{batch.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        for name, df in tables.items():
+            df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")  # full precision
+        os.replace(tmp, self.batches / batch.name)
+
+    def load_batch(self, batch: Batch) -> dict[str, pd.DataFrame]:
+        folder = self.batches / batch.name
+        return {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
+
+    # --- finishing -----------------------------------------------------------------------------
+
+    def finish(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
+        files = {}
+        for name, df in tables.items():
+            write_csv(df, self.path / name)
+            files[name] = sha256(self.path / name)
+        manifest = {**manifest, "files": files}
+        _write_atomic(
+            self.path / MANIFEST, (json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n").encode()
+        )
+        shutil.rmtree(self.batches, ignore_errors=True)
+        (self.path / JOB).unlink(missing_ok=True)

@@ -1,0 +1,133 @@
+"""Running an experiment into a run folder: batches on a backend, progress, precision, resume.
+
+``execute`` is what ``run``, ``compare`` and ``sweep`` share. It runs the batches the folder does
+not have yet, saves each as it finishes, and then puts every table together in (point,
+replication, plan) order from the saved batches, so the result is the same whatever the backend,
+the number of workers or the interruptions.
+
+With a precision target, replications of point 0 are added batch by batch until the main KPI's
+confidence-interval half-width is within the target share of its mean for every plan (or the
+ceiling is reached). The rule is checked at every batch boundary in order, so where it stops does
+not depend on how many batches happened to finish at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.backends import Dask, Processes, Serial
+from sim.experiment import Batch, Job, Point, Results
+from sim.runfolder import RunFolder
+from sim.stats import half_width_ratio
+
+PRECISION_KPI = "response_mean_min"
+
+
+@dataclass
+class Precision:
+    target: float  # relative half-width, e.g. 0.05
+    min_replications: int = 10
+
+
+@dataclass
+class Outcome:
+    results: Results
+    replications: int
+    precision_reached: bool | None  # None when no precision target was set
+    precision_achieved: float | None
+
+
+def _progress(total: int, done: int) -> Callable[[int], None]:
+    """A progress bar on a terminal (replications done, rate, time left); silent otherwise."""
+    if not sys.stderr.isatty():
+        return lambda n: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=done, unit="rep", desc="replications", file=sys.stderr, dynamic_ncols=True)
+    return bar.update
+
+
+def _meets(kpis: list[pd.DataFrame], plans: list[str], target: float) -> tuple[bool, float]:
+    k = pd.concat(kpis, ignore_index=True)
+    worst = max(half_width_ratio(k.loc[k["plan"] == p, PRECISION_KPI].to_numpy(dtype=float)) for p in plans)
+    return worst <= target, worst
+
+
+def execute(
+    folder: RunFolder,
+    jobs: list[Job],
+    points: list[Point],
+    replications: int,
+    batch_size: int,
+    backend: Serial | Processes | Dask,
+    precision: Precision | None = None,
+) -> Outcome:
+    """Run what is missing, then assemble everything from the saved batches."""
+    plan_batches = [
+        Batch(p.index, first, min(batch_size, replications - first))
+        for p in points
+        for first in range(0, replications, batch_size)
+    ]
+    done = folder.done()
+    todo = [b for b in plan_batches if b.name not in done]
+    update = _progress(sum(b.count for b in plan_batches), sum(b.count for b in plan_batches if b.name in done))
+
+    plans = jobs[0].plans
+    stop_at: int | None = None  # number of leading batches to keep (precision mode)
+    achieved: float | None = None
+    rule = _PrecisionRule(folder, plan_batches, plans, precision) if precision is not None else None
+    if rule is not None:
+        stop_at = rule.stop_at(done)
+
+    if stop_at is None and todo:
+        for i, tables in backend.run([(jobs[b.point], b) for b in todo]):
+            batch = todo[i]
+            folder.save_batch(batch, tables)
+            done.add(batch.name)
+            update(batch.count)
+            if rule is not None:
+                stop_at = rule.stop_at(done)
+                if stop_at is not None:
+                    break
+
+    used = plan_batches[:stop_at] if stop_at is not None else plan_batches
+    results = Results.from_batches(
+        [folder.load_batch(b) for b in used],
+        plans,
+        sum(b.count for b in used) // max(1, len(points)),
+        jobs[0].seed,
+        points,
+    )
+    if rule is not None:
+        achieved = rule.worst
+    reached = None if precision is None else bool(achieved is not None and achieved <= precision.target)
+    return Outcome(results, results.replications, reached, achieved)
+
+
+class _PrecisionRule:
+    """Checks batch boundaries in order; a boundary that failed once is never checked again."""
+
+    def __init__(self, folder: RunFolder, plan_batches: list[Batch], plans: list[str], precision: Precision) -> None:
+        self.folder, self.plan_batches, self.plans, self.precision = folder, plan_batches, plans, precision
+        self.kpis: list[pd.DataFrame] = []
+        self.reps = 0
+        self.worst: float | None = None
+
+    def stop_at(self, done: set[str]) -> int | None:
+        """Number of leading batches to keep, once known (the ceiling if the rule never holds)."""
+        while len(self.kpis) < len(self.plan_batches):
+            b = self.plan_batches[len(self.kpis)]
+            if b.name not in done:
+                return None
+            # Read back from the saved batch (full precision), as the final tables will be.
+            self.kpis.append(pd.read_csv(self.folder.batches / b.name / "kpis.csv"))
+            self.reps += b.count
+            if self.reps >= self.precision.min_replications:
+                ok, self.worst = _meets(self.kpis, self.plans, self.precision.target)
+                if ok:
+                    return len(self.kpis)
+        return len(self.plan_batches)

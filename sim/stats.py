@@ -1,0 +1,172 @@
+"""Statistics over replications: Student-t intervals, paired differences, pooled percentiles.
+
+Replications are the independent units: every interval here treats a replication as one
+observation (incidents within a replication share a day and are not independent).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.records import KPI_COLUMNS
+
+SUMMARY_KPIS = [k for k in KPI_COLUMNS if k not in ("replication", "plan")]
+SHARE_KPIS = ("within_target", "waited_share")  # shares: their intervals are clipped to [0, 1]
+POOLED_QUANTILES = (50, 90, 95)
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20241127  # fixed: the same data give the same interval
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[int, float, float, float, float]:
+    """(n, mean, sd, CI low, CI high): Student-t interval over replications; NaNs are dropped.
+
+    With fewer than two values the sd and interval are NaN; with zero spread the interval has zero
+    width.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return (0, np.nan, np.nan, np.nan, np.nan)
+    m = float(x.mean())
+    if n < 2:
+        return (1, m, np.nan, np.nan, np.nan)
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / np.sqrt(n) if sd > 0 else 0.0
+    return (n, m, sd, m - half, m + half)
+
+
+def half_width_ratio(values: np.ndarray, level: float = 0.95) -> float:
+    """CI half-width relative to |mean| (inf while it cannot be computed)."""
+    n, m, _, lo, hi = mean_ci(values, level)
+    if n < 2 or not np.isfinite(lo) or m == 0:
+        return np.inf
+    return float((hi - lo) / 2 / abs(m))
+
+
+def summarise(kpi: pd.DataFrame, plans: list[str], by: list[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+    """One row per (group, plan, KPI): n, mean, sd and Student-t CI over replications."""
+    by = by or []
+    rows = []
+    groups = kpi.groupby(by, sort=False) if by else [((), kpi)]
+    for key, sub in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for plan in plans:
+            p = sub[sub["plan"] == plan]
+            for k in [k for k in SUMMARY_KPIS if k in kpi.columns]:
+                n, m, sd, lo, hi = mean_ci(p[k].to_numpy(dtype=float), level)
+                if k in SHARE_KPIS:
+                    lo, hi = max(lo, 0.0), min(hi, 1.0)
+                rows.append(
+                    {
+                        **dict(zip(by, key, strict=True)),
+                        "plan": plan,
+                        "kpi": k,
+                        "n": n,
+                        "mean": m,
+                        "sd": sd,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def paired_comparison(kpi: pd.DataFrame, baseline: str, plans: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Per plan and KPI: mean of (plan - baseline) over replications, with a paired-t interval.
+
+    Replications are paired by index: both plans faced the same incident stream (common random
+    numbers), so the day-to-day variation cancels. ``significant`` is True when the interval
+    excludes zero.
+    """
+    base = kpi[kpi["plan"] == baseline].set_index("replication")
+    rows = []
+    for plan in plans:
+        other = kpi[kpi["plan"] == plan].set_index("replication").reindex(base.index)
+        for k in [k for k in SUMMARY_KPIS if k in kpi.columns]:
+            b = base[k].to_numpy(dtype=float)
+            o = other[k].to_numpy(dtype=float)
+            n, d, sd, lo, hi = mean_ci(o - b, level)
+            rows.append(
+                {
+                    "plan": plan,
+                    "baseline": baseline,
+                    "kpi": k,
+                    "n": n,
+                    "plan_mean": float(np.nanmean(o)) if np.isfinite(o).any() else np.nan,
+                    "baseline_mean": float(np.nanmean(b)) if np.isfinite(b).any() else np.nan,
+                    "difference": d,
+                    "sd": sd,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _quantile_index(cum: np.ndarray, q: float) -> np.ndarray:
+    """Index of the q-quantile (inverted-CDF definition) for each row of cumulative weights."""
+    return np.minimum((cum < q * cum[:, -1:]).sum(axis=1), cum.shape[1] - 1)
+
+
+def _bootstrap(values: np.ndarray, rep_of: np.ndarray, n_reps: int, qs: list[float]) -> np.ndarray:
+    """[resample, quantile]: pooled quantiles of ``values`` (sorted) over resampled replications."""
+    rng = np.random.Generator(np.random.PCG64(BOOTSTRAP_SEED))
+    out = np.empty((BOOTSTRAP_RESAMPLES, len(qs)))
+    chunk = 100  # resamples at a time, to bound memory (chunk x incidents)
+    for start in range(0, BOOTSTRAP_RESAMPLES, chunk):
+        counts = rng.multinomial(n_reps, np.full(n_reps, 1 / n_reps), size=chunk)
+        cum = np.cumsum(counts[:, rep_of], axis=1, dtype=np.float64)
+        for j, q in enumerate(qs):
+            out[start : start + chunk, j] = values[_quantile_index(cum, q)]
+    return out
+
+
+def pooled_percentiles(
+    incidents: pd.DataFrame,
+    plans: list[str],
+    quantiles=POOLED_QUANTILES,
+    level: float = 0.95,
+    by: list[str] | None = None,
+) -> pd.DataFrame:
+    """Percentiles of response time pooled over all replications, with cluster-bootstrap intervals.
+
+    Percentiles use the inverted-CDF definition (numpy's ``method="inverted_cdf"``). The bootstrap
+    resamples whole replications (with replacement) and recomputes the pooled percentile: incidents
+    of one day are correlated, so resampling them one by one would give intervals that are too
+    narrow.
+    """
+    by = by or []
+    rows = []
+    groups = incidents.groupby(by, sort=False) if by else [((), incidents)]
+    qs = [q / 100 for q in quantiles]
+    for key, sub in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        reps = np.unique(sub["replication"])
+        for plan in plans:
+            p = sub[(sub["plan"] == plan) & sub["response_min"].notna()]
+            values = p["response_min"].to_numpy(dtype=float)
+            order = np.argsort(values, kind="stable")
+            values = values[order]
+            rep_of = np.searchsorted(reps, p["replication"].to_numpy())[order]
+            boot = _bootstrap(values, rep_of, len(reps), qs) if len(values) else None
+            for j, q in enumerate(quantiles):
+                row = {
+                    **dict(zip(by, key, strict=True)),
+                    "plan": plan,
+                    "quantile": q,
+                    "n_incidents": len(values),
+                    "replications": len(reps),
+                    "response_min": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                }
+                if boot is not None:
+                    point = values[_quantile_index(np.arange(1.0, len(values) + 1)[None, :], qs[j])[0]]
+                    lo, hi = np.quantile(boot[:, j], [(1 - level) / 2, (1 + level) / 2])
+                    row.update(response_min=float(point), ci_low=float(lo), ci_high=float(hi))
+                rows.append(row)
+    return pd.DataFrame(rows)
