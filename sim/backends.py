@@ -7,6 +7,7 @@ loses little. Results never depend on the backend: the caller puts them in order
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import sys
@@ -87,6 +88,8 @@ class Dask:
         self.address = address
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
         self._scattered: dict[str, Any] = {}
+        # Workers of a fresh cluster have not imported the model yet: do it once, now.
+        self.client.run(importlib.import_module, "sim.experiment")
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, dict[str, Any]]]:
         from distributed import as_completed

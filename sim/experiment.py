@@ -91,7 +91,7 @@ def run_batch(job: Job, batch: Batch) -> dict[str, pd.DataFrame]:
             parts["incidents"].append(inc)
             parts["units"].append(un)
             parts["timeseries"].append(ts)
-            rows.append(kpis(world, inc, un, ts, rec.n_units))
+            rows.append(kpis(world, rec, sc.timeline.horizon))
     out = {t: pd.concat(parts[t], ignore_index=True) for t in ("incidents", "units", "timeseries")}
     out["kpis"] = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
     for df in out.values():

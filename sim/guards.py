@@ -22,8 +22,8 @@ import numpy as np
 from sim.scenario import TPS_CLASSES, Escort, Plan
 from sim.world import World
 
-# Clusters of one TPS take a shortcut with the same result as the general sweep (a test checks
-# both ways); it saves most of the schedule's cost in the Kutim scenario.
+# Clusters of one TPS take a vectorised shortcut with the same result as the general sweep (a
+# test checks both ways); in the Kutim scenario it saves most of the schedule's cost.
 SINGLE_TPS_SHORTCUT = True
 
 
@@ -33,8 +33,7 @@ class GuardSchedule:
 
     cluster_of: np.ndarray  # cluster index per TPS
     officers: np.ndarray  # officers per cluster
-    absent_start: list[list[float]]  # per cluster: starts of intervals with no guard present [min]
-    absent_end: list[list[float]]  # per cluster: matching ends (exclusive) [min]
+    absent: dict[int, tuple[list[float], list[float]]]  # cluster -> starts, ends of no-guard intervals [min]
     box_departs: np.ndarray  # per TPS: when its box leaves for the PPK [min]
     unguarded_t: np.ndarray  # times the number of unguarded TPS changes [min]
     unguarded_n: np.ndarray  # the number from that time on
@@ -44,9 +43,11 @@ class GuardSchedule:
         c = int(self.cluster_of[tps])
         if self.officers[c] == 0:
             return False
-        starts = self.absent_start[c]
+        if c not in self.absent:
+            return True
+        starts, ends = self.absent[c]
         k = bisect.bisect_right(starts, t) - 1
-        return not (k >= 0 and t < self.absent_end[c][k])
+        return not (k >= 0 and t < ends[k])
 
 
 def build_clusters(world: World, plan: Plan) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
@@ -71,32 +72,26 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
     """The escort schedule of every cluster given when counting ends at each TPS [min]."""
     key = ("clusters", id(plan))
     if key not in world.cache:  # the grouping depends on the plan only, not on the day
-        world.cache[key] = (plan, build_clusters(world, plan))
-    cluster_of, members_of, officers = world.cache[key][1]
+        cluster_of, members_of, officers = build_clusters(world, plan)
+        single = np.asarray([len(m) == 1 for m in members_of], dtype=bool)
+        world.cache[key] = (plan, cluster_of, members_of, officers, single)
+    _, cluster_of, members_of, officers, single = world.cache[key]
+    if not SINGLE_TPS_SHORTCUT:
+        single = np.zeros(len(members_of), dtype=bool)
     escort = plan.escort
     road = world.travel_min["road"]
     ppk = world.ppk_node[world.node_kec[: world.n_tps]]
     box_departs = count_end.astype(float).copy()
-    absent_start: list[list[float]] = []
-    absent_end: list[list[float]] = []
-    changes: list[tuple[float, int]] = []
+    absent: dict[int, tuple[list[float], list[float]]] = {}
+    change_t: list[np.ndarray] = []
+    change_n: list[np.ndarray] = []
 
-    for c, members in enumerate(members_of):
+    _singles(
+        np.flatnonzero(single), members_of, officers, escort, count_end, road, ppk, opens_at, absent, change_t, change_n
+    )
+    for c in np.flatnonzero(~single):
+        members = members_of[c]
         g = int(officers[c])
-        if len(members) == 1 and SINGLE_TPS_SHORTCUT:  # most rawan clusters: nothing to sweep
-            _single(
-                members[0],
-                g,
-                escort,
-                float(count_end[members[0]]),
-                road,
-                ppk,
-                opens_at,
-                changes,
-                absent_start,
-                absent_end,
-            )
-            continue
         order = sorted(members, key=lambda t: (count_end[t], t))
         present_delta: list[tuple[float, int]] = []
         if g > 0 and escort.by == "tps_guard":
@@ -108,52 +103,66 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
                 box_departs[tps] = depart
                 present_delta.append((depart, -1))
                 if escort.return_to_cluster:
-                    back = depart + float(road[tps, ppk[tps]]) + escort.handover_min + float(road[ppk[tps], tps])
+                    back = depart + _round_trip(tps, road, ppk, escort)
                     present_delta.append((back, +1))
                     heapq.heappush(free, back)
-        starts, ends = _sweep(c, g, order, box_departs, present_delta, opens_at, changes)
-        absent_start.append(starts)
-        absent_end.append(ends)
+        changes: list[tuple[float, int]] = []
+        starts, ends = _sweep(g, order, box_departs, present_delta, opens_at, changes)
+        if starts:
+            absent[int(c)] = (starts, ends)
+        if changes:
+            change_t.append(np.asarray([x[0] for x in changes]))
+            change_n.append(np.asarray([x[1] for x in changes]))
 
-    if changes:
-        changes.sort()
-        t = np.asarray([x[0] for x in changes])
-        n = np.cumsum([x[1] for x in changes])
+    if change_t:
+        t = np.concatenate(change_t)
+        d = np.concatenate(change_n)
+        order_t = np.argsort(t, kind="stable")
+        t, n = t[order_t], np.cumsum(d[order_t])
         last = np.r_[t[1:] != t[:-1], True]
         ug_t, ug_n = t[last], n[last]
     else:
         ug_t, ug_n = np.zeros(0), np.zeros(0, dtype=np.int64)
-    return GuardSchedule(cluster_of, officers, absent_start, absent_end, box_departs, ug_t, ug_n.astype(np.int64))
+    return GuardSchedule(cluster_of, officers, absent, box_departs, ug_t, ug_n.astype(np.int64))
 
 
-def _single(
-    tps: int,
-    g: int,
+def _round_trip(tps: int, road: np.ndarray, ppk: np.ndarray, escort: Escort) -> float:
+    """TPS to PPK with the box, hand-over, and back [min]."""
+    return float(road[tps, ppk[tps]]) + escort.handover_min + float(road[ppk[tps], tps])
+
+
+def _singles(
+    clusters: np.ndarray,
+    members_of: list[list[int]],
+    officers: np.ndarray,
     escort: Escort,
-    ce: float,
+    count_end: np.ndarray,
     road: np.ndarray,
     ppk: np.ndarray,
     opens_at: float,
-    changes: list[tuple[float, int]],
-    absent_start: list[list[float]],
-    absent_end: list[list[float]],
+    absent: dict[int, tuple[list[float], list[float]]],
+    change_t: list[np.ndarray],
+    change_n: list[np.ndarray],
 ) -> None:
-    """A cluster of one TPS: its box leaves at the end of counting, with a guard if it has one."""
-    if g == 0:  # unguarded from the opening until the box leaves
-        changes.extend(((opens_at, 1), (ce, -1)))
-        absent_start.append([])
-        absent_end.append([])
-    elif escort.by == "tps_guard" and g == 1:
-        back = ce + float(road[tps, ppk[tps]]) + escort.handover_min + float(road[ppk[tps], tps])
-        absent_start.append([ce])
-        absent_end.append([back if escort.return_to_cluster else np.inf])
-    else:
-        absent_start.append([])
-        absent_end.append([])
+    """Clusters of one TPS: the box leaves when counting ends, with a guard if there is one."""
+    if len(clusters) == 0:
+        return
+    tps = np.asarray([members_of[c][0] for c in clusters])
+    g = officers[clusters]
+    ce = count_end[tps].astype(float)
+    bare = g == 0  # unguarded from the opening until the box leaves
+    if bare.any():
+        change_t += [np.asarray([opens_at]), ce[bare]]
+        change_n += [np.asarray([int(bare.sum())]), -np.ones(int(bare.sum()), dtype=np.int64)]
+    if escort.by == "tps_guard":
+        alone = np.flatnonzero(g == 1)  # its only guard leaves with the box
+        t = tps[alone]
+        back = ce[alone] + (road[t, ppk[t]] + escort.handover_min + road[ppk[t], t])  # as _round_trip adds up
+        for c, start, end in zip(clusters[alone], ce[alone], back, strict=True):
+            absent[int(c)] = ([float(start)], [float(end) if escort.return_to_cluster else np.inf])
 
 
 def _sweep(
-    c: int,
     g: int,
     order: list[int],
     box_departs: np.ndarray,

@@ -121,27 +121,36 @@ def incident_table(sc: LoadedScenario, world: World, rec: RunRecords) -> pd.Data
     return df[list(INCIDENT_COLUMNS)]
 
 
+UNIT_ROW = (
+    "unit_id",
+    "role",
+    "post",
+    "incident_id",
+    "t_dispatch",
+    "t_arrive",
+    "t_clear",
+    "t_back",
+    "travel_min",
+    "travel_km",
+    "retasked",
+)  # the order of a row of RunRecords.unit_rows
+
+
 def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
-    cols = [
-        "unit_id",
-        "role",
-        "post",
-        "incident_id",
-        "t_dispatch",
-        "t_arrive",
-        "t_clear",
-        "t_back",
-        "travel_min",
-        "travel_km",
-        "retasked",
-    ]
-    df = pd.DataFrame(rec.unit_rows, columns=cols)
-    df.insert(0, "plan", rec.plan)
-    df.insert(0, "replication", rec.stream.replication)
-    df["incident_id"] = df["incident_id"].astype(np.int64)
-    df["retasked"] = df["retasked"].astype(bool)
-    df["busy_min"] = df["t_clear"].fillna(horizon) - df["t_dispatch"]
-    return df[list(UNIT_COLUMNS)]
+    cols = list(zip(*rec.unit_rows, strict=True)) if rec.unit_rows else [()] * len(UNIT_ROW)
+    data: dict[str, object] = {"replication": rec.stream.replication, "plan": rec.plan}
+    for name, values in zip(UNIT_ROW, cols, strict=True):
+        if name in ("unit_id", "role", "post"):
+            data[name] = np.asarray(values, dtype=object)
+        elif name == "incident_id":
+            data[name] = np.asarray(values, dtype=np.int64)
+        elif name == "retasked":
+            data[name] = np.asarray(values, dtype=bool)
+        else:
+            data[name] = np.asarray(values, dtype=float)
+    t_clear = np.asarray(data["t_clear"], dtype=float)
+    data["busy_min"] = np.where(np.isnan(t_clear), horizon, t_clear) - np.asarray(data["t_dispatch"], dtype=float)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(rec.unit_rows)))[list(UNIT_COLUMNS)]
 
 
 def timeseries_table(rec: RunRecords) -> pd.DataFrame:
@@ -165,40 +174,44 @@ def timeseries_table(rec: RunRecords) -> pd.DataFrame:
     )
 
 
-def kpis(
-    world: World, incidents: pd.DataFrame, units: pd.DataFrame, ts: pd.DataFrame, n_units: int
-) -> dict[str, object]:
-    """Key performance indicators of one run (see KPI_COLUMNS)."""
-    disp = incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
-    reached = disp[disp["t_arrive"].notna()]
-    resp = reached["response_min"].to_numpy()
-    kidx = {k: i for i, k in enumerate(world.kecamatan)}
-    target = world.target_min[disp["kecamatan"].map(kidx).to_numpy(dtype=np.int64)] if len(disp) else np.zeros(0)
-    within = (disp["response_min"].to_numpy() <= target) & disp["t_arrive"].notna().to_numpy()
-    wait = disp["wait_min"].to_numpy()
+def kpis(world: World, rec: RunRecords, horizon: float) -> dict[str, object]:
+    """Key performance indicators of one run (see KPI_COLUMNS), from the raw records."""
+    on_site = rec.outcome == 1
+    disp = ~np.isnan(rec.t_report) & ~on_site
+    reached = disp & ~np.isnan(rec.t_arrive)
+    resp = (rec.t_arrive - rec.t_report)[reached]
+    target = world.target_min[world.node_kec[rec.stream.site[disp]]]
+    within = np.nan_to_num((rec.t_arrive - rec.t_report)[disp], nan=np.inf) <= target
+    wait = (rec.t_dispatch - rec.t_report)[disp]
     waited = np.where(np.isnan(wait), True, wait > 1e-9)
+    rows = rec.unit_rows
+    busy = sum((horizon if np.isnan(r[6]) else r[6]) - r[4] for r in rows)
+    busy_units = max(b for _, b, _ in rec.timeseries)
+
+    def share(mask: np.ndarray) -> float:
+        return float(mask.mean()) if len(mask) else float("nan")
 
     def pct(q: float) -> float:
         return float(np.percentile(resp, q)) if len(resp) else float("nan")
 
     return {
-        "replication": int(incidents["replication"].iloc[0]) if len(incidents) else int(ts["replication"].iloc[0]),
-        "plan": str(ts["plan"].iloc[0]),
-        "incidents": len(incidents),
-        "resolved_on_site": int((incidents["outcome"] == "resolved_on_site").sum()),
-        "dispatched": len(disp),
-        "reached": len(reached),
+        "replication": rec.stream.replication,
+        "plan": rec.plan,
+        "incidents": len(rec.outcome),
+        "resolved_on_site": int(on_site.sum()),
+        "dispatched": int(disp.sum()),
+        "reached": int(reached.sum()),
         "response_mean_min": float(resp.mean()) if len(resp) else float("nan"),
         "response_p50_min": pct(50),
         "response_p90_min": pct(90),
-        "within_target": float(within.mean()) if len(disp) else float("nan"),
+        "within_target": share(within),
         "wait_mean_min": float(np.nanmean(wait)) if np.isfinite(wait).any() else float("nan"),
-        "waited_share": float(waited.mean()) if len(disp) else float("nan"),
-        "escalations": int(incidents["escalated"].sum()),
-        "open_at_end": int((incidents["outcome"] == "open_at_end").sum()),
-        "peak_busy_units": int(ts["busy_units"].max()),
-        "units": n_units,
-        "unit_busy_hours": float(units["busy_min"].sum() / 60.0),
-        "tni_dispatches": int((units["role"] == "tni").sum()),
-        "peak_unguarded_tps": int(ts["unguarded_tps"].max()),
+        "waited_share": share(waited),
+        "escalations": int(rec.escalated.sum()),
+        "open_at_end": int((rec.outcome == 0).sum()),
+        "peak_busy_units": int(busy_units),
+        "units": rec.n_units,
+        "unit_busy_hours": float(busy / 60.0),
+        "tni_dispatches": sum(1 for r in rows if r[1] == "tni"),
+        "peak_unguarded_tps": int(rec.guards.unguarded_n.max()) if len(rec.guards.unguarded_n) else 0,
     }

@@ -2,10 +2,10 @@
 
 - ``job.json`` (written when the run starts) says what the run is: command, scenario digest,
   plans, seed, replications, batch size, sweep grid. ``--resume`` checks it against the command.
-- ``batches/<point>-<first replication>/`` holds each finished batch's tables, written to a
-  temporary name and renamed, so a batch folder either is complete or does not exist. Batches are
-  kept at full float precision, and the final tables are always put together from them, so a
-  resumed run ends byte for byte like an uninterrupted one.
+- ``batches/<point>-<first replication>/`` holds each finished batch's tables (Parquet: exact
+  values and dtypes, and quick), written to a temporary name and renamed, so a batch folder either
+  is complete or does not exist. The final tables are always put together from them, so a resumed
+  run ends byte for byte like an uninterrupted one.
 - At the end the final tables are written (each to a temporary name, then renamed), then
   ``manifest.json`` with the SHA-256 of every file; only then are ``batches/`` and ``job.json``
   removed. A folder without ``manifest.json`` is not a finished run.
@@ -115,12 +115,12 @@ class RunFolder:
             shutil.rmtree(tmp)
         tmp.mkdir()
         for name, df in tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")  # full precision
+            df.to_parquet(tmp / f"{name}.parquet", index=False)  # exact values and dtypes, fast
         os.replace(tmp, self.batches / batch.name)
 
-    def load_batch(self, batch: Batch) -> dict[str, pd.DataFrame]:
+    def load_batch(self, batch: Batch, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
         folder = self.batches / batch.name
-        return {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
+        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in tables or TABLES}
 
     # --- finishing -----------------------------------------------------------------------------
 

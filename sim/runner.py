@@ -124,7 +124,7 @@ class _PrecisionRule:
             if b.name not in done:
                 return None
             # Read back from the saved batch (full precision), as the final tables will be.
-            self.kpis.append(pd.read_csv(self.folder.batches / b.name / "kpis.csv"))
+            self.kpis.append(self.folder.load_batch(b, ["kpis"])["kpis"])
             self.reps += b.count
             if self.reps >= self.precision.min_replications:
                 ok, self.worst = _meets(self.kpis, self.plans, self.precision.target)
