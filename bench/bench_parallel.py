@@ -5,6 +5,11 @@ on 2 local worker processes and on a 2-worker Dask LocalCluster on 127.0.0.1, ea
 run folder, and prints replications per second and the ratios the targets are about: 2 local
 workers at least 1.7x serial; Dask no more than 1.3x the time of local processes. It also checks
 that the three gave the same KPIs.
+
+The machines are shared and noisy: every backend first runs one warm-up batch (workers import the
+model and build the world), then the experiment is timed ``--rounds`` times, alternating backends,
+and the best time of each counts. The Dask workers run with the statistical profiler and the
+memory monitor off, as is sensible for CPU-bound pure-Python tasks (see the README).
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from sim.scenario import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 
 
+DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "10s",
+    "distributed.admin.system-monitor.interval": "10s",
+}
+
+
 def timed_run(sc, plans, reps, batch, backend, folder: Path) -> tuple[float, object]:
     rf = RunFolder.create(folder, {"bench": backend.name})
     job = Job(sc.digest(), sc, plans, sc.spec.seed)
@@ -37,26 +49,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenario", nargs="?", default=str(ROOT / "scenarios/kutim-2024.yaml"))
     ap.add_argument("--reps", type=int, default=400)
     ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args(argv)
 
+    import dask
     from distributed import LocalCluster
 
     sc = load_scenario(args.scenario)
     plans = list(sc.spec.plans)
     print(f"scenario {sc.name}: {len(plans)} plans x {args.reps} replications, batches of {args.batch}")
-    with tempfile.TemporaryDirectory() as tmp:
-        serial_t, k_serial = timed_run(sc, plans, args.reps, args.batch, Serial(), Path(tmp) / "serial")
-        procs = Processes(2)
-        proc_t, k_proc = timed_run(sc, plans, args.reps, args.batch, procs, Path(tmp) / "procs")
-        procs.close()
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=50)
-        dask = Dask(cluster.scheduler_address)
-        dask_t, k_dask = timed_run(sc, plans, args.reps, args.batch, dask, Path(tmp) / "dask")
-        dask.close()
+    with tempfile.TemporaryDirectory() as tmp, dask.config.set(DASK_CONFIG):
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=50
+        )
+        backends = {"serial": Serial(), "procs": Processes(2), "dask": Dask(cluster.scheduler_address)}
+        best = dict.fromkeys(backends, float("inf"))
+        kpis = {}
+        for name, backend in backends.items():  # warm-up: one batch each
+            timed_run(sc, plans, args.batch, args.batch, backend, Path(tmp) / f"warm-{name}")
+        for r in range(args.rounds):
+            for name, backend in backends.items():
+                t, kpis[name] = timed_run(sc, plans, args.reps, args.batch, backend, Path(tmp) / f"{name}-{r}")
+                best[name] = min(best[name], t)
+        for backend in backends.values():
+            backend.close()
         cluster.close()
+    serial_t, proc_t, dask_t = best["serial"], best["procs"], best["dask"]
+    k_serial, k_proc, k_dask = kpis["serial"], kpis["procs"], kpis["dask"]
     same = k_serial.equals(k_proc) and k_serial.equals(k_dask)
-    print(f"{'backend':<28}{'seconds':>10}{'reps/s':>10}")
+    print(f"{'backend (best of ' + str(args.rounds) + ')':<28}{'seconds':>10}{'reps/s':>10}")
     for name, t in (("serial", serial_t), ("2 local processes", proc_t), ("Dask LocalCluster, 2 workers", dask_t)):
         print(f"{name:<28}{t:>10.2f}{args.reps / t:>10.1f}")
     print(f"speed-up of 2 local processes over serial: {serial_t / proc_t:.2f}x (target >= 1.7x)")

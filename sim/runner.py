@@ -84,9 +84,8 @@ def execute(
         stop_at = rule.stop_at(done)
 
     if stop_at is None and todo:
-        for i, tables in backend.run([(jobs[b.point], b) for b in todo]):
-            batch = todo[i]
-            folder.save_batch(batch, tables)
+        for i, _ in backend.run([(jobs[b.point], b) for b in todo], folder.path):
+            batch = todo[i]  # saved in the run folder by now
             done.add(batch.name)
             update(batch.count)
             if rule is not None:

@@ -26,7 +26,7 @@ def test_demo_table_is_what_make_demo_prints():
 
 def _section_columns(title: str) -> set[str]:
     """Backticked names in the first cell of the table that follows a `title` line."""
-    part = re.search(rf"^`{re.escape(title)}`[^\n]*\n\n(\|.*?)\n\n", README, re.S | re.M).group(1)
+    part = re.search(rf"^`{re.escape(title)}`.*?\n\n(\|.*?)\n\n", README, re.S | re.M).group(1)
     names = set()
     for line in part.splitlines():
         first = line.split("|")[1] if line.startswith("|") else ""
@@ -52,3 +52,26 @@ def test_the_error_line_shown_is_real(capsys):
     line = capsys.readouterr().err.strip()
     assert line.endswith("plans.mobile: needs 433 polri but forces.polri is 413 (short by 20)")
     assert line.split(": ", 1)[1] in README
+
+
+def test_the_compare_verdict_shown_is_real(tmp_path, capsys):
+    argv = [
+        "compare",
+        str(ROOT / "scenarios/kutim-2024.yaml"),
+        "--baseline",
+        "pemilu2024",
+        "--plans",
+        "mobile",
+        "--reps",
+        "40",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "c"),
+    ]
+    assert "pilkada-sim " + " ".join(argv[:8]).replace(str(ROOT) + "/", "") in README
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    shown = re.search(r"```text\n\s*(mobile vs pemilu2024.*?)\n\s*\.\.\.\n", README, re.S).group(1)
+    for line in shown.splitlines():
+        assert line.strip() in printed, line
