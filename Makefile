@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean venv
+.PHONY: demo test bench lint clean venv readme-images
 
 venv: $(STAMP)
 
@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/pilkada-sim run scenarios/kutim-2024.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests scenarios bench
-	$(BIN)/ruff format --check sim tests scenarios bench
+	$(BIN)/ruff check sim tests scenarios bench docs
+	$(BIN)/ruff format --check sim tests scenarios bench docs
 	$(BIN)/mypy sim
 
 test: lint
@@ -30,6 +30,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_parallel.py
+
+readme-images: $(STAMP)
+	$(BIN)/python docs/make_images.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,10 +19,13 @@ import pandas as pd
 from sim.backends import make_backend
 from sim.errors import UserError
 from sim.experiment import Job, Point, Results, grid
+from sim.records import sites_table
+from sim.report.build import make_report, parse_formats
 from sim.runfolder import RunFolder, default_run_dir
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
 from sim.scenario import LoadedScenario, check_personnel, load_scenario, personnel_use, select_plans
 from sim.stats import paired_comparison, pooled_percentiles, summarise
+from sim.world import build_world
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 REPORTS_DIR = Path("reports")
@@ -60,6 +63,8 @@ def get_parser() -> argparse.ArgumentParser:
         sp.add_argument("--batch", type=int, default=10, help="replications per batch (saved as it finishes)")
         sp.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted run in DIR")
         sp.add_argument("--quiet", action="store_true", help="print only the run folder")
+        sp.add_argument("--no-report", action="store_true", help="skip the charts and briefing documents")
+        sp.add_argument("--lang", default="id", choices=["id", "en"], help="language of the report (default id)")
 
     v = sub.add_parser("validate", help="check a scenario and show each plan's personnel against the forces")
     scenario_args(v)
@@ -87,6 +92,11 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="KEY.PATH=V1,V2,...",
         help="a key and its values (repeatable: the grid is every combination)",
     )
+
+    rp = sub.add_parser("report", help="charts, briefing (HTML, PDF, PPTX) and Excel workbook of a finished run")
+    rp.add_argument("run_dir", type=Path, help="a finished run folder")
+    rp.add_argument("--lang", default="id", choices=["id", "en"], help="Bahasa Indonesia (default) or English")
+    rp.add_argument("--formats", help="comma-separated: html,pdf,pptx,xlsx (default: all)")
 
     sub.add_parser("scenarios", help="list the bundled scenarios")
     return p
@@ -231,6 +241,7 @@ def _experiment(args: argparse.Namespace) -> int:
 
     res = outcome.results
     tables = _final_tables(res, plans, baseline, compared, points)
+    tables["sites.csv"] = sites_table(base, build_world(base))
     manifest = _manifest(args, base, scenarios, points, outcome, plans, baseline, precision, backend, folder)
     folder.finish(tables, manifest)
 
@@ -245,6 +256,19 @@ def _experiment(args: argparse.Namespace) -> int:
         if precision is not None:
             print(precision_line(outcome, precision))
     print(f"run folder: {folder.path}")
+    if not args.no_report:
+        written = make_report(folder.path, args.lang)
+        print(
+            f"report: {len(written)} files ({', '.join(p.name for p in written if p.parent == folder.path)}, "
+            f"charts/) in {folder.path}"
+        )
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    written = make_report(args.run_dir, args.lang, parse_formats(args.formats))
+    for p in written:
+        print(p)
     return 0
 
 
@@ -299,6 +323,7 @@ def _manifest(
         versions["distributed"] = distributed.__version__
     return {
         "command": args.command,
+        "argv": list(getattr(args, "argv", [])),
         "scenario": {
             "name": base.name,
             "title": base.spec.title,
@@ -477,12 +502,15 @@ COMMANDS = {
     "run": _experiment,
     "compare": _experiment,
     "sweep": _experiment,
+    "report": _report,
     "scenarios": _scenarios,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = get_parser().parse_args(argv)
+    args.argv = argv
     try:
         return COMMANDS[args.command](args)
     except UserError as err:

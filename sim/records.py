@@ -52,6 +52,18 @@ UNIT_COLUMNS: dict[str, str] = {
     "busy_min": "t_clear - t_dispatch (or to the horizon if never cleared) [min]",
 }
 
+SITE_COLUMNS: dict[str, str] = {
+    "site_id": "TPS id, 'PPK <kecamatan>', 'KPU' or post id",
+    "kind": "tps, ppk, kpu or post",
+    "name": "name (posts, venues); the desa for a TPS",
+    "kecamatan": "kecamatan of the site",
+    "lat": "latitude [degrees]",
+    "lon": "longitude [degrees]",
+    "class": "vulnerability class (TPS only)",
+    "voters": "voters on the DPT (TPS only)",
+    "target_min": "response-time target of the site's kecamatan [min]",
+}
+
 TIMESERIES_COLUMNS: dict[str, str] = {
     "replication": "replication index",
     "plan": "plan name",
@@ -215,3 +227,34 @@ def kpis(world: World, rec: RunRecords, horizon: float) -> dict[str, object]:
         "tni_dispatches": sum(1 for r in rows if r[1] == "tni"),
         "peak_unguarded_tps": int(rec.guards.unguarded_n.max()) if len(rec.guards.unguarded_n) else 0,
     }
+
+
+def sites_table(sc: LoadedScenario, world: World) -> pd.DataFrame:
+    """Every site with its position, so that reports can draw maps without the scenario files."""
+    n = world.n_nodes
+    name = [""] * n
+    desa = sc.tps["desa"].tolist()
+    name[: world.n_tps] = desa
+    for i, v in enumerate(sc.spec.sites.ppk):
+        name[world.n_tps + i] = v.name or f"PPK {v.kecamatan}"
+    name[world.kpu_node] = sc.spec.sites.kpu.name or "KPU"
+    posts = {p.id: p for p in sc.spec.sites.posts}
+    for pid, node in world.post_node.items():
+        name[node] = posts[pid].name
+    cls = np.full(n, "", dtype=object)
+    cls[: world.n_tps] = sc.tps["class"].to_numpy()
+    voters = np.zeros(n, dtype=np.int64)
+    voters[: world.n_tps] = world.tps_voters
+    return pd.DataFrame(
+        {
+            "site_id": world.node_ids,
+            "kind": world.node_kind,
+            "name": name,
+            "kecamatan": np.asarray(world.kecamatan, dtype=object)[world.node_kec],
+            "lat": world.lat,
+            "lon": world.lon,
+            "class": cls,
+            "voters": voters,
+            "target_min": world.target_min[world.node_kec],
+        }
+    )[list(SITE_COLUMNS)]

@@ -341,6 +341,15 @@ class Targets(_Model):
     groups: list[TargetGroup] = Field(default_factory=list)
 
 
+class Assumption(_Model):
+    """A figure or assumption the briefing lists, with where it comes from."""
+
+    text: str
+    text_id: str = ""  # the same in Bahasa Indonesia, for the Indonesian briefing
+    basis: Literal["sourced", "estimated"]
+    source: str = ""
+
+
 class Scenario(_Model):
     """The whole scenario file. See scenarios/README.md for every key, unit and default."""
 
@@ -362,6 +371,7 @@ class Scenario(_Model):
     dispatch: Dispatch = Dispatch()
     targets: Targets = Targets()
     sources: dict[str, str] = Field(default_factory=dict)
+    assumptions: list[Assumption] = Field(default_factory=list)
 
 
 # --- resolved objects --------------------------------------------------------------------------

@@ -57,8 +57,10 @@ def summarise(kpi: pd.DataFrame, plans: list[str], by: list[str] | None = None, 
             p = sub[sub["plan"] == plan]
             for k in [k for k in SUMMARY_KPIS if k in kpi.columns]:
                 n, m, sd, lo, hi = mean_ci(p[k].to_numpy(dtype=float), level)
-                if k in SHARE_KPIS:
-                    lo, hi = max(lo, 0.0), min(hi, 1.0)
+                # Every KPI is a count, a duration or a share: its interval stops at 0 (and 100%).
+                lo = max(lo, 0.0) if np.isfinite(lo) else lo
+                if k in SHARE_KPIS and np.isfinite(hi):
+                    hi = min(hi, 1.0)
                 rows.append(
                     {
                         **dict(zip(by, key, strict=True)),

@@ -25,7 +25,7 @@ TABLES = ["incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.c
 
 
 def run(*argv: str) -> None:
-    assert main([*argv, "--quiet"]) == 0
+    assert main([*argv, "--quiet", "--no-report"]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +244,7 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (part / "manifest.json").exists()
-    assert main(["run", HOAX, "--reps", "60", "--batch", "2", "--workers", "1", "--out", str(part), "--quiet"]) == 2
+    assert main(["run", HOAX, "--reps", "60", "--batch", "2", "--workers", "1", "--out", str(part), "--no-report"]) == 2
     run("run", HOAX, "--reps", "60", "--batch", "2", "--workers", "2", "--resume", str(part))
     for name in TABLES:
         assert (full / name).read_bytes() == (part / name).read_bytes(), name

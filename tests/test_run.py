@@ -17,7 +17,7 @@ TABLES = ["incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.c
 
 
 def run(out: Path, *extra: str) -> int:
-    return main(["run", MMC, "--reps", "3", "--seed", "5", "--out", str(out), *extra])
+    return main(["run", MMC, "--reps", "3", "--seed", "5", "--out", str(out), "--no-report", *extra])
 
 
 def test_run_folder_and_manifest(tmp_path, capsys):
@@ -25,7 +25,7 @@ def test_run_folder_and_manifest(tmp_path, capsys):
     assert run(out, "--set", "incidents.types.call.rate_per_site_hour.logistics=2") == 0
     printed = capsys.readouterr().out
     assert "c3" in printed and f"run folder: {out}" in printed
-    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "manifest.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "sites.csv", "manifest.json"])
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 5 and man["replications"] == 3 and man["plans"] == ["c3"]
     assert man["scenario"]["overrides"] == ["incidents.types.call.rate_per_site_hour.logistics=2"]
@@ -43,7 +43,7 @@ def test_same_seed_same_bytes(tmp_path):
     assert run(a) == 0 and run(b) == 0
     for name in TABLES:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    assert main(["run", MMC, "--reps", "3", "--seed", "6", "--out", str(c)]) == 0
+    assert main(["run", MMC, "--reps", "3", "--seed", "6", "--out", str(c), "--no-report"]) == 0
     assert (a / "incidents.csv").read_bytes() != (c / "incidents.csv").read_bytes()
 
 

@@ -1,0 +1,1323 @@
+"""Charts of a finished run folder: one PNG per question a planner asks, in Indonesian or English.
+
+Every chart is drawn on its own ``matplotlib.figure.Figure`` with the Agg canvas (no pyplot, no
+figure manager; the style is a temporary ``rc_context``), at 1600x900 px, and written atomically
+(a temporary name in the output folder, then renamed). The same data give the same bytes. Each
+plan keeps its colour in every chart (the order of ``run.plans``). A chart whose data the run
+lacks (no comparison, not a sweep, no dispatched incident) is skipped: no file, no entry in the
+returned list.
+
+All times in the tables are minutes from the scenario epoch; the charts show them as local clock
+times (WITA for Kutim). Response times are in minutes; "dispatched" incidents are those reported
+and not resolved on site, and an incident no unit reached counts as not reached (never as fast).
+
+In a sweep, the day-by-day charts (response curves, incidents per hour, busy units, kecamatan,
+map) show the first grid point only, named in their titles; ``sweep_curve`` shows every point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from babel.dates import format_date
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.transforms import Bbox, blended_transform_factory
+from scipy import stats
+
+from sim.report.data import RunData
+from sim.report.i18n import Text, clock, number, percent
+
+FIGSIZE = (10.0, 5.625)  # inches: 1600 x 900 px at DPI
+DPI = 160
+# Okabe-Ito colours (readable for colour-blind viewers), one per plan in run.plans order.
+PLAN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#8C564B")
+TYPE_COLOURS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F")
+PHASE_COLOURS = {
+    "logistics": "#F2F2F2",
+    "voting": "#DCE9F5",
+    "counting": "#FBE7D0",
+    "escort": "#E6F2DF",
+    "recap": "#EEE3F2",
+    "plenary": "#F7E1E1",
+}
+MINUTE_TICKS = (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880, 5760)
+MAP_BOUNDS = (0, 15, 30, 60, 120, 240, 360, 720)  # colour classes of the map [min]; above: darkest
+WINDOW_AFTER_VOTING_H = 12  # the day charts run from logistics_start to voting end + this [h]
+GRID_STEP_MIN = 10.0  # resampling step of the busy/open time series [min]
+STYLE: dict[Any, Any] = {
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 10.5,
+    "figure.titlesize": 15,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "grid.color": "#DDDDDD",
+    "grid.linewidth": 0.8,
+    "legend.framealpha": 0.92,
+    "legend.edgecolor": "#CCCCCC",
+    "savefig.facecolor": "white",
+    "figure.facecolor": "white",
+}
+
+CHART_WORDS: dict[str, dict[str, str]] = {
+    # titles
+    "t_response_ecdf": {
+        "id": "Berapa cepat kejadian didatangi unit? (semua ulangan digabung)",
+        "en": "How fast are incidents reached? (all replications pooled)",
+    },
+    "t_incidents_per_hour": {
+        "id": "Kejadian per jam menurut jenis, {start} – {end}, dan per hari",
+        "en": "Incidents per hour by type, {start} – {end}, and per day",
+    },
+    "t_busy_open": {
+        "id": "Unit sibuk dan kejadian terbuka, {start} – {end}",
+        "en": "Busy units and open incidents, {start} – {end}",
+    },
+    "t_kecamatan_response": {
+        "id": "Waktu tanggap per kecamatan: p50 dan p90 terhadap target",
+        "en": "Response time per kecamatan: p50 and p90 against the target",
+    },
+    "t_comparison_forest": {
+        "id": "Selisih tiap rencana terhadap {baseline} (berpasangan, selang kepercayaan 95%)",
+        "en": "Each plan minus {baseline} (paired, 95% confidence interval)",
+    },
+    "t_sweep_curve": {
+        "id": "Pengaruh {varied} (rata-rata dan selang kepercayaan 95%)",
+        "en": "Effect of {varied} (mean and 95% confidence interval)",
+    },
+    "t_map": {
+        "id": "Peta TPS: p90 waktu tanggap per TPS (semua ulangan digabung)",
+        "en": "TPS map: p90 response time per TPS (all replications pooled)",
+    },
+    "sweep_point": {"id": "{title} [{values}]", "en": "{title} [{values}]"},
+    # axes, legends
+    "response_log": {"id": "Waktu tanggap (menit, skala log)", "en": "Response time (minutes, log scale)"},
+    "share_dispatched": {
+        "id": "Kejadian yang sudah didatangi\n(dari yang memerlukan unit)",
+        "en": "Incidents reached\n(of those needing a unit)",
+    },
+    "target_lines": {"id": "Target kecamatan (menit, atas)", "en": "Kecamatan targets (minutes, top)"},
+    "mean_per_rep": {
+        "id": "Kejadian per jam (rata-rata per ulangan)",
+        "en": "Incidents per hour (mean per replication)",
+    },
+    "per_day": {"id": "Kejadian per hari", "en": "Incidents per day"},
+    "day": {"id": "Hari", "en": "Day"},
+    "types_of": {"id": "Jenis kejadian (rencana {plan})", "en": "Incident type (plan {plan})"},
+    "whole_period": {"id": "Seluruh periode", "en": "Whole period"},
+    "mean_end": {"id": "(rata-rata)", "en": "(mean)"},
+    "band_note": {
+        "id": "garis: rata-rata antar ulangan; pita: selang kepercayaan 95% (t) rata-rata",
+        "en": "line: mean over replications; band: 95% confidence interval (t) of the mean",
+    },
+    "p50": {"id": "p50 (median)", "en": "p50 (median)"},
+    "p90": {"id": "p90", "en": "p90"},
+    "p90_over": {"id": "p90 melebihi target", "en": "p90 above target"},
+    "target_mark": {"id": "Target kecamatan", "en": "Kecamatan target"},
+    "kpi_response_mean_min": {"id": "Rata-rata\nwaktu tanggap", "en": "Mean\nresponse"},
+    "kpi_response_p90_min": {"id": "p90\nwaktu tanggap", "en": "p90\nresponse"},
+    "kpi_within_target": {"id": "Didatangi\ndalam target", "en": "Reached\nwithin target"},
+    "kpi_waited_share": {"id": "Menunggu\nunit bebas", "en": "Waited for\na free unit"},
+    "diff_minutes": {"id": "Selisih (menit)", "en": "Difference (minutes)"},
+    "diff_points": {"id": "Selisih (poin persentase)", "en": "Difference (percentage points)"},
+    "better": {"id": "lebih baik", "en": "better"},
+    "min_short": {"id": "menit", "en": "min"},
+    "points_short": {"id": "poin", "en": "points"},
+    "worse": {"id": "lebih buruk", "en": "worse"},
+    "not_sig": {"id": "tidak nyata", "en": "not significant"},
+    "significant": {"id": "nyata (selang tidak memuat 0)", "en": "significant (interval excludes 0)"},
+    "not_significant": {"id": "tidak nyata (selang memuat 0)", "en": "not significant (interval includes 0)"},
+    "mean_response": {"id": "Rata-rata waktu tanggap (menit)", "en": "Mean response time (minutes)"},
+    "within_target": {"id": "Didatangi dalam target", "en": "Reached within target"},
+    "p90_tps": {"id": "p90 waktu tanggap per TPS (menit)", "en": "p90 response time per TPS (minutes)"},
+    "no_incident": {"id": "TPS tanpa kejadian yang perlu unit", "en": "TPS without an incident needing a unit"},
+    "tps": {"id": "TPS", "en": "TPS"},
+    "tni_post": {"id": "Pos TNI", "en": "TNI post"},
+    "orientation": {"id": "Kecamatan dan pos", "en": "Kecamatan and posts"},
+    "and": {"id": "dan", "en": "and"},
+    # captions
+    "c_ecdf": {
+        "id": "90% kejadian yang memerlukan unit sudah didatangi dalam {items}{tail}.",
+        "en": "90% of the incidents that needed a unit were reached within {items}{tail}.",
+    },
+    "c_ecdf_item": {"id": "{minutes} menit dengan {plan}", "en": "{minutes} min with {plan}"},
+    "c_ecdf_tail": {
+        "id": "; dengan {plan} hanya {share} yang didatangi",
+        "en": "; with {plan} only {share} were reached",
+    },
+    "c_ecdf_none": {
+        "id": "Dengan tiap rencana kurang dari 90% kejadian yang memerlukan unit didatangi ({items}).",
+        "en": "With every plan fewer than 90% of the incidents that needed a unit were reached ({items}).",
+    },
+    "c_share_item": {"id": "{plan} {share}", "en": "{plan} {share}"},
+    "c_per_hour": {
+        "id": "Puncaknya {when} dengan rata-rata {rate} kejadian per jam, terutama {type}; "
+        "{share} dari semua kejadian terjadi pada hari pemungutan.",
+        "en": "The peak is at {when} with {rate} incidents per hour on average, mostly {type}; "
+        "{share} of all incidents happen on voting day.",
+    },
+    "c_busy_open": {
+        "id": "Kejadian terbuka paling menumpuk dengan {plan}: rata-rata {peak} pada {when}{others}.",
+        "en": "Open incidents pile up most with {plan}: {peak} on average at {when}{others}.",
+    },
+    "c_busy_others": {"id": ", dibanding {items}", "en": ", against {items}"},
+    "c_busy_item": {"id": "{peak} dengan {plan}", "en": "{peak} with {plan}"},
+    "c_kecamatan": {
+        "id": "p90 melebihi target di {counts}; terburuk {kec} dengan {plan} (p90 {p90} menit, target {target} menit).",
+        "en": "p90 exceeds the target in {counts}; the worst is {kec} with {plan} "
+        "(p90 {p90} min, target {target} min).",
+    },
+    "c_kecamatan_ok": {
+        "id": "p90 tidak melebihi target di kecamatan mana pun ({n} kecamatan dengan kejadian).",
+        "en": "p90 is within the target in every kecamatan ({n} kecamatan with incidents).",
+    },
+    "c_count_first": {"id": "{k} dari {n} kecamatan dengan {plan}", "en": "{k} of {n} kecamatan with {plan}"},
+    "c_count_item": {"id": "{k} dengan {plan}", "en": "{k} with {plan}"},
+    "c_forest": {
+        "id": "Dibanding {baseline}: {items}.",
+        "en": "Against {baseline}: {items}.",
+    },
+    "c_forest_item": {
+        "id": "{plan} mengubah rata-rata waktu tanggap {diff} menit (selang 95%: {lo} s.d. {hi}) "
+        "dan kejadian dalam target {pp} poin",
+        "en": "{plan} changes the mean response by {diff} min (95% CI {lo} to {hi}) and the share within target by "
+        "{pp} points",
+    },
+    "c_sweep": {
+        "id": "Dengan {plan}, dari {varied} = {v0} ke {v1} rata-rata waktu tanggap berubah dari {m0} ke {m1} menit "
+        "dan kejadian dalam target dari {w0} ke {w1}.",
+        "en": "With {plan}, from {varied} = {v0} to {v1} the mean response goes from {m0} to {m1} min "
+        "and the share within target from {w0} to {w1}.",
+    },
+    "c_map": {
+        "id": "Bagian TPS (yang pernah memerlukan unit) dengan p90 di atas target kecamatannya: {items}.",
+        "en": "Share of TPS (that ever needed a unit) whose p90 is above their kecamatan's target: {items}.",
+    },
+}
+
+
+@dataclass
+class Chart:
+    name: str  # file stem, e.g. "response_ecdf"
+    path: Path  # the PNG written
+    title: str  # in the chosen language
+    caption: str  # one sentence in the chosen language saying what to notice, computed from the data
+
+
+# --- the entry point ---------------------------------------------------------------------------
+
+
+def make_charts(run: RunData, lang: str, out_dir: Path) -> list[Chart]:
+    """Draw every chart the run has data for into ``out_dir``; return them in reading order."""
+    t = Text(lang, CHART_WORDS)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    makers: list[Callable[[RunData, Text, _View], tuple[Figure, str, str] | None]] = [
+        _response_ecdf,
+        _incidents_per_hour,
+        _busy_open,
+        _kecamatan_response,
+        _comparison_forest,
+        _sweep_curve,
+        _map,
+    ]
+    view = _view(run)
+    charts = []
+    for make in makers:
+        name = make.__name__.lstrip("_")
+        with _style():
+            made = make(run, t, view)
+            if made is None:
+                continue
+            fig, title, caption = made
+            path = _save(fig, out_dir, name)
+        charts.append(Chart(name, path, title, caption))
+    return charts
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _View:
+    """The rows the day charts use: every row of a plain run, the first grid point of a sweep."""
+
+    incidents: pd.DataFrame
+    timeseries: pd.DataFrame
+    kpis: pd.DataFrame
+    note: str  # names the sweep point in titles; empty otherwise
+
+
+def _view(run: RunData) -> _View:
+    if not run.is_sweep:
+        return _View(run.incidents, run.timeseries, run.kpis, "")
+    first = run.manifest["grid"][0]
+    point = first["point"]
+    values = ", ".join(f"{k} = {v}" for k, v in first["values"].items())
+
+    def pick(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["point"] == point] if "point" in df.columns else df
+
+    return _View(pick(run.incidents), pick(run.timeseries), pick(run.kpis), values)
+
+
+def _titled(t: Text, view: _View, title: str) -> str:
+    return t("sweep_point", title=title, values=view.note) if view.note else title
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with mpl.rc_context(STYLE):
+        yield
+
+
+def _figure(**kw: Any) -> Figure:
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained", **kw)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, out_dir: Path, name: str) -> Path:
+    """Write the figure as ``<name>.png`` via a temporary file and a rename (never half-written)."""
+    path = out_dir / f"{name}.png"
+    tmp = out_dir / f".{name}.png.tmp-{os.getpid()}"
+    try:
+        fig.savefig(tmp, format="png", dpi=DPI)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _plan_colour(run: RunData, plan: str) -> str:
+    return PLAN_COLOURS[run.plans.index(plan) % len(PLAN_COLOURS)]
+
+
+def _join(items: list[str], t: Text) -> str:
+    """'a, b dan c' / 'a, b and c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {t('and')} {items[-1]}"
+
+
+def _dispatched(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents that needed a unit: reported and not resolved on site."""
+    return incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
+
+
+def _responses(incidents: pd.DataFrame) -> np.ndarray:
+    """Response times [min] of dispatched incidents, with +inf for those no unit reached."""
+    return _dispatched(incidents)["response_min"].to_numpy(dtype=float, na_value=np.inf)
+
+
+def _p(values: np.ndarray, q: float) -> float:
+    """Pooled q-th percentile (inverted-CDF definition, as percentiles.csv); +inf if not reached."""
+    if len(values) == 0:
+        return math.nan
+    return float(np.percentile(values, q, method="inverted_cdf"))
+
+
+def _minutes(x: float, t: Text) -> str:
+    return number(round(x), t.lang)
+
+
+def _signed(x: float, lang: str, decimals: int = 0) -> str:
+    s = number(abs(x), lang, decimals)
+    if round(x, decimals) == 0:
+        return s
+    return ("+" if x > 0 else "−") + s
+
+
+def _type_labels(run: RunData, lang: str) -> dict[str, str]:
+    """Incident type -> short label: the scenario's label without its bracketed detail."""
+    out = {}
+    for name, ty in run.spec.incidents.types.items():
+        label = (ty.label_id if lang == "id" else ty.label_en) or ty.label_en or ty.label_id or name
+        out[name] = label.split(" (")[0].strip()
+    return out
+
+
+def _log_minutes_x(ax: Axes, lo: float, hi: float, lang: str) -> None:
+    """A log x axis in minutes from lo to hi with round tick values in the locale's numbers."""
+    lo, hi = max(lo, 0.5), max(hi, lo * 2)
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_locator(FixedLocator([v for v in MINUTE_TICKS if lo <= v <= hi]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang)))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _window(run: RunData) -> tuple[float, float]:
+    """The election-day window [min]: logistics start to 12 h after voting ends (or the horizon)."""
+    tl = run.timeline
+    return tl.logistics_start, min(tl.voting_end + WINDOW_AFTER_VOTING_H * 60.0, tl.horizon)
+
+
+def _at(run: RunData, minutes: float) -> dt.datetime:
+    return run.epoch + dt.timedelta(minutes=float(minutes))
+
+
+def _short_when(run: RunData, minutes: float, lang: str) -> str:
+    """'27 Nov 10:20'."""
+    d = _at(run, minutes)
+    return f"{format_date(d.date(), 'd MMM', locale=lang)} {clock(d, lang)}"
+
+
+def _time_axis(ax: Axes, run: RunData, t0: float, t1: float, lang: str, labels: bool = True) -> None:
+    """Clock-time ticks every 3 h (6 h on long windows), with the date under the first tick of a day."""
+    step = 180.0 if (t1 - t0) <= 48 * 60 else 360.0
+    off = run.epoch.hour * 60 + run.epoch.minute
+    first = math.ceil((t0 + off) / step) * step - off
+    ticks = np.arange(first, t1 + 1e-9, step)
+    texts, last_day = [], None
+    for m in ticks:
+        d = _at(run, m)
+        lab = clock(d, lang)
+        if d.date() != last_day:
+            lab += "\n" + format_date(d.date(), "d MMM", locale=lang)
+            last_day = d.date()
+        texts.append(lab)
+    ax.set_xticks(ticks, texts if labels else [""] * len(ticks))
+    ax.set_xlim(t0, t1)
+
+
+def _phase_spans(run: RunData, incidents: pd.DataFrame, t0: float, t1: float) -> list[tuple[str, float, float]]:
+    """Phase windows [min] clipped to (t0, t1): logistics, voting, counting to its mean end, escort
+    to the last escort-phase incident, the recap days and the plenary."""
+    tl, c = run.timeline, run.spec.phases.counting
+    voters = run.sites.loc[run.sites["kind"] == "tps", "voters"].to_numpy(dtype=float)
+    count_min = float(np.mean(np.minimum(c.base_min + c.per_voter_min * c.turnout * voters, c.max_min)))
+    count_end = tl.voting_end + count_min
+    esc = incidents.loc[incidents["phase"] == "escort", "t_occur"]
+    spans = [
+        ("logistics", tl.logistics_start, tl.voting_start),
+        ("voting", tl.voting_start, tl.voting_end),
+        ("counting", tl.voting_end, count_end),
+    ]
+    if len(esc) and float(esc.max()) > count_end:
+        spans.append(("escort", count_end, float(esc.max())))
+    spans += [("recap", a, b) for a, b in tl.recap_windows]
+    spans.append(("plenary", *tl.plenary))
+    return [(k, max(a, t0), min(b, t1)) for k, a, b in spans if min(b, t1) > max(a, t0)]
+
+
+def _shade_phases(ax: Axes, spans: list[tuple[str, float, float]]) -> None:
+    """Shade the phase windows behind the data."""
+    for key, a, b in spans:
+        ax.axvspan(a, b, color=PHASE_COLOURS[key], zorder=0, lw=0)
+
+
+def _phase_legend(fig: Figure, spans: list[tuple[str, float, float]], t: Text, run: RunData) -> None:
+    """Name the shaded phases in one row of patches at the bottom (labels on the bands would
+    collide where phases are short; a legend at the top would collide with the title)."""
+    handles: list[Patch] = []
+    for key, a, b in spans:
+        name = t(f"phase_{key}")
+        if key == "voting":
+            name += f" {clock(_at(run, a), t.lang)}–{clock(_at(run, b), t.lang)}"
+        if key == "counting":
+            name += " " + t("mean_end")
+        if name not in [h.get_label() for h in handles]:
+            handles.append(Patch(fc=PHASE_COLOURS[key], ec="#AAAAAA", label=name))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        fontsize=10.5,
+        frameon=False,
+        handlelength=1.4,
+        columnspacing=1.5,
+    )
+
+
+def _title(fig: Figure, title: str) -> str:
+    """Put the title on the figure (wrapped to two lines when long); return it unwrapped."""
+    fig.suptitle(textwrap.fill(title, 78), fontweight="bold")
+    return title
+
+
+def _reps(view: _View, plan: str) -> int:
+    """Replications of a plan in the view (from kpis: a replication without incidents still counts)."""
+    return int(view.kpis.loc[view.kpis["plan"] == plan, "replication"].nunique())
+
+
+# --- 1. response ECDF --------------------------------------------------------------------------
+
+
+def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Share of dispatched incidents reached within x minutes, per plan, pooled over replications.
+
+    x: response time [min], log scale; y: share of the plan's dispatched incidents (unreached ones
+    never count, so a curve may stay below 100%). Dashed lines: the kecamatan targets [min].
+    """
+    resp = {p: _responses(view.incidents[view.incidents["plan"] == p]) for p in run.plans}
+    if not any(len(v) for v in resp.values()):
+        return None
+    finite = np.concatenate([v[np.isfinite(v)] for v in resp.values()])
+    targets = sorted(set(run.sites["target_min"].dropna().astype(float)))
+    # from the 1st percentile: a handful of very short responses (a unit already on the road)
+    # would otherwise take a quarter of the width
+    lo = max(float(np.percentile(finite, 1)) * 0.8, 0.5) if len(finite) else 1.0
+    hi = max(float(finite.max()) * 1.25 if len(finite) else 60.0, max(targets, default=0.0) * 1.3)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.grid(True, which="major")
+    ax.axhline(0.9, color="#888888", lw=1, ls=":", zorder=1)
+    for p in run.plans:
+        v = resp[p]
+        if not len(v):
+            continue
+        x = np.sort(v[np.isfinite(v)])
+        y = np.arange(1, len(x) + 1) / len(v)
+        ax.step(
+            np.r_[min(lo, x[0]) if len(x) else lo, x, hi],
+            np.r_[0, y, y[-1] if len(y) else 0],
+            where="post",
+            color=_plan_colour(run, p),
+            lw=2.6,
+            label=p,
+            zorder=3,
+        )
+    _log_minutes_x(ax, lo, hi, t.lang)
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    for tg in targets:
+        ax.axvline(tg, color="#444444", lw=1.1, ls="--", zorder=2)
+        ax.text(tg, 1.01, number(tg, t.lang), transform=trans, ha="center", va="bottom", fontsize=10.5, color="#444444")
+    ax.set_ylim(0, 1.0)
+    ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 0.9, 1.0]))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v, t.lang)))
+    ax.set_xlabel(t("response_log"))
+    ax.set_ylabel(t("share_dispatched"))
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="#444444", lw=1.1, ls="--", label=t("target_lines")))
+    ax.legend(handles=handles, loc="lower right", title=t("plan"))
+    return fig, _title(fig, _titled(t, view, t("t_response_ecdf"))), _ecdf_caption(run, t, resp)
+
+
+def _ecdf_caption(run: RunData, t: Text, resp: dict[str, np.ndarray]) -> str:
+    items, tails, shares = [], [], []
+    for p in run.plans:
+        v = resp[p]
+        if not len(v):
+            continue
+        p90 = _p(v, 90)
+        share = percent(float(np.isfinite(v).mean()), t.lang)
+        shares.append(t("c_share_item", plan=p, share=share))
+        if math.isfinite(p90):
+            items.append(t("c_ecdf_item", minutes=_minutes(p90, t), plan=p))
+        else:
+            tails.append(t("c_ecdf_tail", plan=p, share=share))
+    if not items:
+        return t("c_ecdf_none", items=_join(shares, t))
+    return t("c_ecdf", items=_join(items, t), tail="".join(tails))
+
+
+# --- 2. incidents per hour ---------------------------------------------------------------------
+
+
+def _incidents_per_hour(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Incidents per hour by type over the election-day window (mean per replication, first plan:
+    the incidents are the same in every plan on common random numbers, but escalation may change
+    a type), and incidents per day over the whole period [incidents/day, mean per replication]."""
+    plan = run.plans[0]
+    inc = view.incidents[view.incidents["plan"] == plan]
+    n_rep = _reps(view, plan)
+    if not len(inc) or n_rep == 0:
+        return None
+    t0, t1 = _window(run)
+    off = run.epoch.hour * 60 + run.epoch.minute
+    edges = np.arange(math.floor((t0 + off) / 60) * 60 - off, t1 + 60, 60.0)
+    edges = edges[edges <= t1 + 1e-9] if edges[-1] > t1 else edges
+    labels = _type_labels(run, t.lang)
+    types = [k for k in run.spec.incidents.types if k in set(inc["type"])]
+    colour = {k: TYPE_COLOURS[i % len(TYPE_COLOURS)] for i, k in enumerate(run.spec.incidents.types)}
+    counts = {k: np.histogram(inc.loc[inc["type"] == k, "t_occur"], bins=edges)[0] / n_rep for k in types}
+
+    fig = _figure()
+    gs = fig.add_gridspec(1, 2, width_ratios=[3.3, 1])
+    ax, axd = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
+    _time_axis(ax, run, t0, t1, t.lang)
+    spans = _phase_spans(run, inc, t0, t1)
+    _shade_phases(ax, spans)
+    bottom = np.zeros(len(edges) - 1)
+    for k in types:
+        if counts[k].sum() <= 0:
+            continue
+        ax.bar(
+            edges[:-1],
+            counts[k],
+            width=np.diff(edges),
+            align="edge",
+            bottom=bottom,
+            color=colour[k],
+            edgecolor="white",
+            linewidth=0.4,
+            label=textwrap.fill(labels[k], 30),
+            zorder=2,
+        )
+        bottom += counts[k]
+    ax.set_xlim(t0, t1)
+    ax.set_ylim(0, max(float(bottom.max()) * 1.12, 0.1))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, t.lang, 1 if v % 1 else 0)))
+    ax.set_ylabel(t("mean_per_rep"))
+    ax.set_xlabel(t("time_local"))
+    ax.grid(True, axis="y")
+    ax.legend(loc="upper left", fontsize=10, title=t("types_of", plan=plan), title_fontsize=10.5)
+    _per_day_panel(axd, run, inc, n_rep, t)
+    start, end = _short_when(run, t0, t.lang), _short_when(run, t1, t.lang)
+    _phase_legend(fig, spans, t, run)
+    title = _title(fig, _titled(t, view, t("t_incidents_per_hour", start=start, end=end)))
+    return fig, title, _per_hour_caption(run, t, inc, counts, edges, n_rep)
+
+
+def _per_day_panel(ax: Axes, run: RunData, inc: pd.DataFrame, n_rep: int, t: Text) -> None:
+    """Incidents per calendar day over the whole period, labelled H-1, H, H+1 ... [mean per replication]."""
+    off = run.epoch.hour * 60 + run.epoch.minute
+    n_days = math.ceil((run.timeline.horizon + off) / 1440)
+    day = np.floor((inc["t_occur"].to_numpy(dtype=float) + off) / 1440).astype(int)
+    per_day = np.bincount(np.clip(day, 0, n_days - 1), minlength=n_days) / n_rep
+    first = run.epoch.date()
+    names = []
+    for i in range(n_days):
+        rel = (first + dt.timedelta(days=i) - run.spec.election_day).days
+        names.append("H" if rel == 0 else f"H{rel:+d}")
+    x = np.arange(n_days)
+    ax.bar(x, per_day, color="#777777", width=0.75, zorder=2)
+    for xi, v in zip(x, per_day, strict=True):
+        if v > 0:
+            ax.text(
+                float(xi),
+                v,
+                number(v, t.lang, 0 if v >= 10 else 1),
+                ha="center",
+                va="bottom",
+                fontsize=8.5,
+                rotation=90 if n_days > 6 else 0,
+            )
+    ax.set_xticks(x, names, rotation=90 if n_days > 6 else 0, fontsize=10)
+    ax.set_ylim(0, float(per_day.max()) * 1.25 if per_day.max() > 0 else 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, t.lang)))
+    ax.set_ylabel(t("per_day"))
+    ax.set_xlabel(t("day"))
+    ax.set_title(t("whole_period"), fontsize=11.5)
+    ax.grid(True, axis="y")
+
+
+def _per_hour_caption(
+    run: RunData, t: Text, inc: pd.DataFrame, counts: dict[str, np.ndarray], edges: np.ndarray, n_rep: int
+) -> str:
+    total = np.sum([c for c in counts.values()], axis=0) if counts else np.zeros(len(edges) - 1)
+    i = int(np.argmax(total))
+    top = max(counts, key=lambda k: (counts[k][i], -list(counts).index(k)))
+    a, b = _at(run, edges[i]), _at(run, edges[i + 1])
+    when = f"{format_date(a.date(), 'd MMM', locale=t.lang)} {clock(a, t.lang)}–{clock(b, t.lang)}"
+    off = run.epoch.hour * 60 + run.epoch.minute
+    vday = (run.spec.election_day - run.epoch.date()).days
+    day = np.floor((inc["t_occur"].to_numpy(dtype=float) + off) / 1440)
+    share = float((day == vday).mean()) if len(day) else math.nan
+    label = _type_labels(run, t.lang)[top]
+    label = label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
+    return t("c_per_hour", when=when, rate=number(float(total[i]), t.lang, 1), type=label, share=percent(share, t.lang))
+
+
+# --- 3. busy units and open incidents ----------------------------------------------------------
+
+
+def _resample(ts: pd.DataFrame, plan: str, grid: np.ndarray, column: str) -> np.ndarray:
+    """[replication, grid time]: the step function ``column`` (each value holds until the next row)."""
+    sub = ts[ts["plan"] == plan]
+    out = []
+    for _, g in sub.groupby("replication", sort=True):
+        tt = g["t"].to_numpy(dtype=float)
+        v = g[column].to_numpy(dtype=float)
+        k = np.searchsorted(tt, grid, side="right") - 1
+        out.append(np.where(k >= 0, v[np.maximum(k, 0)], 0.0))
+    return np.array(out) if out else np.zeros((0, len(grid)))
+
+
+def _mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over replications (rows) and its Student-t 95% interval."""
+    n = values.shape[0]
+    m = values.mean(axis=0)
+    if n < 2:
+        return m, m, m
+    half = float(stats.t.ppf(0.975, n - 1)) * values.std(axis=0, ddof=1) / math.sqrt(n)
+    return m, np.maximum(m - half, 0.0), m + half
+
+
+def _busy_open(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Busy units and open incidents [count] over the election-day window: mean over replications
+    per plan with the Student-t 95% interval of the mean, from the step series resampled every 10 min."""
+    ts = view.timeseries
+    if not len(ts):
+        return None
+    t0, t1 = _window(run)
+    grid = np.arange(t0, t1 + 1e-9, GRID_STEP_MIN)
+    fig = _figure()
+    axes = fig.subplots(2, 1, sharex=True)
+    spans = _phase_spans(run, view.incidents, t0, t1)
+    peaks: dict[str, tuple[float, float]] = {}
+    for ax, column in zip(axes, ("busy_units", "open_incidents"), strict=True):
+        _time_axis(ax, run, t0, t1, t.lang, labels=ax is axes[-1])
+        _shade_phases(ax, spans)
+        for p in run.plans:
+            vals = _resample(ts, p, grid, column)
+            if not len(vals):
+                continue
+            m, lo, hi = _mean_band(vals)
+            c = _plan_colour(run, p)
+            ax.fill_between(grid, lo, hi, color=c, alpha=0.18, lw=0, zorder=2, step=None)
+            ax.plot(grid, m, color=c, lw=2.2, label=p, zorder=3)
+            if column == "open_incidents":
+                peaks[p] = (float(m.max()), float(grid[int(np.argmax(m))]))
+        ax.set_ylabel(t(column))
+        ax.set_ylim(bottom=0)
+        ax.grid(True, axis="y")
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _pos: number(v, t.lang, 0 if float(v).is_integer() else 1))
+        )
+    if not peaks:
+        return None
+    axes[-1].set_xlabel(t("time_local") + "  —  " + t("band_note"))
+    axes[0].legend(loc="upper left", title=t("plan"), ncols=min(len(run.plans), 4))
+    start, end = _short_when(run, t0, t.lang), _short_when(run, t1, t.lang)
+    _phase_legend(fig, spans, t, run)
+    title = _title(fig, _titled(t, view, t("t_busy_open", start=start, end=end)))
+    return fig, title, _busy_caption(run, t, peaks)
+
+
+def _busy_caption(run: RunData, t: Text, peaks: dict[str, tuple[float, float]]) -> str:
+    worst = max(peaks, key=lambda p: (peaks[p][0], -run.plans.index(p)))
+    others = [t("c_busy_item", peak=number(peaks[p][0], t.lang, 1), plan=p) for p in peaks if p != worst]
+    rest = t("c_busy_others", items=_join(others, t)) if others else ""
+    return t(
+        "c_busy_open",
+        plan=worst,
+        peak=number(peaks[worst][0], t.lang, 1),
+        when=_short_when(run, peaks[worst][1], t.lang),
+        others=rest,
+    )
+
+
+# --- 4. per kecamatan --------------------------------------------------------------------------
+
+
+def _kecamatan_table(run: RunData, view: _View) -> pd.DataFrame:
+    """Per kecamatan and plan: target, pooled p50 and p90 response [min] (inf: under 90% reached)."""
+    targets = run.sites.groupby("kecamatan")["target_min"].first()
+    d = _dispatched(view.incidents)
+    rows = []
+    for (kec, plan), g in d.groupby(["kecamatan", "plan"], sort=False):
+        v = g["response_min"].to_numpy(dtype=float, na_value=np.inf)
+        rows.append(
+            {
+                "kecamatan": kec,
+                "plan": plan,
+                "n": len(v),
+                "p50": _p(v, 50),
+                "p90": _p(v, 90),
+                "target": float(targets.get(kec, np.nan)),
+            }
+        )
+    return pd.DataFrame(rows, columns=["kecamatan", "plan", "n", "p50", "p90", "target"])
+
+
+def _kecamatan_response(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Per kecamatan (sorted by target, then name) and plan: p50 and p90 response [min, log scale]
+    pooled over replications, against the kecamatan's target; a cross marks p90 above the target."""
+    tab = _kecamatan_table(run, view)
+    if not len(tab):
+        return None
+    order = tab.drop_duplicates("kecamatan").sort_values(["target", "kecamatan"])["kecamatan"].tolist()
+    finite = tab[["p50", "p90", "target"]].to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = float(finite.min()) * 0.7, float(finite.max()) * 1.5
+    plans = [p for p in run.plans if p in set(tab["plan"])]
+    k = len(plans)
+    h = min(0.8 / k, 0.3)
+    fig = _figure()
+    ax = fig.add_subplot()
+    for i, kec in enumerate(order):
+        if i % 2 == 0:
+            ax.axhspan(i - 0.5, i + 0.5, color="#F4F4F4", zorder=0, lw=0)
+        row = tab[tab["kecamatan"] == kec]
+        target = float(row["target"].iloc[0])
+        ax.plot([target, target], [i - 0.45, i + 0.45], color="black", lw=2.4, zorder=4, solid_capstyle="butt")
+        for j, p in enumerate(plans):
+            r = row[row["plan"] == p]
+            if not len(r):
+                continue
+            y = i + (j - (k - 1) / 2) * h
+            p50, p90 = float(r["p50"].iloc[0]), float(r["p90"].iloc[0])
+            x50, x90 = min(p50, hi), min(p90, hi)
+            c = _plan_colour(run, p)
+            ax.plot([x50, x90], [y, y], color=c, lw=2.2, zorder=3)
+            ax.plot([x50], [y], marker="o", ms=6.5, mfc="white", mec=c, mew=1.8, zorder=5)
+            over = p90 > target
+            ax.plot(
+                [x90],
+                [y],
+                marker="X" if over else "o",
+                ms=10 if over else 7,
+                mfc=c,
+                mec="black" if over else c,
+                mew=1.0,
+                zorder=6,
+            )
+    ax.set_yticks(range(len(order)), order)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    _log_minutes_x(ax, lo, hi, t.lang)
+    ax.grid(True, axis="x")
+    ax.set_xlabel(t("response_log"))
+    ax.tick_params(axis="y", length=0)
+    handles: list[Any] = [Line2D([], [], color=_plan_colour(run, p), lw=3, label=p) for p in plans]
+    handles += [
+        Line2D([], [], marker="o", ls="", mfc="white", mec="#333333", mew=1.8, ms=7, label=t("p50")),
+        Line2D([], [], marker="o", ls="", mfc="#333333", mec="#333333", ms=7, label=t("p90")),
+        Line2D([], [], marker="X", ls="", mfc="#333333", mec="black", ms=10, label=t("p90_over")),
+        Line2D([], [], marker="|", ls="", color="black", ms=16, mew=2.4, label=t("target_mark")),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig, _title(fig, _titled(t, view, t("t_kecamatan_response"))), _kecamatan_caption(run, t, tab, plans)
+
+
+def _kecamatan_caption(run: RunData, t: Text, tab: pd.DataFrame, plans: list[str]) -> str:
+    n = tab["kecamatan"].nunique()
+    over = tab[tab["p90"] > tab["target"]]
+    if not len(over):
+        return t("c_kecamatan_ok", n=n)
+    counts = [
+        t("c_count_first" if i == 0 else "c_count_item", k=int((over["plan"] == p).sum()), n=n, plan=p)
+        for i, p in enumerate(plans)
+    ]
+    first = over[over["plan"] == plans[0]] if (over["plan"] == plans[0]).any() else over
+    ratio = first["p90"] / first["target"]
+    w = first.loc[ratio.sort_values(ascending=False, kind="stable").index[0]]
+    p90 = float(w["p90"])
+    p90_text = _minutes(p90, t) if math.isfinite(p90) else "∞"
+    return t(
+        "c_kecamatan",
+        counts=_join(counts, t),
+        kec=w["kecamatan"],
+        plan=w["plan"],
+        p90=p90_text,
+        target=_minutes(float(w["target"]), t),
+    )
+
+
+# --- 5. comparison forest ----------------------------------------------------------------------
+
+FOREST_KPIS = (("response_mean_min", "response_p90_min"), ("within_target", "waited_share"))
+HIGHER_IS_BETTER = {"within_target"}
+
+
+def _comparison_forest(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Paired differences plan - baseline with 95% CIs: response mean and p90 [min] on the left,
+    share within target and share that waited [percentage points] on the right. Filled dots:
+    significant (the interval excludes zero)."""
+    cmp = run.comparison
+    baseline = run.baseline
+    if cmp is None or baseline is None or not len(cmp):
+        return None
+    plans = [p for p in run.plans if p != baseline and p in set(cmp["plan"])]
+    if not plans:
+        return None
+    fig = _figure()
+    axes = fig.subplots(1, 2)
+    for ax, kpis, unit in zip(axes, FOREST_KPIS, ("diff_minutes", "diff_points"), strict=True):
+        scale = 1.0 if unit == "diff_minutes" else 100.0
+        _forest_panel(ax, run, t, cmp, plans, kpis, scale)
+        ax.set_xlabel(t(unit))
+    handles: list[Any] = [Line2D([], [], color=_plan_colour(run, p), marker="o", lw=2.5, label=p) for p in plans]
+    handles += [
+        Line2D([], [], marker="o", ls="", mfc="#333333", mec="#333333", ms=8, label=t("significant")),
+        Line2D([], [], marker="o", ls="", mfc="white", mec="#333333", mew=1.8, ms=8, label=t("not_significant")),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=10.5)
+    return fig, _title(fig, t("t_comparison_forest", baseline=baseline)), _forest_caption(t, cmp, plans, baseline)
+
+
+def _forest_panel(
+    ax: Axes, run: RunData, t: Text, cmp: pd.DataFrame, plans: list[str], kpis: tuple[str, ...], scale: float
+) -> None:
+    """One panel: for each KPI a group of rows (one per plan), dot at the difference, line the CI."""
+    k = len(plans)
+    h = min(0.7 / k, 0.3)
+    xs: list[float] = []
+    for i, kpi in enumerate(kpis):
+        if i % 2 == 0:
+            ax.axhspan(i - 0.5, i + 0.5, color="#F4F4F4", zorder=0, lw=0)
+        for j, p in enumerate(plans):
+            r = cmp[(cmp["plan"] == p) & (cmp["kpi"] == kpi)]
+            if not len(r):
+                continue
+            d, lo, hi = (float(r[c].iloc[0]) * scale for c in ("difference", "ci_low", "ci_high"))
+            if not math.isfinite(d):
+                continue
+            lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (d, d)
+            sig = bool(r["significant"].iloc[0])
+            y = i + (j - (k - 1) / 2) * h
+            c = _plan_colour(run, p)
+            ax.plot([lo, hi], [y, y], color=c, lw=2.5, zorder=3, solid_capstyle="butt")
+            ax.plot([d], [y], marker="o", ms=9, mfc=c if sig else "white", mec=c, mew=2, zorder=4)
+            good = (d > 0) == (kpi in HIGHER_IS_BETTER)
+            verdict = t("not_sig") if not sig else t("better") if good else t("worse")
+            unit = t("min_short") if scale == 1 else t("points_short")
+            ax.annotate(
+                f"{_signed(d, t.lang, 0 if scale == 1 else 1)} {unit} · {verdict}",
+                (max(hi, 0.0), y),
+                xytext=(7, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=10.5,
+                color="#222222",
+                zorder=5,
+                bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1.5},
+            )
+            xs += [lo, hi, d]
+    ax.axvline(0, color="black", lw=1.2, zorder=2)
+    span = max((max(xs) - min(xs)) if xs else 1.0, 1e-9)
+    left, right = min([*xs, 0.0]), max([*xs, 0.0])
+    ax.set_xlim(left - 0.06 * span, right + 0.62 * span)  # room for the verdicts on the right
+    ax.set_yticks(range(len(kpis)), [t(f"kpi_{kpi}") for kpi in kpis])
+    ax.set_ylim(len(kpis) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(True, axis="x")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _signed(v, t.lang)))
+
+
+def _forest_caption(t: Text, cmp: pd.DataFrame, plans: list[str], baseline: str) -> str:
+    def get(p: str, kpi: str, col: str) -> float:
+        r = cmp[(cmp["plan"] == p) & (cmp["kpi"] == kpi)]
+        return float(r[col].iloc[0]) if len(r) else math.nan
+
+    items = []
+    for p in plans:
+        items.append(
+            t(
+                "c_forest_item",
+                plan=p,
+                diff=_signed(get(p, "response_mean_min", "difference"), t.lang),
+                lo=_signed(get(p, "response_mean_min", "ci_low"), t.lang),
+                hi=_signed(get(p, "response_mean_min", "ci_high"), t.lang),
+                pp=_signed(100 * get(p, "within_target", "difference"), t.lang, 1),
+            )
+        )
+    return t("c_forest", baseline=baseline, items="; ".join(items))
+
+
+# --- 6. sweep curve ----------------------------------------------------------------------------
+
+
+def _value(v: object, lang: str) -> str:
+    """A varied value as text: numbers in the locale's format (up to 3 decimals), others as given."""
+    x = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+    if pd.isna(x):
+        return str(v)
+    x = float(x)
+    decimals = next((d for d in range(4) if abs(round(x, d) - x) < 1e-9), 3)
+    return number(x, lang, decimals)
+
+
+def _sweep_keys(run: RunData) -> list[str]:
+    grid = run.manifest.get("grid") or []
+    return list(grid[0]["values"]) if grid else []
+
+
+def _sweep_curve(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Mean response [min] and share within target [%] against the first varied key, per plan (and
+    per combination of the other keys), with the Student-t 95% interval from summary.csv."""
+    keys = _sweep_keys(run)
+    s = run.summary
+    if not run.is_sweep or not keys or keys[0] not in s.columns:
+        return None
+    key, others = keys[0], [k for k in keys[1:] if k in s.columns]
+    xnum = pd.to_numeric(s[key], errors="coerce")
+    numeric = bool(xnum.notna().all())
+    cats = list(dict.fromkeys(s.sort_values("point")[key].astype(str)))
+    fig = _figure()
+    axes = fig.subplots(1, 2)
+    styles = ("-", "--", ":", "-.")
+    markers = ("o", "s", "^", "D", "v")
+    combos = list(s.groupby(others, sort=True).groups) if others else [()]
+    first_lines: dict[str, pd.DataFrame] = {}
+    for ax, kpi in zip(axes, ("response_mean_min", "within_target"), strict=True):
+        scale = 100.0 if kpi == "within_target" else 1.0
+        for p in run.plans:
+            for ci, combo in enumerate(combos):
+                combo_t = combo if isinstance(combo, tuple) else (combo,)
+                sel = (s["plan"] == p) & (s["kpi"] == kpi)
+                for ok, ov in zip(others, combo_t, strict=True):
+                    sel &= s[ok] == ov
+                g = s[sel].copy()
+                if not len(g):
+                    continue
+                g["x"] = xnum[sel] if numeric else [cats.index(str(v)) for v in g[key]]
+                g = g.sort_values("x")
+                if ci == 0:
+                    first_lines.setdefault(f"{p}|{kpi}", g)
+                label = p + (
+                    "" if not others else " · " + ", ".join(f"{k}={v}" for k, v in zip(others, combo_t, strict=True))
+                )
+                c = _plan_colour(run, p)
+                x = g["x"].to_numpy(dtype=float)
+                ax.fill_between(x, g["ci_low"] * scale, g["ci_high"] * scale, color=c, alpha=0.18, lw=0)
+                ax.plot(
+                    x,
+                    g["mean"] * scale,
+                    color=c,
+                    ls=styles[ci % len(styles)],
+                    marker=markers[ci % len(markers)],
+                    lw=2.4,
+                    ms=7,
+                    label=label,
+                )
+        if numeric:
+            xs = sorted(set(xnum.dropna().astype(float)))
+            ax.set_xticks(xs, [_value(v, t.lang) for v in xs])
+        else:
+            ax.set_xticks(range(len(cats)), cats)
+        ax.set_xlabel(key)
+        ax.grid(True)
+        ax.set_ylim(bottom=0, top=105 if kpi == "within_target" else None)
+        ax.set_ylabel(t("mean_response") if kpi == "response_mean_min" else t("within_target"))
+        if kpi == "within_target":
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v / 100, t.lang)))
+        else:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, t.lang)))
+    axes[0].legend(loc="best", title=t("plan"))
+    title = _title(fig, t("t_sweep_curve", varied=key))
+    return fig, title, _sweep_caption(run, t, key, first_lines)
+
+
+def _sweep_caption(run: RunData, t: Text, key: str, lines: dict[str, pd.DataFrame]) -> str:
+    p = next((p for p in run.plans if f"{p}|response_mean_min" in lines and f"{p}|within_target" in lines), None)
+    if p is None:
+        return ""
+    m, w = lines[f"{p}|response_mean_min"], lines[f"{p}|within_target"]
+    return t(
+        "c_sweep",
+        plan=p,
+        varied=key,
+        v0=_value(m[key].iloc[0], t.lang),
+        v1=_value(m[key].iloc[-1], t.lang),
+        m0=_minutes(float(m["mean"].iloc[0]), t),
+        m1=_minutes(float(m["mean"].iloc[-1]), t),
+        w0=percent(float(w["mean"].iloc[0]), t.lang),
+        w1=percent(float(w["mean"].iloc[-1]), t.lang),
+    )
+
+
+# --- 7. map ------------------------------------------------------------------------------------
+
+SCALE_KM = (50.0, 20.0, 10.0, 5.0, 2.0, 1.0)  # scale bar lengths tried, longest first [km]
+KM_PER_DEG = 111.32  # km per degree of latitude (and of longitude at the equator)
+LABEL_ANGLES = (90, 270, 60, 120, 240, 300, 0, 180, 30, 150, 210, 330)  # nudge directions tried [deg]
+
+
+def _tps_p90(run: RunData, view: _View, plan: str) -> pd.Series:
+    """Pooled p90 response [min] per TPS for one plan (inf when under 90% of its incidents were reached)."""
+    d = _dispatched(view.incidents[view.incidents["plan"] == plan])
+    tps_ids = set(run.sites.loc[run.sites["kind"] == "tps", "site_id"])
+    d = d[d["site_id"].isin(tps_ids)]
+    vals = d["response_min"].fillna(np.inf)
+    return vals.groupby(d["site_id"], sort=True).agg(lambda v: _p(v.to_numpy(dtype=float), 90))
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    """Convex hull (Andrew's monotone chain) of [n, 2] points, counter-clockwise."""
+    pts = np.unique(points, axis=0)
+    if len(pts) < 3:
+        return pts
+
+    def half(ps: np.ndarray) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for q in ps:
+            while len(out) >= 2 and _cross(out[-1] - out[-2], q - out[-2]) <= 0:
+                out.pop()
+            out.append(q)
+        return out
+
+    lower, upper = half(pts), half(pts[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a[0] * b[1] - a[1] * b[0])
+
+
+def _map_base(ax: Axes, tps: pd.DataFrame) -> None:
+    """Faint convex hulls of each kecamatan's TPS, equal-aspect lon/lat (degrees of longitude
+    shortened by cos(latitude)), no degree ticks."""
+    for _, g in tps.groupby("kecamatan", sort=True):
+        h = _hull(g[["lon", "lat"]].to_numpy(dtype=float))
+        if len(h) >= 3:
+            ax.add_patch(Polygon(h, closed=True, fc="#EFEFEF", ec="#B5B5B5", lw=0.8, zorder=0))
+    lon, lat = tps["lon"].to_numpy(dtype=float), tps["lat"].to_numpy(dtype=float)
+    ax.set_aspect(1 / math.cos(math.radians(float(lat.mean()))))
+    pad_x, pad_y = np.ptp(lon) * 0.04 + 0.02, np.ptp(lat) * 0.08 + 0.02
+    ax.set_xlim(lon.min() - pad_x, lon.max() + pad_x)
+    ax.set_ylim(lat.min() - pad_y, lat.max() + pad_y)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color("#999999")
+
+
+def _fill_panel(fig: Figure, ax: Axes) -> None:
+    """Widen the view (in longitude or latitude) so that the map fills its whole panel instead of
+    shrinking to the TPS' shape; call after the layout is fixed."""
+    pos = ax.get_position(original=True)
+    fig_w, fig_h = fig.get_size_inches()
+    panel = (pos.height * fig_h) / (pos.width * fig_w)  # height / width of the panel
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    aspect = float(ax.get_aspect())  # display height of one degree of latitude per degree of longitude
+    shown = (y1 - y0) * aspect / (x1 - x0)
+    if shown < panel:
+        half = panel * (x1 - x0) / aspect / 2
+        ax.set_ylim((y0 + y1) / 2 - half, (y0 + y1) / 2 + half)
+    else:
+        half = (y1 - y0) * aspect / panel / 2
+        ax.set_xlim((x0 + x1) / 2 - half, (x0 + x1) / 2 + half)
+
+
+def _scale_bar(ax: Axes) -> list[Any]:
+    """A scale bar in the lower left corner (50 km, or shorter on a small map); returns its artists."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    km_per_lon = KM_PER_DEG * math.cos(math.radians((y0 + y1) / 2))
+    km = next((k for k in SCALE_KM if k <= 0.3 * (x1 - x0) * km_per_lon), SCALE_KM[-1])
+    bx, by, dlon = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.05, km / km_per_lon
+    (bar,) = ax.plot([bx, bx + dlon], [by, by], color="black", lw=3, solid_capstyle="butt", zorder=7)
+    label = ax.text(
+        bx + dlon / 2,
+        by + (y1 - y0) * 0.015,
+        f"{km:g} km",
+        ha="center",
+        va="bottom",
+        fontsize=10,
+        zorder=7,
+        path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
+    )
+    return [bar, label]
+
+
+POST_STYLE = {  # kind: marker, size [pt], legend word; drawn in this order (Polres on top)
+    "tni": ("s", 8.0, "tni_post"),
+    "polsek": ("^", 10.0, "polsek"),
+    "polres": ("*", 19.0, "polres"),
+}
+
+
+def _map_posts(ax: Axes, run: RunData) -> None:
+    """Polres (star), Polsek (triangle) and TNI posts (square), from sites.csv and the post kinds."""
+    kinds = {p.id: p.kind for p in run.spec.sites.posts}
+    posts = run.sites[run.sites["kind"] == "post"]
+    for z, (kind, (marker, ms, _word)) in enumerate(POST_STYLE.items()):
+        sel = posts[posts["site_id"].map(kinds) == kind]
+        if len(sel):
+            ax.plot(
+                sel["lon"],
+                sel["lat"],
+                ls="",
+                marker=marker,
+                ms=ms,
+                mfc="black",
+                mec="white",
+                mew=1.0,
+                zorder=6 + z * 0.1,
+            )
+
+
+def _map_legend(run: RunData, t: Text) -> list[Any]:
+    kinds = {p.kind for p in run.spec.sites.posts}
+    h: list[Any] = [Line2D([], [], ls="", marker="o", ms=7, mfc="#BDBDBD", mec="#BDBDBD", label=t("no_incident"))]
+    for kind in ("polres", "polsek", "tni"):
+        if kind in kinds:
+            marker, ms, word = POST_STYLE[kind]
+            h.append(Line2D([], [], ls="", marker=marker, ms=ms * 0.85, mfc="black", mec="white", label=t(word)))
+    h.append(Patch(fc="#EFEFEF", ec="#B5B5B5", label=t("kecamatan")))
+    return h
+
+
+def _overlap(a: Any, b: Any) -> float:
+    """Overlapping area of two display boxes [px²]."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _place_labels(
+    ax: Axes, fig: Figure, names: list[tuple[str, float, float]], avoid_xy: np.ndarray, avoid: list[Any]
+) -> None:
+    """Kecamatan names at their positions, nudged around them (with a leader line when moved far)
+    so that none overlaps another name, a post marker (``avoid_xy``, lon/lat), an artist in
+    ``avoid`` or the map's edge; where every spot is taken, the one with the least overlap."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)
+    obstacles = [a.get_window_extent(renderer) for a in avoid]
+    for px, py in ax.transData.transform(avoid_xy) if len(avoid_xy) else []:
+        obstacles.append(Bbox.from_extents(px - 6, py - 6, px + 6, py + 6))
+    stroke = [patheffects.withStroke(linewidth=3, foreground="white")]
+    offsets = [(0.0, 0.0)] + [
+        (r * math.cos(math.radians(a)), r * math.sin(math.radians(a)))
+        for r in (8, 14, 20, 28, 36)
+        for a in LABEL_ANGLES
+    ]
+    placed: list[Any] = []
+
+    def put(name: str, x: float, y: float, dx: float, dy: float, lead: bool) -> Any:
+        arrow = {"arrowstyle": "-", "color": "#777777", "lw": 0.7, "shrinkA": 1, "shrinkB": 2} if lead else None
+        return ax.annotate(
+            name,
+            (x, y),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#222222",
+            path_effects=stroke,
+            zorder=8,
+            arrowprops=arrow,
+        )
+
+    for name, x, y in names:
+        best: tuple[float, float, float] | None = None
+        for dx, dy in offsets:
+            txt = put(name, x, y, dx, dy, False)
+            bb = txt.get_window_extent(renderer).padded(3)
+            txt.remove()
+            outside = bb.width * bb.height - _overlap(bb, frame)
+            cost = sum(_overlap(bb, o) for o in placed) + 2 * outside + sum(_overlap(bb, o) for o in obstacles)
+            if best is None or cost < best[0]:
+                best = (cost, dx, dy)
+            if cost == 0:
+                break
+        assert best is not None
+        _, dx, dy = best
+        txt = put(name, x, y, dx, dy, math.hypot(dx, dy) > 20)
+        placed.append(txt.get_window_extent(renderer).padded(3))
+
+
+def _panel_title(ax: Axes, text: str, colour: str) -> None:
+    """A panel's name inside its top-right corner (Kutim's north-east is sea), saving a title row."""
+    ax.text(
+        0.985,
+        0.965,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=12.5,
+        fontweight="bold",
+        color=colour,
+        zorder=9,
+        path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
+    )
+
+
+def _label_order(tps: pd.DataFrame) -> list[tuple[str, float, float]]:
+    """Kecamatan names at the mean position of their TPS, the most crowded first (most other
+    kecamatan within a fifth of the map's width), so that they get the nearest free spots."""
+    means = tps.groupby("kecamatan", sort=True)[["lon", "lat"]].mean()
+    xy = means.to_numpy(dtype=float)
+    radius = 0.2 * max(float(np.ptp(tps["lon"])), 1e-9)
+    dist = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    crowd = (dist < radius).sum(axis=1)
+    order = sorted(range(len(means)), key=lambda i: (-crowd[i], means.index[i]))
+    return [(str(means.index[i]), float(xy[i, 0]), float(xy[i, 1])) for i in order]
+
+
+def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """TPS at lat/lon coloured by their pooled p90 response [min] per plan (one panel per plan up to
+    three, else the first plan), grey without a dispatched incident; posts marked; kecamatan names
+    at the mean position of their TPS (in a separate orientation panel when there are several
+    plans), over faint convex hulls of each kecamatan's TPS."""
+    tps = run.sites[run.sites["kind"] == "tps"].dropna(subset=["lat", "lon"])
+    if not len(tps):
+        return None
+    plans = run.plans if len(run.plans) <= 3 else run.plans[:1]
+    colours = [mpl.colormaps["YlOrRd"](v) for v in np.linspace(0.12, 0.85, len(MAP_BOUNDS) - 1)]
+    cmap = ListedColormap([*colours, "#3B0A1E"])  # the last one: above the top bound
+    norm = BoundaryNorm(MAP_BOUNDS, cmap.N, extend="max")
+    fig = _figure()
+    if len(plans) == 1:
+        panels = [fig.add_subplot()]
+        key_ax = panels[0]
+        shown = panels
+    else:
+        cells = list(fig.subplots(2, 2).flat)
+        panels, key_ax = cells[: len(plans)], cells[len(plans)]
+        shown = cells[: len(plans) + 1]
+        for extra in cells[len(plans) + 1 :]:
+            extra.set_visible(False)
+    shares = []
+    for ax, p in zip(panels, plans, strict=True):
+        _map_base(ax, tps)
+        p90 = _tps_p90(run, view, p)
+        has = tps[tps["site_id"].isin(p90.index)]
+        none = tps[~tps["site_id"].isin(p90.index)]
+        ax.scatter(none["lon"], none["lat"], s=7, c="#BDBDBD", lw=0, zorder=2)
+        vals = p90.reindex(has["site_id"]).to_numpy(dtype=float)
+        order = np.argsort(vals, kind="stable")  # slowest drawn last, on top
+        ax.scatter(
+            has["lon"].to_numpy()[order],
+            has["lat"].to_numpy()[order],
+            c=np.minimum(vals[order], 1e9),
+            s=24,
+            cmap=cmap,
+            norm=norm,
+            edgecolors="#555555",
+            linewidths=0.4,
+            zorder=3,
+        )
+        _map_posts(ax, run)
+        _panel_title(ax, p, _plan_colour(run, p))
+        over = vals > has["target_min"].to_numpy(dtype=float)
+        shares.append(t("c_share_item", plan=p, share=percent(float(over.mean()) if len(over) else math.nan, t.lang)))
+    if key_ax not in panels:
+        _map_base(key_ax, tps)
+        key_ax.scatter(tps["lon"], tps["lat"], s=5, c="#9E9E9E", lw=0, zorder=2)
+        _map_posts(key_ax, run)
+        _panel_title(key_ax, t("orientation"), "#222222")
+    cb = fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap), ax=shown, extend="max", shrink=0.9, ticks=MAP_BOUNDS, spacing="uniform"
+    )
+    cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, t.lang)))
+    cb.set_label(t("p90_tps"))
+    fig.legend(handles=_map_legend(run, t), loc="outside lower center", ncols=5, fontsize=10.5)
+    title = _title(fig, _titled(t, view, t("t_map")))
+    fig.canvas.draw()  # settle the layout, then freeze it: label sizes in pixels are final
+    fig.set_layout_engine("none")
+    bars = {}
+    for ax in shown:
+        _fill_panel(fig, ax)
+        bars[ax] = _scale_bar(ax)
+    posts = run.sites.loc[run.sites["kind"] == "post", ["lon", "lat"]].to_numpy(dtype=float)
+    _place_labels(key_ax, fig, _label_order(tps), posts, bars[key_ax])
+    return fig, title, t("c_map", items=_join(shares, t))

@@ -1,0 +1,1149 @@
+"""What the briefing says, computed from a finished run folder and worded in one language.
+
+``briefing_content(run, lang)`` returns a :class:`Briefing`: plain strings and rows, already
+formatted (``1.403``, ``12,5``, ``27 November 2024`` in Indonesian), so that the HTML, PDF and
+PowerPoint writers in ``documents.py`` only lay them out. Everything comes from the saved tables
+and the manifest; nothing is rerun.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.report.data import RunData
+from sim.report.i18n import Text, date, number, percent
+
+TARGET_SHARE = 0.9  # the sweep verdict: smallest value that reaches this share within target
+TOP_KECAMATAN = 5  # weak kecamatan listed per plan
+MIN_INCIDENTS = 10  # fewer dispatched incidents than this (pooled) are flagged as little data
+# an hour of the day needs max(MIN_INCIDENTS, replications) dispatched incidents (pooled) to be named weakest
+
+TIMEZONE_NAMES = {"Asia/Makassar": "WITA", "Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Jayapura": "WIT"}
+
+DOC_WORDS: dict[str, dict[str, str]] = {
+    # section headings, in the order of the briefing
+    "h_question": {"id": "Pertanyaan", "en": "The question"},
+    "h_plans": {"id": "Rencana berdampingan", "en": "Plans side by side"},
+    "h_verdict": {"id": "Kesimpulan utama", "en": "Headline verdict"},
+    "h_charts": {"id": "Grafik", "en": "Charts"},
+    "h_weak": {"id": "Titik lemah", "en": "Weak spots"},
+    "h_assumptions": {"id": "Asumsi dan sumber", "en": "Assumptions and sources"},
+    "h_run": {"id": "Cara hasil ini dibuat", "en": "How the run was made"},
+    "h_points": {"id": "Hasil per titik variasi", "en": "Results per sweep point"},
+    "h_weak_kec": {"id": "Kecamatan di atas target", "en": "Kecamatan above their target"},
+    "h_weak_hours": {"id": "Jam rawan", "en": "Weak hours of the day"},
+    "h_sources": {"id": "Daftar sumber", "en": "Sources"},
+    "h_description": {"id": "Tentang skenario", "en": "About the scenario"},
+    # run kinds
+    "kind_run": {"id": "Simulasi rencana", "en": "Plan run"},
+    "kind_compare": {"id": "Perbandingan dengan baseline", "en": "Comparison with a baseline"},
+    "kind_sweep": {"id": "Variasi parameter", "en": "Parameter sweep"},
+    "subtitle": {
+        "id": "{kind} · pemungutan suara {day} · {reps} replikasi · seed {seed}",
+        "en": "{kind} · election day {day} · {reps} replications · seed {seed}",
+    },
+    "context": {
+        "id": "{tps} TPS di {kec} kecamatan · {voters} pemilih (DPT)",
+        "en": "{tps} TPS in {kec} kecamatan · {voters} voters (DPT)",
+    },
+    # questions
+    "q_compare": {
+        "id": "Apakah rencana {plans} lebih baik dari baseline {baseline}, seberapa besar, dan seberapa yakin?",
+        "en": "Is plan {plans} better than the baseline {baseline}, by how much, and how sure are we?",
+    },
+    "q_run": {
+        "id": "Bagaimana kinerja rencana {plans} terhadap target waktu tanggap tiap kecamatan?",
+        "en": "How do plans {plans} perform against each kecamatan's response-time target?",
+    },
+    "q_sweep": {
+        "id": "Bagaimana proporsi kejadian yang didatangi dalam target dan waktu tanggap berubah bila {keys} "
+        "diubah ({values})?",
+        "en": "How do the share of incidents reached within target and the response time change as {keys} "
+        "varies ({values})?",
+    },
+    "or": {"id": "atau", "en": "or"},
+    "and": {"id": "dan", "en": "and"},
+    # plans table
+    "personnel_row": {"id": "Personel {kind} ({ua})", "en": "Personnel {kind} ({ua})"},
+    "personnel_kind": {"id": "Personel {kind}", "en": "Personnel {kind}"},
+    "used_available": {"id": "dipakai / tersedia", "en": "used / available"},
+    "personnel_note": {"id": "Personel: {ua}.", "en": "Personnel: {ua}."},
+    "mobile_units": {"id": "Unit bergerak", "en": "Mobile units"},
+    "incidents_mean": {"id": "Kejadian per replikasi", "en": "Incidents per replication"},
+    "dispatched_mean": {"id": "Kejadian yang perlu unit", "en": "Incidents needing a unit"},
+    "kpi_mean": {"id": "Rata-rata waktu tanggap (menit)", "en": "Mean response time (min)"},
+    "kpi_p90": {"id": "p90 waktu tanggap, gabungan (menit)", "en": "p90 response time, pooled (min)"},
+    "kpi_within": {"id": "Didatangi dalam target", "en": "Reached within target"},
+    "kpi_waited": {"id": "Tidak ada unit bebas", "en": "No unit free"},
+    "kpi_escalations": {"id": "Eskalasi per replikasi", "en": "Escalations per replication"},
+    "kpi_open": {"id": "Belum selesai di akhir", "en": "Open at the end"},
+    "plans_note": {
+        "id": "Angka dalam kurung: selang kepercayaan 95%. Rata-rata atas {reps} replikasi (hari simulasi); p90 "
+        "gabungan atas semua kejadian semua replikasi (interval bootstrap). 'Dalam target': kejadian yang perlu "
+        "unit dan didatangi dalam target kecamatannya. 'Tidak ada unit bebas': kejadian yang harus menunggu unit.",
+        "en": "In brackets: 95% confidence interval. Means over {reps} replications (simulated days); pooled p90 "
+        "over all incidents of all replications (bootstrap interval). 'Within target': incidents needing a unit "
+        "that were reached within their kecamatan's target. 'No unit free': incidents that had to wait for a unit.",
+    },
+    "plans_note_sweep": {
+        "id": "Personel dihitung pada nilai dasar skenario; angka kinerja per titik variasi ada di tabel berikut.",
+        "en": "Personnel at the scenario's base values; performance per sweep point is in the next table.",
+    },
+    "available": {"id": "tersedia", "en": "available"},
+    "plan": {"id": "Rencana", "en": "Plan"},
+    "point": {"id": "Titik", "en": "Point"},
+    # verdict
+    "v_better": {"id": "lebih baik", "en": "better"},
+    "v_worse": {"id": "lebih buruk", "en": "worse"},
+    "v_ns": {"id": "tidak bermakna", "en": "not significant"},
+    "v_none": {"id": "tidak ada selisih", "en": "no difference"},
+    "sig": {"id": "bermakna secara statistik", "en": "statistically significant"},
+    "not_sig": {
+        "id": "tidak bermakna secara statistik (selang mencakup nol)",
+        "en": "not statistically significant (the interval includes zero)",
+    },
+    "shorter": {"id": "{x} menit lebih cepat", "en": "{x} min shorter"},
+    "longer": {"id": "{x} menit lebih lambat", "en": "{x} min longer"},
+    "points": {"id": "{x} poin persentase", "en": "{x} percentage points"},
+    "range": {"id": "{lo} s.d. {hi}", "en": "{lo} to {hi}"},
+    "ci_range": {"id": "SK 95% {lo}", "en": "95% CI {lo}"},
+    "verdict_yes": {
+        "id": "Ya: rencana {plan} lebih baik dari {baseline}. Kejadian yang didatangi dalam target naik dari {b} "
+        "menjadi {p} ({d}), {sig}.",
+        "en": "Yes: plan {plan} is better than {baseline}. Incidents reached within target rise from {b} to {p} "
+        "({d}), {sig}.",
+    },
+    "verdict_unproven": {
+        "id": "Belum terbukti: tidak ada rencana yang bermakna lebih baik dari {baseline} dalam proporsi kejadian "
+        "yang didatangi dalam target. Selisih terbaik, rencana {plan}: {d}.",
+        "en": "Not shown: no plan is significantly better than {baseline} in the share of incidents reached within "
+        "target. The best difference, plan {plan}: {d}.",
+    },
+    "verdict_no": {
+        "id": "Tidak: semua rencana lebih buruk dari {baseline}. Yang paling dekat, rencana {plan}: {d}, {sig}.",
+        "en": "No: every plan is worse than {baseline}. The closest, plan {plan}: {d}, {sig}.",
+    },
+    "verdict_response": {
+        "id": "Rata-rata waktu tanggapnya {words}, {sig}.",
+        "en": "Its mean response time is {words}, {sig}.",
+    },
+    "verdict_others": {
+        "id": "Rencana lain terhadap {baseline}: {items}.",
+        "en": "Other plans against {baseline}: {items}.",
+    },
+    "verdict_nodata": {
+        "id": "Tidak cukup kejadian yang perlu unit untuk membandingkan rencana.",
+        "en": "Too few incidents needed a unit to compare the plans.",
+    },
+    "verdict_run": {
+        "id": "Rencana {plan} memenuhi target di kecamatan terbanyak: p90 waktu tanggap dalam target di {k} dari "
+        "{n} kecamatan yang punya kejadian, dan {w} kejadian didatangi dalam target.",
+        "en": "Plan {plan} meets the most targets: its p90 response time is within target in {k} of {n} kecamatan "
+        "with incidents, and {w} of incidents are reached within target.",
+    },
+    "verdict_run_others": {
+        "id": "Rencana lain: {items}. Selisih antarrencana belum diuji berpasangan; jalankan 'compare' untuk itu.",
+        "en": "Other plans: {items}. Differences between plans are not tested here (paired); run 'compare' for that.",
+    },
+    "run_other_item": {"id": "{plan} {k} dari {n} kecamatan, {w} dalam target", "en": "{plan} {k} of {n}, {w}"},
+    "verdict_sweep": {
+        "id": "Rencana {plan}: nilai terkecil yang mencapai {goal} kejadian dalam target adalah {point} "
+        "dengan rata-rata {w}{sure}.",
+        "en": "Plan {plan}: the smallest value reaching {goal} of incidents within target is {point}, "
+        "with a mean of {w}{sure}.",
+    },
+    "sweep_sure": {
+        "id": "; batas bawah selang juga di atas {goal}",
+        "en": "; the lower end of the interval is above {goal} too",
+    },
+    "sweep_unsure": {
+        "id": "; batas bawah selang masih di bawah {goal}, jadi belum pasti",
+        "en": "; the lower end of the interval is still below {goal}, so it is not certain",
+    },
+    "verdict_sweep_none": {
+        "id": "Rencana {plan}: tidak ada nilai yang diuji yang mencapai {goal} kejadian dalam target; tertinggi {w} "
+        "pada {point}.",
+        "en": "Plan {plan}: no value tried reaches {goal} of incidents within target; the highest is {w} at {point}.",
+    },
+    # comparison table
+    "c_kpi": {"id": "Indikator", "en": "Indicator"},
+    "c_diff": {"id": "Selisih terhadap {baseline}", "en": "Difference from {baseline}"},
+    "c_ci": {"id": "Selang kepercayaan 95%", "en": "95% confidence interval"},
+    "c_verdict": {"id": "Penilaian", "en": "Verdict"},
+    "c_note": {
+        "id": "Selisih berpasangan atas {n} replikasi pada hari simulasi yang sama (common random numbers). "
+        "'Bermakna' hanya bila selang kepercayaan 95% tidak mencakup nol.",
+        "en": "Paired differences over {n} replications on the same simulated days (common random numbers). "
+        "'Significant' only when the 95% confidence interval excludes zero.",
+    },
+    # weak spots
+    "w_group": {"id": "Rencana", "en": "Plan"},
+    "w_p90": {"id": "p90 waktu tanggap (menit)", "en": "p90 response (min)"},
+    "w_target": {"id": "Target (menit)", "en": "Target (min)"},
+    "w_excess": {"id": "Lebih dari target (menit)", "en": "Over target (min)"},
+    "w_over": {"id": "Kali target", "en": "Times target"},
+    "w_n": {"id": "Kejadian didatangi (n)", "en": "Incidents reached (n)"},
+    "w_kec_note": {
+        "id": "Kecamatan yang p90 waktu tanggapnya (gabungan semua replikasi) melebihi target kecamatan itu, "
+        "terburuk dulu, paling banyak {top} per rencana. Nilai dengan n kecil kurang pasti.",
+        "en": "Kecamatan whose p90 response time (pooled over all replications) exceeds that kecamatan's target, "
+        "worst first, at most {top} per plan. Values with a small n are less certain.",
+    },
+    "w_kec_none": {
+        "id": "Tidak ada kecamatan yang p90 waktu tanggapnya melebihi target.",
+        "en": "No kecamatan has a p90 response time above its target.",
+    },
+    "w_worst": {
+        "id": "Terlemah: {kec} pada rencana {plan}, p90 {p90} menit terhadap target {target} menit ({x} kali target).",
+        "en": "Weakest: {kec} under plan {plan}, p90 {p90} min against a target of {target} min ({x} times).",
+    },
+    "h_low_hour": {"id": "Jam terlemah ({tz})", "en": "Weakest hour ({tz})"},
+    "h_low_share": {"id": "Dalam target pada jam itu", "en": "Within target in that hour"},
+    "h_all_share": {"id": "Dalam target, semua jam (gabungan)", "en": "Within target, all hours (pooled)"},
+    "h_peak_hour": {"id": "Puncak kejadian terbuka ({tz})", "en": "Open incidents peak ({tz})"},
+    "h_peak": {"id": "Rata-rata puncak (kejadian)", "en": "Mean peak (incidents)"},
+    "w_hours_note": {
+        "id": "Jam lapor menurut jam setempat. Jam terlemah: jam dengan proporsi dalam target terendah di antara "
+        "jam yang punya sedikitnya {min} kejadian (gabungan replikasi; bila tidak ada, {few}). "
+        "Puncak: jam dengan rata-rata (atas replikasi) jumlah kejadian terbuka tertinggi yang dicapai pada jam itu.",
+        "en": "Hour of the report on the local clock. Weakest hour: the lowest share within target among hours with "
+        "at least {min} incidents (pooled over replications; if none has, {few}). "
+        "Peak: the hour whose highest number of open incidents, averaged over replications, is largest.",
+    },
+    "w_hour_text": {
+        "id": "{plan}: jam terlemah {hour}, {share} kejadian didatangi dalam target (n={n}; semua jam {all}); "
+        "kejadian terbuka memuncak pukul {peak_hour} (rata-rata puncak {peak}).",
+        "en": "{plan}: weakest hour {hour}, {share} of incidents reached within target (n={n}; all hours {all}); "
+        "open incidents peak at {peak_hour} (mean peak {peak}).",
+    },
+    "w_hour_short": {
+        "id": "{plan}: jam terlemah {hour} ({share} dalam target); kejadian terbuka memuncak {peak_hour}",
+        "en": "{plan}: weakest hour {hour} ({share} within target); open incidents peak {peak_hour}",
+    },
+    "few_data": {"id": "sedikit data", "en": "little data"},
+    # assumptions
+    "a_text": {"id": "Asumsi", "en": "Assumption"},
+    "a_basis": {"id": "Dasar", "en": "Basis"},
+    "a_source": {"id": "Sumber", "en": "Source"},
+    "basis_sourced": {"id": "bersumber", "en": "sourced"},
+    "basis_estimated": {"id": "perkiraan", "en": "estimated"},
+    "a_none": {
+        "id": "Skenario ini tidak mencantumkan daftar asumsi; tanda [S] (bersumber) dan [E] (perkiraan) ada di "
+        "komentar berkas skenario.",
+        "en": "This scenario lists no assumptions; the [S] (sourced) and [E] (estimated) marks are in the comments "
+        "of the scenario file.",
+    },
+    "a_summary": {
+        "id": "{s} bersumber, {e} perkiraan. Laju kejadian dan waktu tempuh sebagian besar perkiraan: "
+        "perbandingan antarrencana lebih kuat daripada menit absolutnya.",
+        "en": "{s} sourced, {e} estimated. Incident rates and travel are mostly estimates: the comparison "
+        "between plans is more robust than the absolute minutes.",
+    },
+    "s_none": {"id": "Skenario ini tidak mencantumkan sumber.", "en": "This scenario lists no sources."},
+    # how the run was made
+    "r_command": {"id": "Perintah (disusun dari manifest)", "en": "Command (rebuilt from the manifest)"},
+    "r_scenario": {"id": "Skenario", "en": "Scenario"},
+    "r_sha": {"id": "SHA-256 skenario", "en": "Scenario SHA-256"},
+    "r_overrides": {"id": "Perubahan (--set)", "en": "Overrides (--set)"},
+    "r_grid": {"id": "Variasi (--vary)", "en": "Sweep (--vary)"},
+    "r_seed": {"id": "Seed", "en": "Seed"},
+    "r_reps": {"id": "Replikasi", "en": "Replications"},
+    "r_plans": {"id": "Rencana", "en": "Plans"},
+    "r_baseline": {"id": "Baseline", "en": "Baseline"},
+    "r_precision": {"id": "Target presisi", "en": "Precision target"},
+    "r_backend": {"id": "Cara eksekusi", "en": "Backend"},
+    "r_workers": {"id": "{kind}, {n} pekerja", "en": "{kind}, {n} workers"},
+    "r_versions": {"id": "Versi paket", "en": "Package versions"},
+    "r_started": {"id": "Mulai", "en": "Started"},
+    "r_finished": {"id": "Selesai", "en": "Finished"},
+    "r_folder": {"id": "Folder hasil", "en": "Run folder"},
+    "r_epoch": {"id": "Awal jam model", "en": "Model clock starts"},
+    "none": {"id": "tidak ada", "en": "none"},
+    "precision_reached": {"id": "{t} tercapai ({a})", "en": "{t} reached ({a})"},
+    "precision_missed": {"id": "{t} tidak tercapai ({a})", "en": "{t} not reached ({a})"},
+    # labels the documents use
+    "notice": {"id": "Yang perlu diperhatikan", "en": "What to notice"},
+    "page": {"id": "Halaman {n}", "en": "Page {n}"},
+    "no_charts": {"id": "Tidak ada grafik.", "en": "No charts."},
+    "more_rows": {"id": "… {n} baris lagi di briefing.html", "en": "… {n} more rows in briefing.html"},
+    "more_items": {"id": "… {n} lagi di briefing.html", "en": "… {n} more in briefing.html"},
+    "generated": {"id": "Dibuat dari folder hasil {folder}", "en": "Made from run folder {folder}"},
+}
+
+
+# --- the content tree --------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A table of formatted cells; ``align`` is 'l' or 'r' per column."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    align: list[str]
+    note: str = ""
+
+
+@dataclass
+class PlanInfo:
+    name: str
+    description: str
+
+
+@dataclass
+class AssumptionRow:
+    text: str
+    basis: str  # 'bersumber' / 'perkiraan' (or the English words)
+    sourced: bool
+    source: str  # the source as written in the scenario
+    url: str  # the URL when the source names an entry of spec.sources, else ''
+
+
+@dataclass
+class Source:
+    name: str
+    url: str
+
+
+@dataclass
+class Briefing:
+    lang: str
+    title: str
+    subtitle: str
+    context: str
+    description: str
+    headings: dict[str, str]
+    labels: dict[str, str]
+    question: str
+    plans: list[PlanInfo]
+    plans_table: Table  # rows: personnel, units, KPIs; columns: one per plan
+    points_table: Table | None  # sweeps: one row per point and plan
+    verdict: list[str]  # one or two sentences per block
+    verdict_table: Table | None  # compare: paired differences
+    weak_lead: str
+    weak_kecamatan: Table
+    weak_hours: Table
+    weak_hours_text: list[str]
+    weak_hours_short: list[str]  # one short line per plan, for slides
+    assumptions: list[AssumptionRow]
+    assumptions_note: str
+    sources: list[Source]
+    run_info: list[tuple[str, str]]
+    kind: str = "run"  # run, compare or sweep
+    footer: str = ""
+
+
+# --- formatting helpers ------------------------------------------------------------------------
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(x: Any, lang: str, decimals: int = 1) -> str:
+    # round the float first, as the command line does (37.55 -> 37.5, not Babel's decimal 37.6)
+    return number(round(float(x), decimals), lang, decimals) if _finite(x) else "–"
+
+
+def _signed(x: float, lang: str, decimals: int = 1) -> str:
+    if not _finite(x):
+        return "–"
+    text = number(round(abs(x), decimals), lang, decimals)
+    return ("+" if x > 0 else "-" if x < 0 else "±") + text
+
+
+def _pct(x: Any, lang: str) -> str:
+    return percent(float(x), lang) if _finite(x) else "–"
+
+
+def _ci(mean: Any, lo: Any, hi: Any, lang: str, decimals: int = 1, share: bool = False) -> str:
+    """'106,8 (90,7–122,8)' or '71% (67–75%)'; the interval is left out when it is not defined."""
+    if not _finite(mean):
+        return "–"
+    text = _pct(mean, lang) if share else _num(mean, lang, decimals)
+    if _finite(lo) and _finite(hi):
+        text += f" ({_interval(lo, hi, lang, decimals, share)})"
+    return text
+
+
+def _interval(lo: Any, hi: Any, lang: str, decimals: int = 1, share: bool = False) -> str:
+    """'90,7–122,8' or '67–75%'; '–' when the interval is not defined."""
+    if not (_finite(lo) and _finite(hi)):
+        return "–"
+    if share:
+        return f"{_num(100 * float(lo), lang, 0)}–{_pct(hi, lang)}"
+    return f"{_num(lo, lang, decimals)}–{_num(hi, lang, decimals)}"
+
+
+def _join(items: list[str], t: Text, word: str = "and") -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {t(word)} " + items[-1]
+
+
+def _tz_name(tz: str) -> str:
+    return TIMEZONE_NAMES.get(tz, tz)
+
+
+def _hour_range(h: int, lang: str) -> str:
+    sep = "." if lang == "id" else ":"
+    return f"{h:02d}{sep}00–{(h + 1) % 24:02d}{sep}00"
+
+
+def _timestamp(text: str | None, lang: str) -> str:
+    if not text:
+        return "–"
+    try:
+        d = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    sep = "." if lang == "id" else ":"
+    off = d.strftime("%z")
+    zone = f" (UTC{off[:3]}:{off[3:]})" if off else ""
+    return f"{date(d.date(), lang)} {d.hour:02d}{sep}{d.minute:02d}{zone}"
+
+
+# --- reading the tables ------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """One plan (at one sweep point): what the tables are grouped by."""
+
+    plan: str
+    point: int | None
+    label: str
+
+
+def _groups(run: RunData) -> list[_Group]:
+    if not run.is_sweep:
+        return [_Group(p, None, p) for p in run.plans]
+    out = []
+    for g in run.manifest["grid"]:
+        values = ", ".join(f"{_short_key(k, run.plans)}={v}" for k, v in g["values"].items())
+        for p in run.plans:
+            out.append(_Group(p, int(g["point"]), f"{p} ({values})"))
+    return out
+
+
+def _short_key(key: str, plans: list[str]) -> str:
+    """``plans.satu_patroli.patrols.0.units`` -> ``patrols.0.units`` when satu_patroli is the only plan."""
+    parts = key.split(".")
+    if len(parts) > 2 and parts[0] == "plans" and plans == [parts[1]]:
+        return ".".join(parts[2:])
+    return key
+
+
+def _select(df: pd.DataFrame, g: _Group) -> pd.DataFrame:
+    mask = df["plan"] == g.plan
+    if g.point is not None and "point" in df.columns:
+        mask &= df["point"] == g.point
+    return df[mask]
+
+
+def _summary(run: RunData, g: _Group, kpi: str) -> dict[str, float]:
+    s = _select(run.summary, g)
+    s = s[s["kpi"] == kpi]
+    if s.empty:
+        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    r = s.iloc[0]
+    return {"mean": float(r["mean"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"])}
+
+
+def _p90(run: RunData, g: _Group) -> dict[str, float]:
+    q = _select(run.percentiles, g)
+    q = q[q["quantile"] == 90]
+    if q.empty:
+        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    r = q.iloc[0]
+    return {"mean": float(r["response_min"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"])}
+
+
+def dispatched(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents that needed a unit: reported and not resolved on site (as the KPIs count them)."""
+    return incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
+
+
+def kecamatan_targets(run: RunData) -> dict[str, float]:
+    s = run.sites.dropna(subset=["kecamatan"])
+    return {str(k): float(v) for k, v in s.groupby("kecamatan", sort=True)["target_min"].first().items()}
+
+
+def _within(d: pd.DataFrame, run: RunData) -> np.ndarray:
+    """Per dispatched incident: reached within its kecamatan's target (unreached count as missed)."""
+    target = run.sites.set_index("site_id")["target_min"]
+    t = d["site_id"].map(target).to_numpy(dtype=float)
+    resp = d["response_min"].to_numpy(dtype=float)
+    return np.nan_to_num(resp, nan=np.inf) <= t
+
+
+def pooled_p(values: np.ndarray, q: float) -> float:
+    """Pooled percentile, inverted-CDF definition as in percentiles.csv."""
+    return float(np.percentile(values, q, method="inverted_cdf")) if len(values) else math.nan
+
+
+def kecamatan_table(run: RunData) -> pd.DataFrame:
+    """Per plan (and point) and kecamatan: dispatched, mean/p50/p90 response, target, share within target."""
+    inc = dispatched(run.incidents)
+    targets = kecamatan_targets(run)
+    within = pd.Series(_within(inc, run), index=inc.index)
+    rows = []
+    for g in _groups(run):
+        sub = _select(inc, g)
+        for kec, target in targets.items():
+            k = sub[sub["kecamatan"] == kec]
+            resp = k["response_min"].dropna().to_numpy(dtype=float)
+            rows.append(
+                {
+                    **({"point": g.point} if g.point is not None else {}),
+                    "plan": g.plan,
+                    "kecamatan": kec,
+                    "dispatched": len(k),
+                    "response_mean_min": float(resp.mean()) if len(resp) else math.nan,
+                    "response_p50_min": pooled_p(resp, 50),
+                    "response_p90_min": pooled_p(resp, 90),
+                    "target_min": target,
+                    "within_target": float(within[k.index].mean()) if len(k) else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _clock_offset_min(run: RunData) -> float:
+    return run.epoch.hour * 60 + run.epoch.minute + run.epoch.second / 60
+
+
+def hour_shares(run: RunData, g: _Group) -> pd.DataFrame:
+    """Per local clock hour of the report: dispatched incidents (pooled) and the share within target."""
+    inc = _select(dispatched(run.incidents), g)
+    hour = ((inc["t_report"].to_numpy(dtype=float) + _clock_offset_min(run)) // 60 % 24).astype(int)
+    df = pd.DataFrame({"hour": hour, "within": _within(inc, run)})
+    return df.groupby("hour")["within"].agg(["size", "mean"]).rename(columns={"size": "n", "mean": "share"})
+
+
+def hour_open_peaks(run: RunData, g: _Group) -> pd.Series:
+    """Per local clock hour: the highest number of open incidents during that hour (any day), mean over reps."""
+    ts = _select(run.timeseries, g)
+    off = _clock_offset_min(run)
+    horizon = float(run.timeline.horizon)
+    n_hours = math.ceil((horizon + off) / 60) + 1
+    starts = np.arange(n_hours) * 60.0 - off  # model minutes of each clock-hour boundary
+    per_rep = []
+    for _, sub in ts.groupby("replication", sort=True):
+        t = sub["t"].to_numpy(dtype=float)
+        v = sub["open_incidents"].to_numpy(dtype=float)
+        # the value carried into each hour from before it starts, then every change within it
+        k = np.searchsorted(t, starts, side="right") - 1
+        peak = np.where(k >= 0, v[np.maximum(k, 0)], 0.0)
+        idx = np.floor((t + off) / 60).astype(int)
+        np.maximum.at(peak, np.clip(idx, 0, n_hours - 1), v)
+        clock = pd.Series(peak).groupby(np.arange(n_hours) % 24).max()  # hour k starts at k:00 of the epoch day
+        per_rep.append(clock)
+    if not per_rep:
+        return pd.Series(dtype=float)
+    return pd.concat(per_rep, axis=1).fillna(0).mean(axis=1)
+
+
+# --- the sections ------------------------------------------------------------------------------
+
+
+def _question(run: RunData, t: Text) -> str:
+    if run.is_sweep:
+        grid = run.manifest["grid"]
+        keys = list(grid[0]["values"])
+        vals = {k: ", ".join(dict.fromkeys(str(g["values"][k]) for g in grid)) for k in keys}
+        values = vals[keys[0]] if len(keys) == 1 else "; ".join(f"{k} = {v}" for k, v in vals.items())
+        return t("q_sweep", keys=_join(keys, t), values=values)
+    if run.baseline is not None:
+        others = [p for p in run.plans if p != run.baseline] or [run.baseline]
+        return t("q_compare", plans=_join(others, t, "or"), baseline=run.baseline)
+    return t("q_run", plans=_join(run.plans, t))
+
+
+def _plans_table(run: RunData, t: Text, lang: str) -> Table:
+    use = run.personnel()
+    avail = use.loc["available"]
+    rows: list[list[str]] = []
+    for kind in use.columns:
+        rows.append(
+            [t("personnel_row", kind=kind, ua=t("used_available"))]
+            + [f"{_num(use.loc[p, kind], lang, 0)} / {_num(avail[kind], lang, 0)}" for p in run.plans]
+        )
+    if not run.is_sweep:
+        groups = _groups(run)
+        rows.append([t("mobile_units")] + [_num(_summary(run, g, "units")["mean"], lang, 0) for g in groups])
+        for key, kpi in (("incidents_mean", "incidents"), ("dispatched_mean", "dispatched")):
+            rows.append([t(key)] + [_num(_summary(run, g, kpi)["mean"], lang, 1) for g in groups])
+        rows.extend(_kpi_rows(run, t, lang, groups))
+    return Table(
+        [t("plan"), *run.plans],
+        rows,
+        ["l"] + ["r"] * len(run.plans),
+        t("plans_note_sweep") if run.is_sweep else t("plans_note", reps=number(run.replications, lang)),
+    )
+
+
+def _kpi_cells(run: RunData, g: _Group, lang: str) -> list[str]:
+    def s(kpi: str, decimals: int = 1, share: bool = False) -> str:
+        r = _summary(run, g, kpi)
+        return _ci(r["mean"], r["ci_low"], r["ci_high"], lang, decimals, share)
+
+    p90 = _p90(run, g)
+    return [
+        s("response_mean_min"),
+        _ci(p90["mean"], p90["ci_low"], p90["ci_high"], lang),
+        s("within_target", share=True),
+        s("waited_share", share=True),
+        s("escalations", 2),
+    ]
+
+
+KPI_ROW_KEYS = ["kpi_mean", "kpi_p90", "kpi_within", "kpi_waited", "kpi_escalations"]
+
+
+def _kpi_rows(run: RunData, t: Text, lang: str, groups: list[_Group]) -> list[list[str]]:
+    cells = [_kpi_cells(run, g, lang) for g in groups]
+    return [[t(key)] + [c[i] for c in cells] for i, key in enumerate(KPI_ROW_KEYS)]
+
+
+def _sweep_personnel(run: RunData) -> dict[tuple[int, str], dict[str, int]]:
+    """Personnel per point and plan: the base scenario with the point's values applied."""
+    from sim.scenario import Scenario, apply_overrides, personnel_use
+
+    tps = run.sites[run.sites["kind"] == "tps"].rename(columns={"site_id": "tps_id"})
+    n_sites = int((run.sites["kind"] == "ppk").sum()) + 1
+    out: dict[tuple[int, str], dict[str, int]] = {}
+    for g in run.manifest["grid"]:
+        raw = copy.deepcopy(run.manifest["scenario"]["resolved"])
+        try:
+            spec = Scenario.model_validate(
+                apply_overrides(raw, [f"{k}={v}" for k, v in g["values"].items()], "manifest")
+            )
+        except Exception:  # a point that no longer validates: leave its personnel out
+            continue
+        for p in run.plans:
+            if p in spec.plans:
+                out[(int(g["point"]), p)] = personnel_use(spec.plans[p], tps, n_sites)
+    return out
+
+
+def _points_table(run: RunData, t: Text, lang: str) -> Table:
+    grid = run.manifest["grid"]
+    keys = list(grid[0]["values"])
+    personnel = _sweep_personnel(run)
+    kinds = sorted({k for use in personnel.values() for k in use})
+    varying = [k for k in kinds if len({use.get(k, 0) for use in personnel.values()}) > 1]
+    columns = [_short_key(k, run.plans) for k in keys] + [t("plan")]
+    columns += [t("personnel_kind", kind=k) for k in varying]
+    columns += [t("mobile_units"), *[t(k) for k in KPI_ROW_KEYS]]
+    rows = []
+    values = {int(g["point"]): g["values"] for g in grid}
+    for g in _groups(run):
+        assert g.point is not None
+        use = personnel.get((g.point, g.plan), {})
+        rows.append(
+            [str(values[g.point][k]) for k in keys]
+            + [g.plan]
+            + [_num(use.get(k, 0), lang, 0) for k in varying]
+            + [_num(_summary(run, g, "units")["mean"], lang, 0)]
+            + _kpi_cells(run, g, lang)
+        )
+    align = ["r"] * len(keys) + ["l"] + ["r"] * (len(columns) - len(keys) - 1)
+    return Table(columns, rows, align, t("plans_note", reps=number(run.replications, lang)))
+
+
+COMPARE_KPIS = [  # kpi, word key, kind (min / share / count), smaller is better
+    ("response_mean_min", "kpi_mean", "min", True),
+    ("response_p90_min", "kpi_p90", "min", True),
+    ("within_target", "kpi_within", "share", False),
+    ("waited_share", "kpi_waited", "share", True),
+    ("escalations", "kpi_escalations", "count", True),
+    ("open_at_end", "kpi_open", "count", True),
+]
+
+
+def _diff_words(r: _Diff, kind: str, t: Text, lang: str) -> tuple[str, str]:
+    """The difference in words and its 95% interval, e.g. ('60,8 menit lebih cepat', '46,0 s.d. 75,6')."""
+    if not _finite(r.d):
+        return "–", ""
+    if r.zero:
+        return t("v_none"), ""
+    has_ci = _finite(r.lo) and _finite(r.hi)
+    if kind == "min":
+        words = t("shorter" if r.d < 0 else "longer", x=_num(abs(r.d), lang, 1))
+        if has_ci and (r.lo > 0 or r.hi < 0):  # the interval as magnitudes, in the sense of the words
+            a, b = sorted((abs(r.lo), abs(r.hi)))
+            return words, t("range", lo=_num(a, lang, 1), hi=_num(b, lang, 1))
+        return words, t("range", lo=_signed(r.lo, lang), hi=_signed(r.hi, lang)) if has_ci else ""
+    if kind == "share":
+        words = t("points", x=_signed(100 * r.d, lang))
+        return words, t("range", lo=_signed(100 * r.lo, lang), hi=_signed(100 * r.hi, lang)) if has_ci else ""
+    words = _signed(r.d, lang, 2)
+    return words, t("range", lo=_signed(r.lo, lang, 2), hi=_signed(r.hi, lang, 2)) if has_ci else ""
+
+
+@dataclass
+class _Diff:
+    """One row of comparison.csv: plan minus baseline, paired over replications."""
+
+    d: float
+    lo: float
+    hi: float
+    significant: bool
+    plan_mean: float
+    baseline_mean: float
+
+    @property
+    def zero(self) -> bool:
+        return self.d == 0 and self.lo == 0 and self.hi == 0
+
+
+def _with_ci(words: str, interval: str, t: Text) -> str:
+    """'+20,0 poin persentase; SK 95% +17,6 s.d. +22,5' (or just the words when there is no interval)."""
+    return f"{words}; {t('ci_range', lo=interval)}" if interval else words
+
+
+def _cmp(cmp: pd.DataFrame, plan: str, kpi: str) -> _Diff | None:
+    r = cmp[(cmp["plan"] == plan) & (cmp["kpi"] == kpi)]
+    if r.empty:
+        return None
+    row = r.iloc[0]
+    return _Diff(
+        float(row["difference"]),
+        float(row["ci_low"]),
+        float(row["ci_high"]),
+        str(row["significant"]).strip().lower() == "true",
+        float(row["plan_mean"]),
+        float(row["baseline_mean"]),
+    )
+
+
+def _judge(r: _Diff, smaller_better: bool, t: Text) -> str:
+    if r.zero:
+        return t("v_none")
+    if not r.significant:
+        return t("v_ns")
+    return t("v_better") if (r.d < 0) == smaller_better else t("v_worse")
+
+
+def _sig(r: _Diff, t: Text) -> str:
+    return t("sig") if r.significant else t("not_sig")
+
+
+def _verdict_compare(run: RunData, t: Text, lang: str) -> tuple[list[str], Table | None]:
+    cmp = run.comparison
+    base = run.baseline
+    assert cmp is not None and base is not None
+    plans = [p for p in run.plans if p != base and not cmp[cmp["plan"] == p].empty]
+    if not plans:
+        return [t("verdict_nodata")], None
+    rows = []
+    for p in plans:
+        for kpi, key, kind, smaller in COMPARE_KPIS:
+            r = _cmp(cmp, p, kpi)
+            if r is None:
+                continue
+            words, ci = _diff_words(r, kind, t, lang)
+            rows.append([p, t(key), words, ci, _judge(r, smaller, t)])
+    n = int(cmp["n"].iloc[0]) if len(cmp) else run.replications
+    table = Table(
+        [t("plan"), t("c_kpi"), t("c_diff", baseline=base), t("c_ci"), t("c_verdict")],
+        rows,
+        ["l", "l", "r", "r", "l"],
+        t("c_note", n=number(n, lang)),
+    )
+    scored: list[tuple[str, _Diff]] = []
+    for p in plans:
+        r = _cmp(cmp, p, "within_target")
+        if r is not None and _finite(r.d):
+            scored.append((p, r))
+    if not scored:
+        return [t("verdict_nodata")], table
+    best, br = max(scored, key=lambda pr: pr[1].d)
+    words = _with_ci(*_diff_words(br, "share", t, lang), t)
+    if br.significant and br.d > 0:
+        b, p = _pct(br.baseline_mean, lang), _pct(br.plan_mean, lang)
+        first = t("verdict_yes", plan=best, baseline=base, b=b, p=p, d=words, sig=_sig(br, t))
+    elif all(r.significant and r.d < 0 for _, r in scored):
+        first = t("verdict_no", plan=best, baseline=base, d=words, sig=_sig(br, t))
+    else:
+        first = t("verdict_unproven", plan=best, baseline=base, d=words)
+    resp = _cmp(cmp, best, "response_mean_min")
+    if resp is not None and _finite(resp.d) and not resp.zero:
+        rw, rci = _diff_words(resp, "min", t, lang)
+        rw += f" ({t('ci_range', lo=rci)})" if rci else ""
+        first += " " + t("verdict_response", words=rw, sig=_sig(resp, t))
+    sentences = [first]
+    others = [f"{p} {_diff_words(r, 'share', t, lang)[0]} ({_judge(r, False, t)})" for p, r in scored if p != best]
+    if others:
+        sentences.append(t("verdict_others", baseline=base, items="; ".join(others)))
+    return sentences, table
+
+
+def _kec_p90(run: RunData) -> pd.DataFrame:
+    kt = kecamatan_table(run)
+    return kt[kt["dispatched"] > 0]
+
+
+def _verdict_run(run: RunData, t: Text, lang: str, kt: pd.DataFrame) -> list[str]:
+    scores = []
+    for g in _groups(run):
+        k = _select(kt, g)
+        with_data = k[k["response_p90_min"].notna()]
+        met = int((with_data["response_p90_min"] <= with_data["target_min"]).sum())
+        w = _summary(run, g, "within_target")
+        scores.append((g, met, len(with_data), w))
+    scores = [s for s in scores if s[2] > 0]
+    if not scores:
+        return [t("verdict_nodata")]
+    best = max(scores, key=lambda s: (s[1], s[3]["mean"] if _finite(s[3]["mean"]) else -1.0))
+    g, met, n, w = best
+    sentences = [
+        t(
+            "verdict_run",
+            plan=g.plan,
+            k=number(met, lang),
+            n=number(n, lang),
+            w=_ci(w["mean"], w["ci_low"], w["ci_high"], lang, share=True),
+        )
+    ]
+    others = [
+        t("run_other_item", plan=s[0].plan, k=number(s[1], lang), n=number(s[2], lang), w=_pct(s[3]["mean"], lang))
+        for s in scores
+        if s[0] is not g
+    ]
+    if others:
+        sentences.append(t("verdict_run_others", items="; ".join(others)))
+    return sentences
+
+
+def _sort_value(v: Any) -> tuple[int, float, str]:
+    try:
+        return (0, float(v), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(v))
+
+
+def _verdict_sweep(run: RunData, t: Text, lang: str) -> list[str]:
+    grid = run.manifest["grid"]
+    keys = list(grid[0]["values"])
+    order = sorted(grid, key=lambda g: [_sort_value(g["values"][k]) for k in keys]) if len(keys) == 1 else grid
+    goal = _pct(TARGET_SHARE, lang)
+    sentences = []
+    for plan in run.plans:
+        best: tuple[float, str] | None = None
+        found = None
+        for g in order:
+            label = ", ".join(f"{k} = {v}" for k, v in g["values"].items())
+            w = _summary(run, _Group(plan, int(g["point"]), plan), "within_target")
+            if not _finite(w["mean"]):
+                continue
+            if best is None or w["mean"] > best[0]:
+                best = (w["mean"], label)
+            if w["mean"] >= TARGET_SHARE:
+                found = (label, w)
+                break
+        if found is not None:
+            label, w = found
+            sure = t(
+                "sweep_sure" if _finite(w["ci_low"]) and w["ci_low"] >= TARGET_SHARE else "sweep_unsure", goal=goal
+            )
+            wtext = _ci(w["mean"], w["ci_low"], w["ci_high"], lang, share=True)
+            sentences.append(t("verdict_sweep", plan=plan, goal=goal, point=label, w=wtext, sure=sure))
+        elif best is not None:
+            sentences.append(t("verdict_sweep_none", plan=plan, goal=goal, w=_pct(best[0], lang), point=best[1]))
+        else:
+            sentences.append(t("verdict_nodata"))
+    return sentences
+
+
+def _weak_kecamatan(run: RunData, t: Text, lang: str, kt: pd.DataFrame) -> tuple[Table, str]:
+    rows = []
+    worst: tuple[float, str] | None = None
+    for g in _groups(run):
+        k = _select(kt, g)
+        k = k[k["response_p90_min"] > k["target_min"]].copy()
+        k["ratio"] = k["response_p90_min"] / k["target_min"]
+        k = k.sort_values(["ratio", "response_p90_min"], ascending=False).head(TOP_KECAMATAN)
+        for r in k.to_dict("records"):
+            n = int(r["dispatched"])
+            n_text = number(n, lang) + (f" ({t('few_data')})" if n < MIN_INCIDENTS else "")
+            ratio = float(r["ratio"])
+            rows.append(
+                [
+                    g.label,
+                    str(r["kecamatan"]),
+                    _num(r["response_p90_min"], lang, 0),
+                    _num(r["target_min"], lang, 0),
+                    "+" + _num(r["response_p90_min"] - r["target_min"], lang, 0),
+                    _num(ratio, lang, 2 if ratio < 1.1 else 1) + "×",
+                    n_text,
+                ]
+            )
+            if worst is None or r["ratio"] > worst[0]:
+                worst = (
+                    float(r["ratio"]),
+                    t(
+                        "w_worst",
+                        kec=r["kecamatan"],
+                        plan=g.label,
+                        p90=_num(r["response_p90_min"], lang, 0),
+                        target=_num(r["target_min"], lang, 0),
+                        x=_num(ratio, lang, 2 if ratio < 1.1 else 1),
+                    ),
+                )
+    table = Table(
+        [t("w_group"), t("kecamatan"), t("w_p90"), t("w_target"), t("w_excess"), t("w_over"), t("w_n")],
+        rows,
+        ["l", "l", "r", "r", "r", "r", "r"],
+        t("w_kec_note", top=TOP_KECAMATAN),
+    )
+    return table, worst[1] if worst else t("w_kec_none")
+
+
+def _weak_hours(run: RunData, t: Text, lang: str) -> tuple[Table, list[str], list[str]]:
+    tz = _tz_name(run.spec.timezone)
+    min_n = max(MIN_INCIDENTS, run.replications)
+    rows, texts, short = [], [], []
+    for g in _groups(run):
+        hs = hour_shares(run, g)
+        if hs.empty:
+            continue
+        hours = [(int(h), int(n), float(sh)) for h, n, sh in zip(hs.index, hs["n"], hs["share"], strict=True)]
+        max_n = max(n for _, n, _ in hours)
+        pool = (
+            [x for x in hours if x[1] >= min_n]
+            or [x for x in hours if x[1] >= MIN_INCIDENTS]
+            or [x for x in hours if x[1] == max_n]
+        )
+        low_h, low_n, low_share = min(pool, key=lambda x: (x[2], -x[1]))
+        all_share = sum(n * sh for _, n, sh in hours) / sum(n for _, n, _ in hours)
+        peaks = hour_open_peaks(run, g)
+        peak_list = [(int(str(h)), float(v)) for h, v in peaks.items()]
+        peak_h, peak_v = max(peak_list, key=lambda x: x[1]) if peak_list else (-1, math.nan)
+        peak_hour = _hour_range(peak_h, lang) if peak_h >= 0 else "–"
+        rows.append(
+            [
+                g.label,
+                _hour_range(low_h, lang),
+                _pct(low_share, lang),
+                number(low_n, lang),
+                _pct(all_share, lang),
+                peak_hour,
+                _num(peak_v, lang, 1),
+            ]
+        )
+        short.append(
+            t(
+                "w_hour_short",
+                plan=g.label,
+                hour=_hour_range(low_h, lang),
+                share=_pct(low_share, lang),
+                peak_hour=peak_hour,
+            )
+        )
+        texts.append(
+            t(
+                "w_hour_text",
+                plan=g.label,
+                hour=f"{_hour_range(low_h, lang)} {tz}",
+                share=_pct(low_share, lang),
+                n=number(low_n, lang),
+                all=_pct(all_share, lang),
+                peak_hour=f"{peak_hour} {tz}",
+                peak=_num(peak_v, lang, 1),
+            )
+        )
+    table = Table(
+        [
+            t("w_group"),
+            t("h_low_hour", tz=tz),
+            t("h_low_share"),
+            "n",
+            t("h_all_share"),
+            t("h_peak_hour", tz=tz),
+            t("h_peak"),
+        ],
+        rows,
+        ["l", "r", "r", "r", "r", "r", "r"],
+        t("w_hours_note", min=number(min_n, lang), few=number(MIN_INCIDENTS, lang)),
+    )
+    return table, texts, short
+
+
+def _assumptions(run: RunData, t: Text) -> tuple[list[AssumptionRow], str, list[Source]]:
+    sources = [Source(k, v) for k, v in run.spec.sources.items()]
+    rows = []
+    for a in run.spec.assumptions:
+        url = run.spec.sources.get(a.source, "")
+        if not url and a.source.startswith(("http://", "https://")):
+            url = a.source
+        text = a.text_id if t.lang == "id" and a.text_id else a.text
+        rows.append(AssumptionRow(text, t(f"basis_{a.basis}"), a.basis == "sourced", a.source, url))
+    if rows:
+        n_s = sum(r.sourced for r in rows)
+        note = t("a_summary", s=number(n_s, t.lang), e=number(len(rows) - n_s, t.lang))
+    else:
+        note = t("a_none")
+    return rows, note, sources
+
+
+def command_line(run: RunData) -> str:
+    """The command as it was most likely typed, rebuilt from the manifest (which stores its parts)."""
+    m = run.manifest
+    parts = ["pilkada-sim", str(m.get("command", "run")), str(m["scenario"].get("path", m["scenario"]["name"]))]
+    if run.baseline:
+        parts += ["--baseline", run.baseline]
+        others = [p for p in run.plans if p != run.baseline]
+        if others:
+            parts += ["--plans", ",".join(others)]
+    else:
+        parts += ["--plans", ",".join(run.plans)]
+    if run.is_sweep:
+        keys = list(m["grid"][0]["values"])
+        for k in keys:
+            vals = list(dict.fromkeys(str(g["values"][k]) for g in m["grid"]))
+            parts += ["--vary", f"{k}={','.join(vals)}"]
+    prec = m.get("precision")
+    if prec:
+        parts += ["--precision", f"{prec['target']:g}", "--reps", str(prec.get("ceiling", run.replications))]
+    else:
+        parts += ["--reps", str(run.replications)]
+    parts += ["--seed", str(m["seed"])]
+    for o in m["scenario"].get("overrides") or []:
+        parts += ["--set", str(o)]
+    return " ".join(parts)
+
+
+def _run_info(run: RunData, t: Text, lang: str) -> list[tuple[str, str]]:
+    m = run.manifest
+    sc = m["scenario"]
+    backend = m.get("backend") or {}
+    kind = str(backend.get("kind", "–"))
+    if backend.get("address"):
+        kind += f" {backend['address']}"
+    info = [
+        (t("r_command"), command_line(run)),
+        (t("r_scenario"), f"{sc['name']} ({sc.get('path', '')})"),
+        (t("r_sha"), str(sc.get("sha256", ""))[:12]),
+        (t("r_overrides"), "; ".join(sc.get("overrides") or []) or t("none")),
+    ]
+    if run.is_sweep:
+        keys = list(m["grid"][0]["values"])
+        info.append(
+            (
+                t("r_grid"),
+                "; ".join(f"{k} = {', '.join(dict.fromkeys(str(g['values'][k]) for g in m['grid']))}" for k in keys),
+            )
+        )
+    info += [
+        (t("r_seed"), str(m["seed"])),
+        (t("r_reps"), number(run.replications, lang)),
+        (t("r_plans"), ", ".join(run.plans)),
+    ]
+    if run.baseline:
+        info.append((t("r_baseline"), run.baseline))
+    prec = m.get("precision")
+    if prec:
+        key = "precision_reached" if prec.get("reached") else "precision_missed"
+        achieved = prec.get("achieved")
+        info.append((t("r_precision"), t(key, t=_pct(prec["target"], lang), a=_pct(achieved, lang))))
+    info += [
+        (t("r_backend"), t("r_workers", kind=kind, n=number(int(backend.get("workers") or 1), lang))),
+        (t("r_versions"), " · ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())),
+        (t("r_epoch"), f"{date(run.epoch.date(), lang)} {run.epoch:%H:%M} {_tz_name(run.spec.timezone)}"),
+        (t("r_started"), _timestamp(m.get("started"), lang)),
+        (t("r_finished"), _timestamp(m.get("finished"), lang)),
+        (t("r_folder"), run.path.name),
+    ]
+    return info
+
+
+# --- the whole briefing ------------------------------------------------------------------------
+
+
+def briefing_content(run: RunData, lang: str) -> Briefing:
+    t = Text(lang, DOC_WORDS)
+    spec = run.spec
+    kind = "sweep" if run.is_sweep else "compare" if run.baseline is not None and run.comparison is not None else "run"
+    subtitle = t(
+        "subtitle",
+        kind=t(f"kind_{kind}"),
+        day=date(spec.election_day, lang),
+        reps=number(run.replications, lang),
+        seed=str(run.manifest["seed"]),
+    )
+    tps = run.sites[run.sites["kind"] == "tps"]
+    context = t(
+        "context",
+        tps=number(len(tps), lang),
+        kec=number(tps["kecamatan"].nunique(), lang),
+        voters=number(int(tps["voters"].sum()), lang),
+    )
+    kt = _kec_p90(run)
+    if kind == "compare":
+        verdict, verdict_table = _verdict_compare(run, t, lang)
+    elif kind == "sweep":
+        verdict, verdict_table = _verdict_sweep(run, t, lang), None
+    else:
+        verdict, verdict_table = _verdict_run(run, t, lang, kt), None
+    weak_kec, weak_lead = _weak_kecamatan(run, t, lang, kt)
+    weak_hours, weak_hours_text, weak_hours_short = _weak_hours(run, t, lang)
+    assumptions, a_note, sources = _assumptions(run, t)
+    headings = {
+        k: t(f"h_{k}")
+        for k in (
+            "question",
+            "plans",
+            "verdict",
+            "charts",
+            "weak",
+            "assumptions",
+            "run",
+            "points",
+            "weak_kec",
+            "weak_hours",
+            "sources",
+            "description",
+        )
+    }
+    labels = {k: t(k) for k in ("notice", "no_charts", "s_none", "a_text", "a_basis", "a_source")}
+    labels["page"] = DOC_WORDS["page"][lang]
+    labels["more_rows"] = DOC_WORDS["more_rows"][lang]
+    labels["more_items"] = DOC_WORDS["more_items"][lang]
+    return Briefing(
+        lang=lang,
+        title=spec.title or spec.name,
+        subtitle=subtitle,
+        context=context,
+        description=spec.description,
+        headings=headings,
+        labels=labels,
+        question=_question(run, t),
+        plans=[PlanInfo(p, spec.plans[p].description if p in spec.plans else "") for p in run.plans],
+        plans_table=_plans_table(run, t, lang),
+        points_table=_points_table(run, t, lang) if run.is_sweep else None,
+        verdict=verdict,
+        verdict_table=verdict_table,
+        weak_lead=weak_lead,
+        weak_kecamatan=weak_kec,
+        weak_hours=weak_hours,
+        weak_hours_text=weak_hours_text,
+        weak_hours_short=weak_hours_short,
+        assumptions=assumptions,
+        assumptions_note=a_note,
+        sources=sources,
+        run_info=_run_info(run, t, lang),
+        footer=t("generated", folder=run.path.name),
+        kind=kind,
+    )

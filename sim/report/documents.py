@@ -1,0 +1,812 @@
+"""The briefing as HTML, PDF and PowerPoint, and the results as an Excel workbook.
+
+The writers only lay out what ``content.briefing_content`` says (and the charts ``charts.py``
+drew); ``write_xlsx`` copies the run's tables with translated headers. Every file is written under
+a temporary name in the same folder and renamed when complete, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from xml.sax.saxutils import escape
+
+import pandas as pd
+
+from sim.report.content import DOC_WORDS, KPI_ROW_KEYS, Briefing, Table, kecamatan_table
+from sim.report.data import RunData
+from sim.report.i18n import Text
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class ChartLike(Protocol):
+    """What the writers need of a chart (``sim.report.charts.Chart``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def caption(self) -> str: ...
+
+
+@contextmanager
+def _atomic(out: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``out``; rename it to ``out`` when the block succeeds."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _is_web_link(url: str) -> bool:
+    return bool(re.match(r"^https?://[^\s\"'<>]+$", url.strip(), re.IGNORECASE))
+
+
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+
+def render_html(charts: Sequence[ChartLike], content: Briefing) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    views = []
+    for c in charts:
+        data = base64.b64encode(Path(c.path).read_bytes()).decode("ascii")
+        mime = _MIME.get(Path(c.path).suffix.lower(), "image/png")
+        views.append(
+            {
+                "name": re.sub(r"[^A-Za-z0-9_-]", "-", c.name),
+                "title": c.title,
+                "caption": c.caption,
+                "uri": f"data:{mime};base64,{data}",
+            }
+        )
+    b = content
+    view = {
+        **b.__dict__,
+        "sources": [{"name": s.name, "url": s.url, "link": _is_web_link(s.url)} for s in b.sources],
+        "assumptions": [{**a.__dict__, "link": _is_web_link(a.url)} for a in b.assumptions],
+    }
+    return env.get_template("briefing.html.j2").render(b=view, charts=views)
+
+
+def write_html(run: RunData, lang: str, charts: Sequence[ChartLike], content: Briefing, out: Path) -> Path:
+    """``briefing.html``: one self-contained file (inline CSS, charts as data URIs, no scripts)."""
+    del run, lang  # everything is in the content already
+    html = render_html(charts, content)
+    with _atomic(out) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return Path(out)
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+# Helvetica (built into every PDF reader) covers Windows-1252 only: map what it lacks.
+_PDF_CHARS = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "−": "-", "≈": "~", "✓": "v", "\u00a0": " ", "\u202f": " "}
+
+
+def _pdf_text(text: Any) -> str:
+    """Plain text made safe for a reportlab Paragraph: mapped to Windows-1252, then XML-escaped."""
+    s = "".join(_PDF_CHARS.get(ch, ch) for ch in str(text))
+    s = s.encode("cp1252", errors="replace").decode("cp1252")
+    return escape(s)
+
+
+def _col_widths(
+    table: Table, total: float, measure: Callable[[str], float], pad: float = 8.0, cap: float = 260.0
+) -> list[float]:
+    """Column widths that fill ``total``: each column gets at least its longest word, the rest of the
+    room goes to the columns whose text would otherwise wrap most. ``measure`` gives a text's width."""
+    natural, minimum = [], []
+    for j, col in enumerate(table.columns):
+        cells = [str(r[j]) for r in table.rows if j < len(r)]
+        longest = max([measure(c) for c in cells] + [measure(col) / 2], default=20.0)
+        word = max((measure(w) for c in [col, *cells] for w in c.split()), default=20.0)
+        natural.append(min(max(longest, word), cap) + pad)
+        minimum.append(min(word, cap / 2) + pad)
+    if sum(natural) <= total:
+        return [w * total / sum(natural) for w in natural]
+    if sum(minimum) >= total:
+        return [w * total / sum(minimum) for w in minimum]
+    slack = [n - m for n, m in zip(natural, minimum, strict=True)]
+    room = total - sum(minimum)
+    return [m + room * sl / sum(slack) for m, sl in zip(minimum, slack, strict=True)]
+
+
+def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Briefing, out: Path) -> Path:
+    """``briefing.pdf``: A4, Helvetica, page numbers in the footer, charts scaled to the text width."""
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import (
+        CondPageBreak,
+        Image,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        TableStyle,
+    )
+    from reportlab.platypus import Table as RLTable
+    from reportlab.platypus.flowables import HRFlowable
+
+    del run
+    b = content
+    band = colors.HexColor("#16324f")
+    accent = colors.HexColor("#b8860b")
+    muted = colors.HexColor("#5a6473")
+    soft = colors.HexColor("#f3f5f8")
+    line = colors.HexColor("#d5dae1")
+    margin_x, margin_top, margin_bottom = 16 * mm, 16 * mm, 18 * mm
+    width = A4[0] - 2 * margin_x
+
+    base = ParagraphStyle("base", fontName="Helvetica", fontSize=10, leading=13.5, spaceAfter=4)
+    styles = {
+        "title": ParagraphStyle(
+            "title", base, fontName="Helvetica-Bold", fontSize=20, leading=24, textColor=colors.white
+        ),
+        "subtitle": ParagraphStyle("subtitle", base, fontSize=11.5, leading=15, textColor=colors.white),
+        "context": ParagraphStyle("context", base, fontSize=10, textColor=colors.HexColor("#d6e0ec")),
+        "h2": ParagraphStyle(
+            "h2", base, fontName="Helvetica-Bold", fontSize=14, leading=18, textColor=band, spaceBefore=12
+        ),
+        "h3": ParagraphStyle("h3", base, fontName="Helvetica-Bold", fontSize=11, leading=14, spaceBefore=8),
+        "question": ParagraphStyle("question", base, fontName="Helvetica-Bold", fontSize=12.5, leading=16.5),
+        "body": base,
+        "note": ParagraphStyle("note", base, fontSize=8.5, leading=11, textColor=muted),
+        "verdict": ParagraphStyle("verdict", base, fontSize=11, leading=15),
+        "verdict1": ParagraphStyle("verdict1", base, fontName="Helvetica-Bold", fontSize=11, leading=15),
+        "cell": ParagraphStyle("cell", base, fontSize=8.5, leading=10.5, spaceAfter=0, alignment=TA_LEFT),
+        "cellr": ParagraphStyle("cellr", base, fontSize=8.5, leading=10.5, spaceAfter=0, alignment=TA_RIGHT),
+        "head": ParagraphStyle("head", base, fontName="Helvetica-Bold", fontSize=8.5, leading=10.5, spaceAfter=0),
+        "headr": ParagraphStyle(
+            "headr", base, fontName="Helvetica-Bold", fontSize=8.5, leading=10.5, spaceAfter=0, alignment=TA_RIGHT
+        ),
+        "ctitle": ParagraphStyle("ctitle", base, fontName="Helvetica-Bold", fontSize=11, leading=14),
+        "caption": ParagraphStyle("caption", base, fontSize=9.5, leading=12.5, backColor=soft, borderPadding=4),
+        "small": ParagraphStyle("small", base, fontSize=8.5, leading=11),
+    }
+
+    def p(text: Any, style: str = "body") -> Paragraph:
+        return Paragraph(_pdf_text(text), styles[style])
+
+    def h2(text: str) -> list[Any]:
+        return [
+            CondPageBreak(40 * mm),
+            Paragraph(_pdf_text(text), styles["h2"]),
+            HRFlowable(width="100%", thickness=2, color=accent, spaceBefore=0, spaceAfter=6),
+        ]
+
+    def table(t: Table) -> list[Any]:
+        widths = _col_widths(t, width, lambda text: stringWidth(_pdf_text(text), "Helvetica-Bold", 8.5))
+        data = [
+            [Paragraph(_pdf_text(c), styles["headr" if t.align[j] == "r" else "head"]) for j, c in enumerate(t.columns)]
+        ]
+        for row in t.rows:
+            data.append(
+                [Paragraph(_pdf_text(c), styles["cellr" if t.align[j] == "r" else "cell"]) for j, c in enumerate(row)]
+            )
+        tbl = RLTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        tbl.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, 0), soft),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, band),
+                    ("LINEBELOW", (0, 1), (-1, -1), 0.3, line),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+                ]
+            )
+        )
+        out: list[Any] = [tbl]
+        if t.note:
+            out += [Spacer(1, 3), p(t.note, "note")]
+        return out
+
+    story: list[Any] = []
+    cover = RLTable(
+        [[p(b.title, "title")], [p(b.subtitle, "subtitle")], [p(b.context, "context")]],
+        colWidths=[width],
+    )
+    cover.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), band),
+                ("LEFTPADDING", (0, 0), (-1, -1), 12),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 12),
+                ("TOPPADDING", (0, 0), (-1, 0), 12),
+                ("BOTTOMPADDING", (0, -1), (-1, -1), 10),
+            ]
+        )
+    )
+    story += [cover, Spacer(1, 4)]
+
+    story += h2(b.headings["question"])
+    story.append(p(b.question, "question"))
+    if b.description:
+        story.append(
+            Paragraph(f"<b>{_pdf_text(b.headings['description'])}:</b> {_pdf_text(b.description)}", styles["note"])
+        )
+
+    story += h2(b.headings["plans"])
+    for info in b.plans:
+        if info.description:
+            story.append(Paragraph(f"<b>{_pdf_text(info.name)}</b>: {_pdf_text(info.description)}", styles["small"]))
+    story.append(Spacer(1, 4))
+    story += table(b.plans_table)
+    if b.points_table is not None:
+        story.append(p(b.headings["points"], "h3"))
+        story += table(b.points_table)
+
+    story += h2(b.headings["verdict"])
+    box = RLTable(
+        [[p(s, "verdict1" if i == 0 else "verdict")] for i, s in enumerate(b.verdict)],
+        colWidths=[width],
+    )
+    box.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fbf6e9")),
+                ("LINEBEFORE", (0, 0), (0, -1), 4, accent),
+                ("LEFTPADDING", (0, 0), (-1, -1), 10),
+                ("TOPPADDING", (0, 0), (-1, 0), 6),
+                ("BOTTOMPADDING", (0, -1), (-1, -1), 6),
+            ]
+        )
+    )
+    story += [box, Spacer(1, 6)]
+    if b.verdict_table is not None:
+        story += table(b.verdict_table)
+
+    charts_head = h2(b.headings["charts"])
+    max_h = (A4[1] - margin_top - margin_bottom) * 0.62
+    if not charts:
+        story += [*charts_head, p(b.labels["no_charts"], "note")]
+    for i, c in enumerate(charts):
+        iw, ih = ImageReader(str(c.path)).getSize()
+        w = width
+        h = w * ih / iw
+        if h > max_h:
+            h, w = max_h, max_h * iw / ih
+        img = Image(str(c.path), width=w, height=h)
+        img.hAlign = "CENTER"
+        block = [*(charts_head[1:] if i == 0 else []), p(c.title, "ctitle"), img, Spacer(1, 5)]
+        if c.caption:
+            block.append(
+                Paragraph(f"<b>{_pdf_text(b.labels['notice'])}:</b> {_pdf_text(c.caption)}", styles["caption"])
+            )
+        story += [KeepTogether(block), Spacer(1, 12)]
+
+    story += h2(b.headings["weak"])
+    story.append(p(b.weak_lead, "verdict1"))
+    story.append(p(b.headings["weak_kec"], "h3"))
+    story += table(b.weak_kecamatan)
+    story.append(p(b.headings["weak_hours"], "h3"))
+    for text in b.weak_hours_text:
+        story.append(Paragraph("• " + _pdf_text(text), styles["body"]))
+    story += table(b.weak_hours)
+
+    story += h2(b.headings["assumptions"])
+    story.append(p(b.assumptions_note))
+    if b.assumptions:
+        a_table = Table(
+            ["#", b.labels["a_text"], b.labels["a_basis"], b.labels["a_source"]],
+            [[str(i + 1), a.text, a.basis, a.source] for i, a in enumerate(b.assumptions)],
+            ["r", "l", "l", "l"],
+        )
+        story += table(a_table)
+    story.append(p(b.headings["sources"], "h3"))
+    if b.sources:
+        for i, s in enumerate(b.sources, 1):
+            story.append(Paragraph(f"{i}. <b>{_pdf_text(s.name)}</b>: {_pdf_text(s.url)}", styles["small"]))
+    else:
+        story.append(p(b.labels["s_none"], "note"))
+
+    run_head = h2(b.headings["run"])
+    run_rows = [
+        [Paragraph(f"<b>{_pdf_text(k)}</b>", styles["cell"]), Paragraph(_pdf_text(v), styles["cell"])]
+        for k, v in b.run_info
+    ]
+    rt = RLTable(run_rows, colWidths=[48 * mm, width - 48 * mm], hAlign="LEFT")
+    rt.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, line),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    story += [run_head[0], KeepTogether([*run_head[1:], rt])]
+
+    page_word = b.labels["page"]
+    footer_title = b.title if len(b.title) <= 90 else b.title[:87] + "..."
+
+    def on_page(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8.5)
+        canvas.setFillColor(muted)
+        canvas.setStrokeColor(line)
+        canvas.line(margin_x, 12 * mm, A4[0] - margin_x, 12 * mm)
+        title = "".join(_PDF_CHARS.get(ch, ch) for ch in footer_title).encode("cp1252", "replace").decode("cp1252")
+        canvas.drawString(margin_x, 8 * mm, title)
+        canvas.drawRightString(A4[0] - margin_x, 8 * mm, page_word.format(n=doc.page))
+        canvas.restoreState()
+
+    with _atomic(out) as tmp:
+        doc = SimpleDocTemplate(
+            str(tmp),
+            pagesize=A4,
+            leftMargin=margin_x,
+            rightMargin=margin_x,
+            topMargin=margin_top,
+            bottomMargin=margin_bottom,
+            title=b.title,
+            subject=b.question,
+            author="pilkada-sim",
+            lang=lang,
+        )
+        doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return Path(out)
+
+
+# --- PowerPoint --------------------------------------------------------------------------------
+
+SLIDE_W_IN, SLIDE_H_IN = 13.333, 7.5
+MIN_PT = 14  # nothing on a slide is smaller: it is read from the back of a briefing room
+
+
+def _lines(text: str, width_in: float, pt: float, bold: bool = False) -> int:
+    """Rough number of lines ``text`` takes in a box ``width_in`` wide at ``pt`` points (generous)."""
+    per_line = max(8, int(width_in * 72 / (pt * (0.6 if bold else 0.55))))
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+
+
+def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Briefing, out: Path) -> Path:
+    """``briefing.pptx``: a short 16:9 deck, nothing under 14 pt."""
+    from pptx import Presentation
+    from pptx.dml.color import RGBColor
+    from pptx.enum.shapes import MSO_SHAPE
+    from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+    from pptx.util import Emu, Inches, Pt
+
+    del run
+    b = content
+    t = Text(lang, DOC_WORDS)
+    band = RGBColor(0x16, 0x32, 0x4F)
+    accent = RGBColor(0xB8, 0x86, 0x0B)
+    ink = RGBColor(0x1B, 0x24, 0x30)
+    muted = RGBColor(0x4A, 0x54, 0x63)
+    soft = RGBColor(0xF3, 0xF5, 0xF8)
+    white = RGBColor(0xFF, 0xFF, 0xFF)
+
+    prs = Presentation()
+    prs.slide_width = Inches(SLIDE_W_IN)
+    prs.slide_height = Inches(SLIDE_H_IN)
+    blank = prs.slide_layouts[6]
+    margin = 0.5
+    body_w = SLIDE_W_IN - 2 * margin
+    top = 1.35  # below the title band
+
+    def new_slide(title: str | None) -> Any:
+        slide = prs.slides.add_slide(blank)
+        if title is not None:
+            bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, prs.slide_width, Inches(1.05))
+            bar.fill.solid()
+            bar.fill.fore_color.rgb = band
+            bar.line.fill.background()
+            bar.shadow.inherit = False
+            rule = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, Inches(1.05), prs.slide_width, Inches(0.06))
+            rule.fill.solid()
+            rule.fill.fore_color.rgb = accent
+            rule.line.fill.background()
+            rule.shadow.inherit = False
+            fits = [pt for pt, n in ((30, 1), (24, 2), (20, 2), (16, 2)) if _lines(title, body_w, pt, bold=True) <= n]
+            size = fits[0] if fits else 16
+            if not fits:  # cut what two lines at 16 pt cannot hold
+                keep = 2 * int(body_w * 72 / (16 * 0.6)) - 2
+                title = title[:keep].rstrip() + "…"
+            text_box(slide, margin, 0.08, body_w, 0.92, [title], size, color=white, bold=True, anchor="middle")
+        return slide
+
+    def text_box(
+        slide: Any,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        paragraphs: Sequence[str],
+        size: float,
+        color: Any = ink,
+        bold: bool = False,
+        anchor: str = "top",
+        bullets: bool = False,
+        first_bold: bool = False,
+        space_after: float = 6,
+    ) -> Any:
+        size = max(size, MIN_PT)
+        box = slide.shapes.add_textbox(Inches(x), Inches(y), Inches(w), Inches(h))
+        tf = box.text_frame
+        tf.word_wrap = True
+        tf.vertical_anchor = {"top": MSO_ANCHOR.TOP, "middle": MSO_ANCHOR.MIDDLE}[anchor]
+        tf.margin_left = tf.margin_right = Inches(0.05)
+        for i, text in enumerate(paragraphs):
+            para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+            para.space_after = Pt(space_after)
+            run_ = para.add_run()
+            run_.text = ("• " if bullets else "") + text
+            run_.font.size = Pt(size)
+            run_.font.bold = bold or (first_bold and i == 0)
+            run_.font.color.rgb = color
+        return box
+
+    def add_table(
+        slide: Any, tbl: Table, x: float, y: float, w: float, size: float = 16, widths: Sequence[float] | None = None
+    ) -> float:
+        """A table at (x, y), ``w`` wide; returns its estimated height in inches."""
+        size = max(size, MIN_PT)
+        n_rows, n_cols = len(tbl.rows) + 1, len(tbl.columns)
+        if widths is None:
+            widths = [cw / 72 for cw in _col_widths(tbl, w * 72, lambda text: len(text) * size * 0.5, pad=12)]
+        row_h = []
+        for r in [tbl.columns, *tbl.rows]:
+            lines = max(_lines(str(c), widths[j] - 0.2, size) for j, c in enumerate(r))
+            row_h.append(0.16 + lines * size * 1.2 / 72)
+        shape = slide.shapes.add_table(n_rows, n_cols, Inches(x), Inches(y), Inches(w), Inches(sum(row_h)))
+        table = shape.table
+        table.first_row = True
+        table.horz_banding = False
+        for j, cw in enumerate(widths):
+            table.columns[j].width = Emu(int(Inches(cw)))
+        for i, r in enumerate([tbl.columns, *tbl.rows]):
+            table.rows[i].height = Emu(int(Inches(row_h[i])))
+            for j, c in enumerate(r):
+                cell = table.cell(i, j)
+                cell.margin_left = cell.margin_right = Inches(0.08)
+                cell.margin_top = cell.margin_bottom = Inches(0.04)
+                cell.fill.solid()
+                cell.fill.fore_color.rgb = band if i == 0 else (soft if i % 2 == 0 else white)
+                tf = cell.text_frame
+                tf.word_wrap = True
+                para = tf.paragraphs[0]
+                para.alignment = PP_ALIGN.RIGHT if tbl.align[j] == "r" else PP_ALIGN.LEFT
+                run_ = para.add_run()
+                run_.text = str(c)
+                run_.font.size = Pt(size)
+                run_.font.bold = i == 0 or (j == 0 and tbl.align[0] == "l" and tbl.columns[0] == t("plan"))
+                run_.font.color.rgb = white if i == 0 else ink
+        return sum(row_h)
+
+    def notes(slide: Any, lines: Sequence[str]) -> None:
+        """Speaker notes: the detail the slide leaves out, for the presenter."""
+        slide.notes_slide.notes_text_frame.text = "\n".join(x for x in lines if x)
+
+    def table_lines(tbl: Table) -> list[str]:
+        return [" | ".join(tbl.columns), *[" | ".join(r) for r in tbl.rows], tbl.note]
+
+    # 1. title
+    slide = new_slide(None)
+    bg = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, prs.slide_width, Inches(4.2))
+    bg.fill.solid()
+    bg.fill.fore_color.rgb = band
+    bg.line.fill.background()
+    bg.shadow.inherit = False
+    text_box(slide, 0.8, 1.0, SLIDE_W_IN - 1.6, 1.9, [b.title], 36, color=white, bold=True, anchor="middle")
+    text_box(slide, 0.8, 2.9, SLIDE_W_IN - 1.6, 1.1, [b.subtitle, b.context], 20, color=RGBColor(0xD6, 0xE0, 0xEC))
+    text_box(slide, 0.8, 4.6, SLIDE_W_IN - 1.6, 0.5, [b.headings["question"]], 18, color=accent, bold=True)
+    text_box(slide, 0.8, 5.1, SLIDE_W_IN - 1.6, 1.8, [b.question], 26, color=ink, bold=True)
+    notes(slide, [b.description, b.footer])
+
+    # 2. plans side by side (at most 4 plans per slide)
+    if b.points_table is None:
+        skip = {t("incidents_mean"), t("dispatched_mean")}
+        ua = t("used_available")
+        rows = [[r[0].replace(f" ({ua})", ""), *r[1:]] for r in b.plans_table.rows if r[0] not in skip]
+        n_plans = len(b.plans_table.columns) - 1
+        for start in range(0, max(n_plans, 1), 4):
+            cols = list(range(1 + start, 1 + min(n_plans, start + 4)))
+            sub = Table(
+                [b.plans_table.columns[0], *[b.plans_table.columns[j] for j in cols]],
+                [[r[0], *[r[j] for j in cols]] for r in rows],
+                ["l"] + ["r"] * len(cols),
+            )
+            slide = new_slide(b.headings["plans"])
+            first = 3.9
+            widths = [first] + [(body_w - first) / len(cols)] * len(cols)
+            add_table(slide, sub, margin, top, body_w, 15, widths)
+            note = t("personnel_note", ua=ua) + " " + t("plans_note", reps="").split(".")[0] + "."
+            text_box(slide, margin, SLIDE_H_IN - 0.55, body_w, 0.45, [note], 14, color=muted)
+            notes(slide, [*(f"{p.name}: {p.description}" for p in b.plans), *table_lines(b.plans_table)])
+    else:
+        pt = b.points_table
+        keep = [
+            j
+            for j, c in enumerate(pt.columns)
+            if c not in {t(k) for k in KPI_ROW_KEYS if k not in ("kpi_mean", "kpi_within", "kpi_waited")}
+        ]
+        max_rows = 10
+        sub = Table(
+            [pt.columns[j] for j in keep],
+            [[r[j] for j in keep] for r in pt.rows[:max_rows]],
+            [pt.align[j] for j in keep],
+        )
+        slide = new_slide(b.headings["plans"])
+        h = add_table(slide, sub, margin, top, body_w, 15)
+        below = [t("plans_note", reps="").split(".")[0] + "."]
+        if len(pt.rows) > max_rows:
+            below.insert(0, t("more_rows", n=len(pt.rows) - max_rows))
+        text_box(slide, margin, min(top + h + 0.15, 6.6), body_w, 0.7, below, 14, color=muted)
+        notes(slide, [*(f"{p.name}: {p.description}" for p in b.plans), *table_lines(pt)])
+
+    # 3. verdict
+    slide = new_slide(b.headings["verdict"])
+    verdict_pt = 20
+    lines = sum(_lines(s, body_w - 0.5, verdict_pt, bold=i == 0) for i, s in enumerate(b.verdict))
+    needed = lines * verdict_pt * 1.2 / 72 + len(b.verdict) * 6 / 72 + 0.35
+    box_h = min(needed, 4.2)
+    panel = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(margin), Inches(top), Inches(body_w), Inches(box_h))
+    panel.fill.solid()
+    panel.fill.fore_color.rgb = RGBColor(0xFB, 0xF6, 0xE9)
+    panel.line.fill.background()
+    panel.shadow.inherit = False
+    edge = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(margin), Inches(top), Inches(0.1), Inches(box_h))
+    edge.fill.solid()
+    edge.fill.fore_color.rgb = accent
+    edge.line.fill.background()
+    edge.shadow.inherit = False
+    text_box(slide, margin + 0.25, top + 0.1, body_w - 0.4, box_h - 0.15, b.verdict, verdict_pt, first_bold=True)
+    if b.verdict_table is not None:
+        wanted = {t("kpi_mean"), t("kpi_within")}
+        rows = [r for r in b.verdict_table.rows if r[1] in wanted]
+        room = SLIDE_H_IN - (top + box_h + 0.3) - 0.2
+        max_rows = max(0, int((room - 0.75) / 0.5))
+        if rows and max_rows > 0:
+            sub = Table(b.verdict_table.columns, rows[:max_rows], b.verdict_table.align)
+            add_table(slide, sub, margin, top + box_h + 0.3, body_w, 14, [1.7, 3.4, 3.1, 2.2, body_w - 10.4])
+        notes(slide, table_lines(b.verdict_table))
+
+    # 4. one slide per chart
+    for c in charts:
+        from PIL import Image as PILImage
+
+        slide = new_slide(c.title)
+        caption = f"{b.labels['notice']}: {c.caption}" if c.caption else ""
+        cap_lines = min(_lines(caption, body_w, 18), 4) if caption else 0
+        cap_h = cap_lines * 18 * 1.25 / 72 + 0.2 if caption else 0.0
+        area_h = SLIDE_H_IN - top - 0.25 - cap_h - 0.15
+        with PILImage.open(c.path) as im:
+            iw, ih = im.size
+        w = body_w
+        h = w * ih / iw
+        if h > area_h:
+            h, w = area_h, area_h * iw / ih
+        slide.shapes.add_picture(str(c.path), Inches((SLIDE_W_IN - w) / 2), Inches(top), Inches(w), Inches(h))
+        if caption:
+            text_box(slide, margin, top + h + 0.15, body_w, cap_h, [caption], 18, color=ink)
+        notes(slide, [caption])
+
+    # 5. weak spots
+    slide = new_slide(b.headings["weak"])
+    lead_lines = _lines(b.weak_lead, body_w, 18)
+    text_box(slide, margin, top - 0.05, body_w, lead_lines * 0.32 + 0.1, [b.weak_lead], 18, bold=True)
+    y = top + lead_lines * 0.32 + 0.2
+    left_w = 7.7
+    wk = b.weak_kecamatan
+    keep = [0, 1, 2, 3, 5]  # plan, kecamatan, p90, target, times target
+    per_group: dict[str, int] = {}
+    rows = []
+    for r in wk.rows:
+        per_group[r[0]] = per_group.get(r[0], 0) + 1
+        if per_group[r[0]] <= 3:
+            rows.append([r[j] for j in keep])
+    max_rows = 9
+    if rows:
+        sub = Table([wk.columns[j] for j in keep], rows[:max_rows], [wk.align[j] for j in keep])
+        add_table(slide, sub, margin, y, left_w, 14, [2.1, 2.0, 1.3, 1.1, 1.2])
+    text_box(
+        slide,
+        margin + left_w + 0.3,
+        y,
+        body_w - left_w - 0.3,
+        SLIDE_H_IN - y - 0.3,
+        [b.headings["weak_hours"], *b.weak_hours_short[:6]],
+        14,
+        first_bold=True,
+    )
+    notes(slide, [*table_lines(wk), *b.weak_hours_text])
+
+    # 6. assumptions (trimmed to what fits)
+    slide = new_slide(b.headings["assumptions"])
+    items = [f"{a.text} — {a.basis}" + (f" ({a.source})" if a.source else "") for a in b.assumptions]
+    if not items:
+        items = [f"{s.name}: {s.url}" for s in b.sources]
+    budget = int((SLIDE_H_IN - top - 0.9) / (14 * 1.2 / 72 + 0.06))
+    shown, used = [], 0
+    for item in items:
+        n = _lines(item, body_w - 0.3, 14)
+        if used + n > budget:
+            break
+        shown.append(item)
+        used += n
+    paragraphs = [b.assumptions_note, *[f"• {s}" for s in shown]]
+    if len(shown) < len(items):
+        paragraphs.append(t("more_items", n=len(items) - len(shown)))
+    text_box(slide, margin, top, body_w, SLIDE_H_IN - top - 0.3, paragraphs, 14, first_bold=True, space_after=4)
+    notes(slide, [*items, *(f"{s.name}: {s.url}" for s in b.sources)])
+
+    with _atomic(out) as tmp:
+        prs.save(str(tmp))
+    return Path(out)
+
+
+# --- Excel -------------------------------------------------------------------------------------
+
+# Header of every column the workbook has: (Bahasa Indonesia, English), with the unit.
+XLSX_HEADERS: dict[str, tuple[str, str]] = {
+    "point": ("Titik variasi", "Sweep point"),
+    "replication": ("Replikasi (dari 0)", "Replication (from 0)"),
+    "plan": ("Rencana", "Plan"),
+    "incident_id": ("No. kejadian", "Incident no."),
+    "type": ("Jenis kejadian", "Incident type"),
+    "priority": ("Prioritas (1 = paling mendesak)", "Priority (1 = most urgent)"),
+    "site_id": ("Lokasi (TPS / PPK / KPU)", "Site (TPS / PPK / KPU)"),
+    "kecamatan": ("Kecamatan", "Kecamatan"),
+    "phase": ("Tahap", "Phase"),
+    "t_occur": ("Waktu kejadian (menit sejak awal)", "Occurred [min from epoch]"),
+    "t_report": ("Waktu dilaporkan (menit sejak awal)", "Reported [min from epoch]"),
+    "t_dispatch": ("Waktu unit dikirim (menit sejak awal)", "Unit sent [min from epoch]"),
+    "t_arrive": ("Waktu unit tiba (menit sejak awal)", "Unit arrived [min from epoch]"),
+    "t_clear": ("Waktu selesai (menit sejak awal)", "Cleared [min from epoch]"),
+    "wait_min": ("Menunggu unit (menit)", "Wait for a unit [min]"),
+    "travel_min": ("Waktu tempuh (menit)", "Travel [min]"),
+    "response_min": ("Waktu tanggap (menit)", "Response time [min]"),
+    "units": ("Unit yang dikirim", "Units sent"),
+    "resolved_by": ("Diselesaikan oleh", "Resolved by"),
+    "escalated": ("Eskalasi", "Escalated"),
+    "outcome": ("Hasil", "Outcome"),
+    "kpi": ("Indikator (KPI)", "KPI"),
+    "n": ("Jumlah replikasi (n)", "Replications (n)"),
+    "mean": ("Rata-rata (satuan KPI)", "Mean [KPI unit]"),
+    "sd": ("Simpangan baku (satuan KPI)", "Standard deviation [KPI unit]"),
+    "ci_low": ("Batas bawah SK 95% (satuan KPI)", "95% CI low [KPI unit]"),
+    "ci_high": ("Batas atas SK 95% (satuan KPI)", "95% CI high [KPI unit]"),
+    "baseline": ("Baseline", "Baseline"),
+    "plan_mean": ("Rata-rata rencana (satuan KPI)", "Plan mean [KPI unit]"),
+    "baseline_mean": ("Rata-rata baseline (satuan KPI)", "Baseline mean [KPI unit]"),
+    "difference": ("Selisih rencana - baseline (satuan KPI)", "Difference plan - baseline [KPI unit]"),
+    "significant": ("Bermakna (SK 95% tidak mencakup 0)", "Significant (95% CI excludes 0)"),
+    "dispatched": ("Kejadian perlu unit (semua replikasi)", "Dispatched incidents (all replications)"),
+    "response_mean_min": ("Rata-rata waktu tanggap (menit)", "Mean response time [min]"),
+    "response_p50_min": ("p50 waktu tanggap (menit)", "p50 response time [min]"),
+    "response_p90_min": ("p90 waktu tanggap (menit)", "p90 response time [min]"),
+    "target_min": ("Target (menit)", "Target [min]"),
+    "within_target": ("Proporsi dalam target", "Share within target"),
+}
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def safe_cell_text(value: str) -> str:
+    """Text that a spreadsheet could take for a formula ('=1+1', '+…', '-…', '@…') gets a leading quote."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _header(col: str, lang: str) -> str:
+    pair = XLSX_HEADERS.get(col)
+    if pair is None:  # a swept key: the key itself says what it is
+        return safe_cell_text(col)
+    return pair[0] if lang == "id" else pair[1]
+
+
+def _cell_value(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float):
+        return None if isinstance(v, float) and math.isnan(v) else v
+    if hasattr(v, "item"):  # numpy scalars
+        return _cell_value(v.item())
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return safe_cell_text(str(v))
+
+
+def _write_sheet(wb: Any, name: str, df: pd.DataFrame, lang: str, percent_cols: Sequence[str] = ()) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    head_font = Font(bold=True, color="FFFFFF")
+    head_fill = PatternFill("solid", fgColor="16324F")
+    head_align = Alignment(wrap_text=True, vertical="top")
+    cols = [str(c) for c in df.columns]
+    kinds = []
+    for c in cols:
+        dtype = df[c].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            kinds.append("bool")
+        elif pd.api.types.is_integer_dtype(dtype):
+            kinds.append("int")
+        elif pd.api.types.is_float_dtype(dtype):
+            kinds.append("pct" if c in percent_cols else "float")
+        else:
+            kinds.append("text")
+    chunk = EXCEL_MAX_ROWS - 1
+    parts = [df.iloc[i : i + chunk] for i in range(0, len(df), chunk)] or [df]
+    for k, part in enumerate(parts):
+        ws = wb.create_sheet(name if k == 0 else f"{name}_{k + 1}")
+        ws.freeze_panes = "A2"
+        headers = [_header(c, lang) for c in cols]
+        for j, c in enumerate(cols):
+            lengths = [len(str(v)) for v in part[c].head(200) if not pd.isna(v)]
+            longest = max(lengths, default=4)
+            if kinds[j] in ("float", "pct"):
+                longest = min(longest, 10)
+            width = max(8.0, min(40.0, max(longest + 2, min(len(headers[j]), 24) * 0.75 + 2)))
+            ws.column_dimensions[get_column_letter(j + 1)].width = width
+        ws.row_dimensions[1].height = 45
+        head_cells = []
+        for h in headers:
+            cell = WriteOnlyCell(ws, value=h)
+            cell.font, cell.fill, cell.alignment = head_font, head_fill, head_align
+            head_cells.append(cell)
+        ws.append(head_cells)
+        styled = [j for j, kd in enumerate(kinds) if kd == "pct"]
+        for row in part.itertuples(index=False, name=None):
+            values: list[Any] = [_cell_value(v) for v in row]
+            for j in styled:
+                if values[j] is not None:
+                    cell = WriteOnlyCell(ws, value=values[j])
+                    cell.number_format = "0.0%"
+                    values[j] = cell
+            # text never starts with '=' here (safe_cell_text), so openpyxl stores it as text, not a formula
+            ws.append(values)
+        ws.auto_filter.ref = f"A1:{get_column_letter(max(len(cols), 1))}{len(part) + 1}"
+
+
+def write_xlsx(run: RunData, lang: str, out: Path) -> Path:
+    """``results.xlsx``: summary, comparison (compare runs), kecamatan and incidents, headers in ``lang``."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    _write_sheet(wb, "summary", run.summary, lang)
+    if run.comparison is not None:
+        _write_sheet(wb, "comparison", run.comparison, lang)
+    _write_sheet(wb, "kecamatan", kecamatan_table(run).round(4), lang, percent_cols=["within_target"])
+    _write_sheet(wb, "incidents", run.incidents, lang)
+    with _atomic(out) as tmp:
+        wb.save(str(tmp))
+    return Path(out)

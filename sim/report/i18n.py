@@ -1,0 +1,102 @@
+"""Words, numbers and dates in Bahasa Indonesia (default) or English.
+
+Numbers and dates use Babel's locale data: ``1.403`` and ``12,5`` and ``27 November 2024`` in
+Indonesian, ``1,403`` and ``12.5`` and ``27 November 2024`` in English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent
+
+LANGS = ("id", "en")
+
+
+def number(x: float | int | None, lang: str, decimals: int = 0) -> str:
+    """A number with the locale's grouping and decimal marks; '-' when missing."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(x, format=pattern, locale=lang)
+
+
+def percent(x: float | None, lang: str, decimals: int = 0) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    return format_percent(x, format=pattern, locale=lang)
+
+
+def date(d: dt.date, lang: str) -> str:
+    """'27 November 2024' in both languages (day first, as Indonesian readers and Kutim's English readers write it)."""
+    return format_date(d, format="d MMMM y", locale=lang)
+
+
+def clock(d: dt.datetime, lang: str) -> str:
+    return format_time(d, format="HH:mm", locale=lang)
+
+
+def when(epoch: dt.datetime, minutes: float, lang: str) -> str:
+    """Model minutes from the epoch as a local date and clock time ('27 November 2024 10:52')."""
+    d = epoch + dt.timedelta(minutes=float(minutes))
+    return f"{date(d.date(), lang)} {clock(d, lang)}"
+
+
+def duration(minutes: float, lang: str) -> str:
+    """Minutes as '45 menit' / '3 jam 20 menit' (id) or '45 min' / '3 h 20 min' (en)."""
+    if minutes is None or not math.isfinite(minutes):
+        return "–"
+    h, m = divmod(round(minutes), 60)
+    unit_h, unit_m = ("jam", "menit") if lang == "id" else ("h", "min")
+    if h == 0:
+        return f"{m} {unit_m}"
+    return f"{h} {unit_h}" + (f" {m} {unit_m}" if m else "")
+
+
+class Text:
+    """Look up words by key in one language: ``t = Text('id'); t('plan')``.
+
+    A module may bring its own words (same shape as WORDS), looked up before the shared ones.
+    """
+
+    def __init__(self, lang: str, words: dict[str, dict[str, str]] | None = None) -> None:
+        if lang not in LANGS:
+            raise ValueError(lang)
+        self.lang = lang
+        self.words = {**WORDS, **(words or {})}
+
+    def __call__(self, key: str, **kw: object) -> str:
+        entry = self.words[key]
+        return entry[self.lang].format(**kw) if kw else entry[self.lang]
+
+
+# Every label, caption and heading the reports use. Domain words (TPS, PPK, Polsek, Linmas, rawan)
+# stay as the users say them in both languages.
+WORDS: dict[str, dict[str, str]] = {
+    "plan": {"id": "Rencana", "en": "Plan"},
+    "plans": {"id": "Rencana pengamanan", "en": "Security plans"},
+    "kecamatan": {"id": "Kecamatan", "en": "Kecamatan"},
+    "hour": {"id": "Jam", "en": "Hour"},
+    "minutes": {"id": "menit", "en": "minutes"},
+    "response_min": {"id": "Waktu tanggap (menit)", "en": "Response time (minutes)"},
+    "share_reached": {"id": "Proporsi kejadian yang sudah didatangi", "en": "Share of incidents reached"},
+    "target": {"id": "Target", "en": "Target"},
+    "incidents_per_hour": {"id": "Kejadian per jam", "en": "Incidents per hour"},
+    "busy_units": {"id": "Unit sibuk", "en": "Busy units"},
+    "open_incidents": {"id": "Kejadian terbuka", "en": "Open incidents"},
+    "time_local": {"id": "Waktu (WITA)", "en": "Time (WITA)"},
+    "mean_ci": {"id": "rata-rata dan selang kepercayaan 95%", "en": "mean and 95% confidence band"},
+    "difference": {"id": "Selisih terhadap {baseline}", "en": "Difference from {baseline}"},
+    "phase_logistics": {"id": "Logistik", "en": "Logistics"},
+    "phase_voting": {"id": "Pemungutan", "en": "Voting"},
+    "phase_counting": {"id": "Penghitungan", "en": "Counting"},
+    "phase_escort": {"id": "Pengawalan kotak", "en": "Box escort"},
+    "phase_recap": {"id": "Rekapitulasi PPK", "en": "PPK recap"},
+    "phase_plenary": {"id": "Pleno KPU", "en": "KPU plenary"},
+    "polres": {"id": "Polres", "en": "Polres"},
+    "polsek": {"id": "Polsek", "en": "Polsek"},
+    "no_data": {"id": "tidak ada data", "en": "no data"},
+}
