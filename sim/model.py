@@ -9,7 +9,9 @@ Reads top to bottom like the day itself:
    nearest free capable unit(s) by travel time (policy ``nearest``), or prefers the units of the
    Polsek that covers the kecamatan (``district``). When no police unit is free, a TNI unit may be
    sent for incidents of priority <= ``dispatch.tni_max_priority``. If nothing is free the
-   incident waits in a queue ordered by priority, then report time.
+   incident waits in a queue ordered by priority, then report time. With
+   ``dispatch.max_travel_min``, a free unit further away than that is not sent while the plan has a
+   capable unit based nearer: the incident waits for it instead.
 3. If nobody has arrived ``after_min`` after the report, the incident may escalate (pre-drawn
    coin): it becomes the target type, with its priority, units and on-scene time.
 4. Once all units it needs are on scene, the on-scene time runs; then the units head back to
@@ -159,6 +161,7 @@ class ElectionDay:
         self.type_index = {n: i for i, n in enumerate(self.type_names)}
         self.policy = spec.dispatch.policy
         self.tni_max = spec.dispatch.tni_max_priority
+        self.max_travel = spec.dispatch.max_travel_min or math.inf
         self.setup_min = world.setup_min
 
         self.units: list[Unit] = []
@@ -319,10 +322,19 @@ class ElectionDay:
                 if (local, -t) > (best_local, -best_t):
                     best, best_t, best_local = u, t, local
             if best is not None:
+                if best_t > self.max_travel and self._nearer_exists(inc):
+                    return None, math.inf  # wait for a nearer unit rather than send one from far away
                 return best, best_t
             if not inc.allow_tni:
                 break
         return None, math.inf
+
+    def _nearer_exists(self, inc: Incident) -> bool:
+        """Does the plan have a capable unit (busy or not) based within ``max_travel_min`` of the site?"""
+        return any(
+            self._capable(u, inc, True) and self.setup_min + float(u.travel[u.home, inc.site]) <= self.max_travel
+            for u in self.units
+        )
 
     def _fill(self, inc: Incident) -> None:
         while inc.n_sent < inc.needed:
@@ -414,7 +426,10 @@ class ElectionDay:
         """A unit just became free: give it the most urgent queued incident it can serve."""
         for inc in self.pending:
             if self._capable(u, inc, True):
-                self._send(u, inc, u.travel_to(inc.site, self.env.now, self.setup_min))
+                t = u.travel_to(inc.site, self.env.now, self.setup_min)
+                if t > self.max_travel and self._nearer_exists(inc):
+                    continue  # too far: a nearer unit will take it
+                self._send(u, inc, t)
                 if inc.n_sent >= inc.needed:
                     self.pending.remove(inc)
                 return

@@ -328,6 +328,7 @@ class Incidents(_Model):
 class Dispatch(_Model):
     policy: Literal["nearest", "district"] = "nearest"
     tni_max_priority: Annotated[int, Field(ge=0, le=9)] = 1
+    max_travel_min: Pos | None = None
 
 
 class TargetGroup(_Model):

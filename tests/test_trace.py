@@ -241,3 +241,22 @@ def test_single_tps_shortcut_matches_the_general_sweep(monkeypatch, escort):
         assert np.array_equal(fast.unguarded_t, slow.unguarded_t) and np.array_equal(fast.unguarded_n, slow.unguarded_n)
         assert np.array_equal(fast.box_departs, slow.box_departs)
         assert (fast.unguarded_n >= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"), [(None, (405.0, 605.0, "F-patrol-1")), (60, (440.0, 440.0, "P-patrol-1"))]
+)
+def test_max_travel_waits_for_a_nearer_unit(tmp_path, cap, expected):
+    def change(d):
+        d["sites"]["posts"].append({"id": "F", "name": "Far post", "kecamatan": "Kec", "position": [0.0, 117.0]})
+        d["plans"]["one"]["patrols"].append({"post": "F", "units": 1, "crew": 2})
+        if cap is not None:
+            d["dispatch"] = {"max_travel_min": cap}
+
+    # F is 200 min from A and B. The P unit is busy at A from 400 to 440 when A reports again at 405.
+    # Without a cap the free F unit is sent (405 + 200 = 605); with a 60-min cap it is not, because
+    # P (10 min from A) exists: the incident waits for P, re-tasked at A at 440 (0 min away).
+    sc, world = _edited_trace(tmp_path, change, extra_matrix="F,A,200\nA,F,200\nF,B,200\nB,F,200\n")
+    stream = make_stream(world, [(400, "A", GANGGUAN), (405, "A", GANGGUAN)], escalate=False)
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    assert rows(inc, ["t_dispatch", "t_arrive", "units"])[1] == expected

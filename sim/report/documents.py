@@ -301,7 +301,8 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
             h, w = max_h, max_h * iw / ih
         img = Image(str(c.path), width=w, height=h)
         img.hAlign = "CENTER"
-        block = [*(charts_head[1:] if i == 0 else []), p(c.title, "ctitle"), img, Spacer(1, 5)]
+        # The chart carries its own title; the caption below says what to notice.
+        block = [*(charts_head[1:] if i == 0 else []), img, Spacer(1, 5)]
         if c.caption:
             block.append(
                 Paragraph(f"<b>{_pdf_text(b.labels['notice'])}:</b> {_pdf_text(c.caption)}", styles["caption"])

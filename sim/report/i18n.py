@@ -68,7 +68,7 @@ class Text:
         self.lang = lang
         self.words = {**WORDS, **(words or {})}
 
-    def __call__(self, key: str, **kw: object) -> str:
+    def __call__(self, key: str, /, **kw: object) -> str:
         entry = self.words[key]
         return entry[self.lang].format(**kw) if kw else entry[self.lang]
 
