@@ -52,9 +52,34 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (=, +, -, @ first) get a leading quote.
+
+    Such text can only come from the scenario (TPS ids, names, plan names): opening the CSV in Excel
+    must show it, not evaluate it. Numbers are not touched.
+    """
+    out = df
+    for col in df.columns:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            text = df[col]
+            try:
+                risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
+            except AttributeError:  # an object column that holds no text
+                continue
+            if risky.any():
+                if out is df:
+                    out = df.copy()
+                out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A final table: 4 decimals (0.0001 min is 6 ms), empty cells for unset values."""
-    _write_atomic(path, df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode())
+    """A final table: 4 decimals (0.0001 min is 6 ms), empty cells for unset values, no formulas."""
+    data = neutralise(df).to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    _write_atomic(path, data.encode())
 
 
 def sha256(path: Path) -> str:
