@@ -23,7 +23,14 @@ from sim.records import sites_table
 from sim.report.build import make_report, parse_formats
 from sim.runfolder import RunFolder, default_run_dir
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
-from sim.scenario import LoadedScenario, check_personnel, load_scenario, personnel_use, select_plans
+from sim.scenario import (
+    LoadedScenario,
+    check_personnel,
+    check_size,
+    load_scenario,
+    personnel_use,
+    select_plans,
+)
 from sim.stats import paired_comparison, pooled_percentiles, summarise
 from sim.world import build_world
 
@@ -65,6 +72,11 @@ def get_parser() -> argparse.ArgumentParser:
         sp.add_argument("--quiet", action="store_true", help="print only the run folder")
         sp.add_argument("--no-report", action="store_true", help="skip the charts and briefing documents")
         sp.add_argument("--lang", default="id", choices=["id", "en"], help="language of the report (default id)")
+        sp.add_argument(
+            "--force",
+            action="store_true",
+            help="run even when the expected incident count is above the limits (memory and time)",
+        )
 
     v = sub.add_parser("validate", help="check a scenario and show each plan's personnel against the forces")
     scenario_args(v)
@@ -204,6 +216,7 @@ def _experiment(args: argparse.Namespace) -> int:
         precision = Precision(args.precision)
         if args.reps is None:
             reps = 1000  # the ceiling
+    check_size(scenarios, len(plans), reps, args.force)
 
     job_spec: dict[str, Any] = {
         "command": command,

@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -373,6 +374,7 @@ class Scenario(_Model):
     targets: Targets = Targets()
     sources: dict[str, str] = Field(default_factory=dict)
     assumptions: list[Assumption] = Field(default_factory=list)
+    allow_data_outside: bool = False
 
 
 # --- resolved objects --------------------------------------------------------------------------
@@ -432,8 +434,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "YAML"
         raise UserError(str(path), where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        raise UserError(str(path), None, "the file is empty; expected a scenario mapping (name:, sites:, plans: ...)")
     if not isinstance(data, dict):
-        raise UserError(str(path), None, "expected a mapping of keys (name:, sites:, plans: ...) at the top")
+        raise UserError(
+            str(path), None, f"expected a mapping of keys (name:, sites:, plans: ...) at the top, got {_kind(data)}"
+        )
     return data
 
 
@@ -477,71 +483,200 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> d
     return data
 
 
+_COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+")  # "0,5", "117,52": one comma, no dot
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[.,]\d{3})+")  # "1.403", "12,000": a thousands separator?
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in words, for error messages."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return f"true/false ({value})"
+    if isinstance(value, str):
+        return f"text '{value[:40]}'"
+    return f"the value {str(value)[:40]}"
+
+
 def _validation_line(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"]
-    if err["type"] == "extra_forbidden":
+    kind, value = err["type"], err.get("input")
+    text = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+    if kind == "extra_forbidden":
         msg = "unknown key (check the spelling; see scenarios/README.md for valid keys)"
-    elif err["type"] == "missing":
+    elif kind == "missing":
         msg = "required key is missing"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        msg = f"expected a mapping (key: value), got {_kind(value)}"
+    elif kind in ("list_type", "tuple_type"):
+        msg = f"expected a list ([a, b] or lines starting '- '), got {_kind(value)}"
+    elif kind in ("float_parsing", "float_type"):
+        msg = f"Input should be a valid number, not {_kind(value)}"
+        if text is not None and _COMMA_DECIMAL.fullmatch(text):
+            msg = f"'{text}' is not a number; write decimals with a dot: {text.replace(',', '.')}"
+    elif kind == "finite_number":
+        msg = "must be a finite number, not .nan or .inf"
+    elif kind in ("int_parsing", "int_from_float", "int_type"):
+        if text is not None and _THOUSANDS.fullmatch(text):
+            whole = re.sub(r"[.,]", "", text)
+            msg = f"'{text}' is ambiguous; write a whole number without a thousands separator, e.g. {whole}"
+        else:
+            msg = f"expected a whole number, not {_kind(value)}"
     msg = msg.removeprefix("Value error, ")
     return loc, msg
 
 
-def _resolve_data_path(base: Path, name: str, where: str, key: str) -> Path:
+def _resolve_data_path(base: Path, name: str, where: str, key: str, allow_outside: bool = False) -> Path:
+    """A data file named in the scenario, which must lie in the scenario's folder (or below it).
+
+    A scenario received from someone else should not read files elsewhere on this machine
+    (``../../secret.csv``, an absolute path), unless it says ``allow_data_outside: true``.
+    """
     path = (base / name).resolve()
+    if not allow_outside and not path.is_relative_to(base.resolve()):
+        raise UserError(
+            where, key, f"'{name}' lies outside the scenario's folder; move it there, or set allow_data_outside: true"
+        )
     if not path.is_file():
         raise UserError(where, key, f"data file '{name}' not found next to the scenario")
     return path
 
 
 TPS_COLUMNS = ("tps_id", "kecamatan", "desa", "lat", "lon", "voters", "class", *TPS_FLAGS)
+MAX_TPS = 100_000  # TPS rows in one scenario (Kutai Timur has about 700; all Indonesia about 820,000)
+
+
+def _count_rows(path: Path) -> int:
+    """Data rows of a CSV file (lines after the header), counted without parsing."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n") - 1
+
+
+def _read_csv(path: Path, max_rows: int | None = None, what: str = "rows") -> pd.DataFrame:
+    """Read a CSV table as text. Accepts what Excel writes: a UTF-8 BOM, CRLF line ends, ``;`` as
+    the separator (with decimal commas) and trailing rows of empty cells."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(65536).decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise UserError(str(path), None, f"cannot read the file ({exc.__class__.__name__})") from None
+    first = head.splitlines()[0] if head.strip() else ""
+    sep = ";" if ";" in first and "," not in first else ","
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                path,
+                dtype=str,
+                encoding="utf-8-sig",
+                sep=sep,
+                index_col=False,
+                nrows=None if max_rows is None else max_rows + 1,
+            )
+    except pd.errors.ParserWarning:
+        raise UserError(
+            str(path),
+            None,
+            'a row has more cells than the header; a decimal comma must be quoted ("0,5") or written 0.5',
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise UserError(str(path), None, "the file is empty; expected a CSV table with a header row") from None
+    except UnicodeDecodeError:
+        raise UserError(str(path), None, "not UTF-8 text; in Excel use Save As 'CSV UTF-8 (Comma delimited)'") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UserError(
+            str(path),
+            None,
+            f"not a readable CSV table ({str(exc).strip()}); a decimal comma in a comma-separated file "
+            'must be quoted ("0,5")',
+        ) from None
+    if max_rows is not None and len(df) > max_rows:
+        raise UserError(
+            str(path), None, f"{_count_rows(path):,} {what}; at most {max_rows:,} are supported (one kabupaten/kota)"
+        )
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.dropna(how="all")  # Excel's trailing rows of empty cells
+    return df.apply(lambda c: c.str.strip())
+
+
+def _numbers(df: pd.DataFrame, col: str, path: Path, label: Any, whole: bool = False) -> pd.Series:
+    """A text column as numbers, or a :class:`UserError` naming the first bad row.
+
+    ``"0,5"`` (one comma, no dot) is read as 0.5. In a column of whole numbers, ``"1.403"`` is
+    refused: it may mean 1.403 or 1,403.
+    """
+    text = df[col].astype("string")
+    if whole:
+        lower = text.str.lower()
+        text = text.mask((lower == "true").fillna(False), "1").mask((lower == "false").fillna(False), "0")
+    comma = text.str.fullmatch(_COMMA_DECIMAL.pattern).fillna(False).astype(bool)
+    thousands = text.str.fullmatch(_THOUSANDS.pattern).fillna(False).astype(bool)
+    values = pd.to_numeric(text.mask(comma, text.str.replace(",", ".", regex=False)), errors="coerce").astype(float)
+    bad = values.isna() | ~np.isfinite(values)
+    if whole:
+        bad |= thousands | (values != np.round(values))
+    if not bad.any():
+        return values
+    i = int(np.flatnonzero(bad.to_numpy())[0])
+    raw = df[col].iloc[i]
+    if pd.isna(raw):
+        problem = "empty; a number is needed"
+    elif whole and thousands.iloc[i]:
+        problem = (
+            f"'{raw}' is ambiguous (a decimal, or a thousands separator?); write whole numbers without a "
+            f"thousands separator, e.g. {re.sub(r'[.,]', '', raw)}"
+        )
+    elif whole and np.isfinite(values.iloc[i]):
+        problem = f"'{raw}' is not a whole number"
+    elif "," in str(raw):
+        problem = f"'{raw}' is not a number; write decimals with a dot (0.5) or one decimal comma (0,5)"
+    else:
+        problem = f"'{raw}' is not a number"
+    raise UserError(str(path), label(i), problem)
 
 
 def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFrame:
     """Read and check a TPS table (CSV). See scenarios/README.md for the columns."""
-    try:
-        df = pd.read_csv(path, dtype={"tps_id": str, "kecamatan": str, "desa": str, "class": str}, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(str(path), None, f"not a readable CSV table ({exc.__class__.__name__})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df = _read_csv(path, MAX_TPS, "TPS rows")
     for col in TPS_FLAGS:
         if col not in df.columns:
-            df[col] = 0
+            df[col] = "0"
     missing = [c for c in TPS_COLUMNS if c not in df.columns]
     if missing:
         raise UserError(str(path), "columns", f"missing {', '.join(missing)}; needed: {', '.join(TPS_COLUMNS)}")
     if len(df) == 0:
         raise UserError(str(path), None, "the TPS table has no rows")
-    for col in ("lat", "lon", "voters", *TPS_FLAGS):
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UserError(
-                str(path),
-                f"row {row + 2} ({df['tps_id'].iloc[row]}) column {col}",
-                f"'{df[col].iloc[row]}' is not a number"
-                if not pd.isna(df[col].iloc[row])
-                else "empty; a number is needed",
-            )
-        df[col] = values
+
+    def label_of(col: str) -> Any:
+        return lambda i: f"row {df.index[i] + 2} ({df['tps_id'].iloc[i]}) column {col}"
+
+    for col in ("lat", "lon"):
+        df[col] = _numbers(df, col, path, label_of(col))
+    for col in ("voters", *TPS_FLAGS):
+        df[col] = _numbers(df, col, path, label_of(col), whole=True)
     checks = [
         ("lat", (df["lat"] < -90) | (df["lat"] > 90), "latitude must be in -90..90"),
         ("lon", (df["lon"] < -180) | (df["lon"] > 180), "longitude must be in -180..180"),
         ("voters", df["voters"] < 0, "voters must be >= 0"),
         ("class", ~df["class"].isin(TPS_CLASSES), f"class must be one of {', '.join(TPS_CLASSES)}"),
-        ("tps_id", df["tps_id"].duplicated(), "duplicate TPS id"),
+        ("tps_id", df["tps_id"].duplicated() | df["tps_id"].isna(), "a TPS id must be given and unique"),
     ]
     if known_kecamatan is not None:
         checks.append(("kecamatan", ~df["kecamatan"].isin(known_kecamatan), "kecamatan has no PPK venue in sites.ppk"))
     for col, bad, msg in checks:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UserError(
-                str(path), f"row {row + 2} ({df['tps_id'].iloc[row]}) column {col}", f"'{df[col].iloc[row]}': {msg}"
-            )
+            raise UserError(str(path), label_of(col)(row), f"'{df[col].iloc[row]}': {msg}")
     df["voters"] = df["voters"].astype(np.int64)
     for col in TPS_FLAGS:
         df[col] = df[col].astype(bool)
@@ -665,30 +800,113 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Loade
     _check_references(spec, where)
     epoch, timeline = _timeline(spec, where)
     base = path.resolve().parent
-    tps_path = _resolve_data_path(base, spec.sites.tps_file, where, "sites.tps_file")
+    tps_path = _resolve_data_path(base, spec.sites.tps_file, where, "sites.tps_file", spec.allow_data_outside)
     tps = load_tps(tps_path, {v.kecamatan for v in spec.sites.ppk})
     matrix = None
     if spec.travel.matrix_file:
-        mpath = _resolve_data_path(base, spec.travel.matrix_file, where, "travel.matrix_file")
+        mpath = _resolve_data_path(base, spec.travel.matrix_file, where, "travel.matrix_file", spec.allow_data_outside)
         matrix = load_matrix(mpath)
     return LoadedScenario(spec, path, raw, tps, timeline, epoch, matrix, list(overrides or []))
 
 
 def load_matrix(path: Path) -> pd.DataFrame:
     """A travel-time matrix in long form: columns ``from, to, minutes`` (node ids; minutes >= 0)."""
-    try:
-        df = pd.read_csv(path, dtype={"from": str, "to": str}, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(str(path), None, f"not a readable CSV table ({exc.__class__.__name__})") from None
+    df = _read_csv(path)
     if list(df.columns[:3]) != ["from", "to", "minutes"]:
         raise UserError(str(path), "columns", "expected from,to,minutes")
-    minutes = pd.to_numeric(df["minutes"], errors="coerce")
-    bad = minutes.isna() | (minutes < 0) | ~np.isfinite(minutes)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(str(path), f"row {row + 2} column minutes", "must be a number >= 0")
+    minutes = _numbers(df, "minutes", path, lambda i: f"row {df.index[i] + 2} column minutes")
+    if (minutes < 0).any():
+        row = int(np.flatnonzero((minutes < 0).to_numpy())[0])
+        raise UserError(str(path), f"row {df.index[row] + 2} column minutes", "must be a number >= 0")
     df["minutes"] = minutes.astype(float)
-    return df
+    return df.reset_index(drop=True)
+
+
+# --- size ------------------------------------------------------------------------------------
+
+MAX_INCIDENTS_PER_REPLICATION = 200_000
+MAX_INCIDENTS_TOTAL = 2_000_000
+
+
+def _hour_weighted(sc: LoadedScenario, t0: np.ndarray | float, t1: np.ndarray | float) -> np.ndarray:
+    """Hours between model times ``t0`` and ``t1`` [min], each weighted by its clock hour's multiplier."""
+    hour = np.ones(24)
+    for h, m in sc.spec.incidents.hourly_multiplier.items():
+        hour[h] = m
+    day_edges = np.arange(25) * 60.0
+    day_cum = np.concatenate([[0.0], np.cumsum(hour)])  # multiplier-hours since midnight
+    offset = sc.epoch.hour * 60.0 + sc.epoch.minute
+
+    def since_midnight(t: np.ndarray) -> np.ndarray:
+        u = np.asarray(t, dtype=float) + offset
+        days = np.floor(u / 1440.0)
+        return np.asarray(days * day_cum[-1] + np.interp(u - days * 1440.0, day_edges, day_cum))
+
+    return np.maximum(since_midnight(np.asarray(t1)) - since_midnight(np.asarray(t0)), 0.0)
+
+
+def expected_incidents(sc: LoadedScenario) -> float:
+    """Background incidents expected in one replication (one plan), before any work is done.
+
+    The sum over incident types, sites and phases of rate x class and flag multipliers x phase
+    hours weighted by the hourly multiplier. Counting takes its mean length; the escort its
+    straight-line road time to the PPK. Outbreak offspring are not counted.
+    """
+    from sim.world import great_circle_km
+
+    spec, tl, tps = sc.spec, sc.timeline, sc.tps
+    c = spec.phases.counting
+    count_end = tl.voting_end + np.minimum(
+        c.base_min + c.per_voter_min * c.turnout * tps["voters"].to_numpy(dtype=float), c.max_min
+    )
+    venue = {v.kecamatan: v.position for v in spec.sites.ppk}
+    ppk = np.asarray([venue.get(k, (np.nan, np.nan)) for k in tps["kecamatan"]], dtype=float).reshape(-1, 2)
+    km = great_circle_km(tps["lat"].to_numpy(dtype=float), tps["lon"].to_numpy(dtype=float), ppk[:, 0], ppk[:, 1])
+    escort_min = np.nan_to_num(km) * spec.travel.road_factor / spec.travel.speed_kmh["road"] * 60.0
+    hours = {
+        "logistics": _hour_weighted(sc, tl.logistics_start, tl.voting_start),
+        "voting": _hour_weighted(sc, tl.voting_start, tl.voting_end),
+        "counting": _hour_weighted(sc, tl.voting_end, count_end),
+        "escort": _hour_weighted(sc, count_end, count_end + escort_min),
+    }
+    recap_hours = float(sum(_hour_weighted(sc, a, b) for a, b in tl.recap_windows)) * len(spec.sites.ppk)
+    plenary_hours = float(_hour_weighted(sc, *tl.plenary))
+    classes = tps["class"].to_numpy()
+    total = 0.0
+    for it in spec.incidents.types.values():
+        mult = np.asarray([it.class_multiplier.get(k, 1.0) for k in classes], dtype=float)
+        for flag, m in it.flag_multiplier.items():
+            mult = mult * np.where(tps[flag].to_numpy(dtype=bool), m, 1.0)
+        for phase, rate in it.rate_per_site_hour.items():
+            if phase in hours:
+                total += rate * float(np.sum(mult * hours[phase]))
+            elif phase == "recap":
+                total += rate * recap_hours
+            else:
+                total += rate * plenary_hours
+    return total
+
+
+def check_size(scenarios: list[LoadedScenario], n_plans: int, replications: int, force: bool = False) -> float:
+    """Refuse (with the estimate) a run whose incident rows would not fit in memory or time.
+
+    Returns the expected number of incident rows of the whole run (replications x plans x grid
+    points). ``force`` skips the refusal.
+    """
+    per_rep = [expected_incidents(sc) for sc in scenarios]
+    total = sum(per_rep) * replications * n_plans
+    worst = max(per_rep)
+    if not force and (worst > MAX_INCIDENTS_PER_REPLICATION or total > MAX_INCIDENTS_TOTAL):
+        points = f" x {len(scenarios)} grid points" if len(scenarios) > 1 else ""
+        raise UserError(
+            str(scenarios[0].path),
+            "incidents",
+            f"about {total:,.0f} incidents expected ({worst:,.0f} per replication from rates x sites x hours, "
+            f"x {replications} replications x {n_plans} plans{points}); the limits are "
+            f"{MAX_INCIDENTS_PER_REPLICATION:,} per replication and {MAX_INCIDENTS_TOTAL:,} in all: "
+            "reduce the rates, --reps or --plans, or pass --force",
+        )
+    return total
 
 
 # --- personnel ---------------------------------------------------------------------------------

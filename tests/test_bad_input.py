@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import trace_copy
 
 from sim.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
-CHECKS = ROOT / "scenarios" / "checks"
 
 
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
-    for name in ("trace.yaml", "trace_tps.csv", "trace_matrix.csv"):
-        shutil.copy(CHECKS / name, tmp_path / name)
-    return tmp_path / "trace.yaml"
+    return trace_copy(tmp_path)
 
 
 def edit_yaml(path: Path, change) -> None:
@@ -167,3 +162,16 @@ def test_set_reaches_defaults_number_keys_and_unquoted_times(scenario, tmp_path)
     assert sc.spec.dispatch.policy == "district"
     assert sc.spec.incidents.hourly_multiplier == {7: 2.0}
     assert sc.timeline.voting_start == 7 * 60 and sc.timeline.voting_end == 14 * 60
+
+
+def test_data_files_stay_inside_the_scenario_folder(tmp_path, capsys):
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    path = trace_copy(inner)
+    (tmp_path / "elsewhere.csv").write_text((inner / "trace_tps.csv").read_text())
+    text = path.read_text().replace("tps_file: trace_tps.csv", "tps_file: ../elsewhere.csv")
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    assert "sites.tps_file: '../elsewhere.csv' lies outside the scenario's folder" in capsys.readouterr().err
+    path.write_text(text + "allow_data_outside: true\n")
+    assert main(["validate", str(path)]) == 0
