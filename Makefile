@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/pilkada-sim run scenarios/kutim-2024.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests scenarios bench docs
-	$(BIN)/ruff format --check sim tests scenarios bench docs
+	$(BIN)/ruff check sim tests scenarios bench docs fuzz
+	$(BIN)/ruff format --check sim tests scenarios bench docs fuzz
 	$(BIN)/mypy sim
 
 test: lint

@@ -246,8 +246,11 @@ class ElectionDay:
             who = self._resolve_on_site(i)
             if who:
                 self.resolved_by[i] = who
-                self.outcome[i] = 1
-                self.t_clear[i] = t + s.scene_min[i, self.kind[i]]
+                clear = t + s.scene_min[i, self.kind[i]]
+                if clear <= self.sc.timeline.horizon:
+                    self.outcome[i] = 1
+                    self.t_clear[i] = clear
+                # else: still being handled on site when the simulation ends (open_at_end)
             else:
                 env.process(self.incident(i))
 

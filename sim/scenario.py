@@ -538,16 +538,21 @@ def _resolve_data_path(base: Path, name: str, where: str, key: str, allow_outsid
     A scenario received from someone else should not read files elsewhere on this machine
     (``../../secret.csv``, an absolute path), unless it says ``allow_data_outside: true``.
     """
-    path = (base / name).resolve()
+    try:
+        path = (base / name).resolve()
+        exists = path.is_file()
+    except OSError as exc:  # a name too long for the file system, and the like
+        raise UserError(where, key, f"'{name[:60]}' is not a usable file name ({exc.strerror})") from None
     if not allow_outside and not path.is_relative_to(base.resolve()):
         raise UserError(
             where, key, f"'{name}' lies outside the scenario's folder; move it there, or set allow_data_outside: true"
         )
-    if not path.is_file():
+    if not exists:
         raise UserError(where, key, f"data file '{name}' not found next to the scenario")
     return path
 
 
+MAX_VOTERS_PER_TPS = 100_000  # far above any TPS (PKPU caps Pilkada 2024 TPS at 600); guards int64
 TPS_COLUMNS = ("tps_id", "kecamatan", "desa", "lat", "lon", "voters", "class", *TPS_FLAGS)
 MAX_TPS = 100_000  # TPS rows in one scenario (Kutai Timur has about 700; all Indonesia about 820,000)
 
@@ -667,7 +672,11 @@ def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFram
     checks = [
         ("lat", (df["lat"] < -90) | (df["lat"] > 90), "latitude must be in -90..90"),
         ("lon", (df["lon"] < -180) | (df["lon"] > 180), "longitude must be in -180..180"),
-        ("voters", df["voters"] < 0, "voters must be >= 0"),
+        (
+            "voters",
+            (df["voters"] < 0) | (df["voters"] > MAX_VOTERS_PER_TPS),
+            f"voters must be between 0 and {MAX_VOTERS_PER_TPS:,} (a TPS serves at most a few hundred)",
+        ),
         ("class", ~df["class"].isin(TPS_CLASSES), f"class must be one of {', '.join(TPS_CLASSES)}"),
         ("tps_id", df["tps_id"].duplicated() | df["tps_id"].isna(), "a TPS id must be given and unique"),
     ]
@@ -683,6 +692,9 @@ def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFram
     return df.reset_index(drop=True)
 
 
+MAX_WINDOW_DAYS = 400  # Operasi Mantap Praja Mahakam 2024 ran 126 days
+
+
 def _timeline(spec: Scenario, where: str) -> tuple[dt.datetime, Timeline]:
     day = spec.election_day
 
@@ -691,6 +703,8 @@ def _timeline(spec: Scenario, where: str) -> tuple[dt.datetime, Timeline]:
             return parse_when(value, day)
         except ValueError as exc:
             raise UserError(where, key, str(exc)) from None
+        except OverflowError:
+            raise UserError(where, key, f"'{value}' is out of the calendar's range") from None
 
     epoch = t("epoch", spec.epoch)
 
@@ -709,6 +723,12 @@ def _timeline(spec: Scenario, where: str) -> tuple[dt.datetime, Timeline]:
         raise UserError(where, "phases.recap.daily_start/daily_end", str(exc)) from None
     if r1 < r0 or d1 <= d0:
         raise UserError(where, "phases.recap", "end must not be before start, and daily_end after daily_start")
+    if horizon > MAX_WINDOW_DAYS * 1440 or (r1 - r0).days > MAX_WINDOW_DAYS:
+        raise UserError(
+            where,
+            "horizon",
+            f"the scenario spans more than {MAX_WINDOW_DAYS} days from the epoch; an election operation is shorter",
+        )
     recap = []
     day_i = r0
     while day_i <= r1:

@@ -106,3 +106,25 @@ def test_memory_does_not_grow_over_thousands_of_replications():
     # Ten times the replications, and the process holds about the same memory (a leak of even a
     # few kB per replication would add several MiB).
     assert after_2000 - after_200 < 8 * 2**20, (after_200, after_2000)
+
+
+def test_yaml_is_loaded_safely_and_set_values_are_never_evaluated(tmp_path, capsys):
+    path = trace_copy(tmp_path)
+    marker = tmp_path / "pwned"
+    text = path.read_text()
+    path.write_text(text.replace("title:", f"boom: !!python/object/apply:os.system ['touch {marker}']\ntitle:", 1))
+    assert main(["validate", str(path)]) == 2
+    assert not marker.exists()
+    assert "not valid YAML" in capsys.readouterr().err
+    path.write_text(text)
+    assert main(["validate", str(path), "--set", f"travel.road_factor=__import__('os').system('touch {marker}')"]) == 2
+    assert not marker.exists()
+    assert "travel.road_factor" in capsys.readouterr().err
+
+
+def test_output_names_from_scenario_text_are_sanitised():
+    from sim.runfolder import safe_name
+
+    assert safe_name("../../etc/passwd") == "etc_passwd"
+    assert safe_name("Kutim 2024: <b>") == "Kutim_2024_b"
+    assert safe_name("...") == "scenario"
