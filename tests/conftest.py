@@ -37,3 +37,17 @@ def trace_copy(
         change(data)
         (folder / "trace.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder / "trace.yaml"
+
+
+def assert_refused(
+    main: Callable[[list[str]], int], scenario: Path, folder: Path, extra: list[str], fragment: str, capsys: Any
+) -> None:
+    """``run`` on a broken input: exit 2, one line naming the problem, no traceback, nothing written."""
+    out = folder / "run"
+    code = main(["run", str(scenario), "--reps", "1", "--out", str(out), "--no-report", *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert fragment in err, err
+    assert not out.exists()
+    assert not any(p.name.startswith(".run") for p in folder.iterdir())

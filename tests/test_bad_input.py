@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import trace_copy
+from conftest import assert_refused, trace_copy
 
 from sim.cli import main
 
@@ -121,14 +121,7 @@ CASES = [
 @pytest.mark.parametrize(("label", "mutate", "extra", "fragment"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_gives_one_line_and_exit_2(scenario, tmp_path, capsys, label, mutate, extra, fragment):
     mutate(scenario)
-    out = tmp_path / "run"
-    code = main(["run", str(scenario), "--reps", "1", "--out", str(out), *extra])
-    err = capsys.readouterr().err
-    assert code == 2, label
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert fragment in err, err
-    assert not out.exists()
-    assert not any(p.name.startswith(".run") for p in tmp_path.iterdir())
+    assert_refused(main, scenario, tmp_path, extra, fragment, capsys)
 
 
 def test_validate_reports_shortfall(scenario, capsys):

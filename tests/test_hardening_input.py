@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TPS_HEADER, trace_copy
+from conftest import TPS_HEADER, assert_refused, trace_copy
 
 import sim.scenario
 from sim.cli import get_parser, main
@@ -169,15 +169,7 @@ CASES: list[tuple[str, Callable[[Path], Path], list[str], str]] = [
 
 @pytest.mark.parametrize(("label", "make", "extra", "fragment"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line(tmp_path, capsys, label, make, extra, fragment):
-    scenario = make(tmp_path)
-    out = tmp_path / "run"
-    code = main(["run", str(scenario), "--reps", "1", "--out", str(out), "--no-report", *extra])
-    err = capsys.readouterr().err
-    assert code == 2, label
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert fragment in err, err
-    assert not out.exists()
-    assert not any(p.name.startswith(".run") for p in tmp_path.iterdir())
+    assert_refused(main, make(tmp_path), tmp_path, extra, fragment, capsys)
 
 
 def _excel(path: Path) -> None:
