@@ -43,7 +43,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 from matplotlib.transforms import Bbox, blended_transform_factory
 from scipy import stats
 
-from sim.report.data import RunData
+from sim.report.data import RunData, dispatched, pooled_percentile
 from sim.report.i18n import Text, clock, number, percent
 
 FIGSIZE = (10.0, 5.625)  # inches: 1600 x 900 px at DPI
@@ -323,21 +323,9 @@ def _join(items: list[str], t: Text) -> str:
     return f"{', '.join(items[:-1])} {t('and')} {items[-1]}"
 
 
-def _dispatched(incidents: pd.DataFrame) -> pd.DataFrame:
-    """Incidents that needed a unit: reported and not resolved on site."""
-    return incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
-
-
 def _responses(incidents: pd.DataFrame) -> np.ndarray:
     """Response times [min] of dispatched incidents, with +inf for those no unit reached."""
-    return _dispatched(incidents)["response_min"].to_numpy(dtype=float, na_value=np.inf)
-
-
-def _p(values: np.ndarray, q: float) -> float:
-    """Pooled q-th percentile (inverted-CDF definition, as percentiles.csv); +inf if not reached."""
-    if len(values) == 0:
-        return math.nan
-    return float(np.percentile(values, q, method="inverted_cdf"))
+    return dispatched(incidents)["response_min"].to_numpy(dtype=float, na_value=np.inf)
 
 
 def _minutes(x: float, t: Text) -> str:
@@ -523,7 +511,7 @@ def _ecdf_caption(run: RunData, t: Text, resp: dict[str, np.ndarray]) -> str:
         v = resp[p]
         if not len(v):
             continue
-        p90 = _p(v, 90)
+        p90 = pooled_percentile(v, 90)
         share = percent(float(np.isfinite(v).mean()), t.lang)
         shares.append(t("c_share_item", plan=p, share=share))
         if math.isfinite(p90):
@@ -729,7 +717,7 @@ def _busy_caption(run: RunData, t: Text, peaks: dict[str, tuple[float, float]]) 
 def _kecamatan_table(run: RunData, view: _View) -> pd.DataFrame:
     """Per kecamatan and plan: target, pooled p50 and p90 response [min] (inf: under 90% reached)."""
     targets = run.sites.groupby("kecamatan")["target_min"].first()
-    d = _dispatched(view.incidents)
+    d = dispatched(view.incidents)
     rows = []
     for (kec, plan), g in d.groupby(["kecamatan", "plan"], sort=False):
         v = g["response_min"].to_numpy(dtype=float, na_value=np.inf)
@@ -738,8 +726,8 @@ def _kecamatan_table(run: RunData, view: _View) -> pd.DataFrame:
                 "kecamatan": kec,
                 "plan": plan,
                 "n": len(v),
-                "p50": _p(v, 50),
-                "p90": _p(v, 90),
+                "p50": pooled_percentile(v, 50),
+                "p90": pooled_percentile(v, 90),
                 "target": float(targets.get(kec, np.nan)),
             }
         )
@@ -1041,11 +1029,11 @@ LABEL_ANGLES = (90, 270, 60, 120, 240, 300, 0, 180, 30, 150, 210, 330)  # nudge 
 
 def _tps_p90(run: RunData, view: _View, plan: str) -> pd.Series:
     """Pooled p90 response [min] per TPS for one plan (inf when under 90% of its incidents were reached)."""
-    d = _dispatched(view.incidents[view.incidents["plan"] == plan])
+    d = dispatched(view.incidents[view.incidents["plan"] == plan])
     tps_ids = set(run.sites.loc[run.sites["kind"] == "tps", "site_id"])
     d = d[d["site_id"].isin(tps_ids)]
     vals = d["response_min"].fillna(np.inf)
-    return vals.groupby(d["site_id"], sort=True).agg(lambda v: _p(v.to_numpy(dtype=float), 90))
+    return vals.groupby(d["site_id"], sort=True).agg(lambda v: pooled_percentile(v.to_numpy(dtype=float), 90))
 
 
 def _hull(points: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.report.data import RunData
+from sim.report.data import RunData, dispatched, pooled_percentile
 from sim.report.i18n import Text, date, number, percent
 
 TARGET_SHARE = 0.9  # the sweep verdict: smallest value that reaches this share within target
@@ -469,11 +469,6 @@ def _p90(run: RunData, g: _Group) -> dict[str, float]:
     return {"mean": float(r["response_min"]), "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"])}
 
 
-def dispatched(incidents: pd.DataFrame) -> pd.DataFrame:
-    """Incidents that needed a unit: reported and not resolved on site (as the KPIs count them)."""
-    return incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
-
-
 def kecamatan_targets(run: RunData) -> dict[str, float]:
     s = run.sites.dropna(subset=["kecamatan"])
     return {str(k): float(v) for k, v in s.groupby("kecamatan", sort=True)["target_min"].first().items()}
@@ -485,11 +480,6 @@ def _within(d: pd.DataFrame, run: RunData) -> np.ndarray:
     t = d["site_id"].map(target).to_numpy(dtype=float)
     resp = d["response_min"].to_numpy(dtype=float)
     return np.nan_to_num(resp, nan=np.inf) <= t
-
-
-def pooled_p(values: np.ndarray, q: float) -> float:
-    """Pooled percentile, inverted-CDF definition as in percentiles.csv."""
-    return float(np.percentile(values, q, method="inverted_cdf")) if len(values) else math.nan
 
 
 def kecamatan_table(run: RunData) -> pd.DataFrame:
@@ -510,8 +500,8 @@ def kecamatan_table(run: RunData) -> pd.DataFrame:
                     "kecamatan": kec,
                     "dispatched": len(k),
                     "response_mean_min": float(resp.mean()) if len(resp) else math.nan,
-                    "response_p50_min": pooled_p(resp, 50),
-                    "response_p90_min": pooled_p(resp, 90),
+                    "response_p50_min": pooled_percentile(resp, 50),
+                    "response_p90_min": pooled_percentile(resp, 90),
                     "target_min": target,
                     "within_target": float(within[k.index].mean()) if len(k) else math.nan,
                 }

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
@@ -104,3 +106,13 @@ class RunData:
             read("comparison.csv") if has_cmp else None,
             read("sites.csv"),
         )
+
+
+def dispatched(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents that needed a unit: reported and not resolved on site (as the KPIs count them)."""
+    return incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
+
+
+def pooled_percentile(values: np.ndarray, q: float) -> float:
+    """Percentile of values pooled over replications, inverted-CDF definition as in percentiles.csv."""
+    return float(np.percentile(values, q, method="inverted_cdf")) if len(values) else math.nan
