@@ -433,7 +433,7 @@ def _phase_legend(fig: Figure, spans: list[tuple[str, float, float]], t: Text, r
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncols=len(handles),
+        ncols=len(handles) if len(handles) <= 4 else math.ceil(len(handles) / 2),  # two rows when many
         fontsize=10.5,
         frameon=False,
         handlelength=1.4,
@@ -574,17 +574,25 @@ def _incidents_per_hour(run: RunData, t: Text, view: _View) -> tuple[Figure, str
     ax.set_xlabel(t("time_local"))
     ax.grid(True, axis="y")
     ax.legend(loc="upper left", fontsize=10, title=t("types_of", plan=plan), title_fontsize=10.5)
-    _per_day_panel(axd, run, inc, n_rep, t)
+    day_spans = _per_day_panel(axd, run, inc, n_rep, t)
     start, end = _short_when(run, t0, t.lang), _short_when(run, t1, t.lang)
-    _phase_legend(fig, spans, t, run)
+    _phase_legend(fig, spans + day_spans, t, run)
     title = _title(fig, _titled(t, view, t("t_incidents_per_hour", start=start, end=end)))
     return fig, title, _per_hour_caption(run, t, inc, counts, edges, n_rep)
 
 
-def _per_day_panel(ax: Axes, run: RunData, inc: pd.DataFrame, n_rep: int, t: Text) -> None:
-    """Incidents per calendar day over the whole period, labelled H-1, H, H+1 ... [mean per replication]."""
+def _per_day_panel(ax: Axes, run: RunData, inc: pd.DataFrame, n_rep: int, t: Text) -> list[tuple[str, float, float]]:
+    """Incidents per calendar day over the whole period, labelled H-1, H, H+1 ... [mean per replication].
+
+    The days of the PPK recap and of the KPU plenary are shaded; their spans are returned for the legend.
+    """
     off = run.epoch.hour * 60 + run.epoch.minute
     n_days = math.ceil((run.timeline.horizon + off) / 1440)
+    tl = run.timeline
+    day_spans = [("recap", a, b) for a, b in tl.recap_windows] + [("plenary", *tl.plenary)]
+    for key, a, _b in day_spans:
+        i = int((a + off) // 1440)
+        ax.axvspan(i - 0.5, i + 0.5, color=PHASE_COLOURS[key], zorder=0, lw=0)
     day = np.floor((inc["t_occur"].to_numpy(dtype=float) + off) / 1440).astype(int)
     per_day = np.bincount(np.clip(day, 0, n_days - 1), minlength=n_days) / n_rep
     first = run.epoch.date()
@@ -612,6 +620,7 @@ def _per_day_panel(ax: Axes, run: RunData, inc: pd.DataFrame, n_rep: int, t: Tex
     ax.set_xlabel(t("day"))
     ax.set_title(t("whole_period"), fontsize=11.5)
     ax.grid(True, axis="y")
+    return day_spans
 
 
 def _per_hour_caption(
