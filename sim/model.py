@@ -182,8 +182,17 @@ class ElectionDay:
                             world.post_covers[g.post],
                         )
                     )
-        self.n_police = {r: sum(1 for u in self.units if u.role == r) for r in ("patrol", "reserve")}
-        self.n_tni = sum(1 for u in self.units if u.role == "tni")
+        # What each incident type asks of the dispatcher depends on the plan only: work it out once.
+        n_tni = sum(1 for u in self.units if u.role == "tni")
+        self.type_roles = [tuple(t.response.roles) for t in self.types]
+        self.type_allow_tni = [
+            "tni" not in roles and t.priority <= self.tni_max and n_tni > 0
+            for roles, t in zip(self.type_roles, self.types, strict=True)
+        ]
+        self.type_needed = [
+            min(t.response.units, sum(1 for u in self.units if u.role in roles) + (n_tni if tni else 0))
+            for t, roles, tni in zip(self.types, self.type_roles, self.type_allow_tni, strict=True)
+        ]
 
         self.guards = guard_schedule(world, self.plan, stream.count_end, sc.timeline.logistics_start)
 
@@ -295,16 +304,14 @@ class ElectionDay:
     # --- dispatch ------------------------------------------------------------------------------
 
     def _set_type(self, inc: Incident, kind: int) -> None:
-        t = self.types[kind]
         inc.kind = kind
-        inc.priority = t.priority
-        inc.roles = tuple(t.response.roles)
-        inc.allow_tni = "tni" not in inc.roles and t.priority <= self.tni_max and self.n_tni > 0
-        capable = sum(1 for u in self.units if u.role in inc.roles) + (self.n_tni if inc.allow_tni else 0)
-        inc.needed = min(t.response.units, capable)
+        inc.priority = self.types[kind].priority
+        inc.roles = self.type_roles[kind]
+        inc.allow_tni = self.type_allow_tni[kind]
+        inc.needed = self.type_needed[kind]
         inc.key = (inc.priority, inc.t_report, inc.i)
         self.kind[inc.i] = kind
-        self.priority[inc.i] = t.priority
+        self.priority[inc.i] = inc.priority
 
     def _capable(self, u: Unit, inc: Incident, tni_ok: bool) -> bool:
         return u.role in inc.roles or (tni_ok and u.role == "tni" and inc.allow_tni)

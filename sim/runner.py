@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.backends import Dask, Processes, Serial
-from sim.experiment import Batch, Job, Point, Results
+from sim.experiment import Batch, Job, Point, Results, batches
 from sim.runfolder import RunFolder
 from sim.stats import half_width_ratio
 
@@ -67,11 +67,7 @@ def execute(
     precision: Precision | None = None,
 ) -> Outcome:
     """Run what is missing, then assemble everything from the saved batches."""
-    plan_batches = [
-        Batch(p.index, first, min(batch_size, replications - first))
-        for p in points
-        for first in range(0, replications, batch_size)
-    ]
+    plan_batches = batches(len(points), replications, batch_size)
     done = folder.done()
     todo = [b for b in plan_batches if b.name not in done]
     update = _progress(sum(b.count for b in plan_batches), sum(b.count for b in plan_batches if b.name in done))
