@@ -34,6 +34,10 @@ STREAMS = ("counting", "arrivals", "outbreak", "draws")
 MAX_UNITS = 8  # travel-noise draws per incident: one per responding unit, in dispatch order
 ESCALATION_STEPS = 3  # escalation coins per incident (a chain of up to three escalations)
 PHASE_INDEX = {p: i for i, p in enumerate(PHASES)}
+PER_INCIDENT = (
+    *("t_occur", "t_report", "site", "kind", "phase", "generation", "scene_min"),
+    *("coin_linmas", "coin_guard", "coin_escalate", "noise"),
+)  # the IncidentStream fields indexed by incident
 
 
 def stream(seed: int, replication: int, purpose: str) -> np.random.Generator:
@@ -76,6 +80,14 @@ class IncidentStream:
 
     def __len__(self) -> int:
         return len(self.t_occur)
+
+    def concat(self, other: IncidentStream) -> IncidentStream:
+        """This day's incidents followed by ``other``'s (same replication and TPS times)."""
+        per_incident = PER_INCIDENT
+        joined = {f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in per_incident}
+        return IncidentStream(
+            replication=self.replication, count_end=self.count_end, escort_end=self.escort_end, **joined
+        )
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,78 @@ def _phase_at(sc: LoadedScenario, count_end: np.ndarray, escort_end: np.ndarray,
     )
 
 
+def _arrivals(
+    sc: LoadedScenario,
+    types: TypeTable,
+    site: np.ndarray,
+    phase: np.ndarray,
+    w0: np.ndarray,
+    w1: np.ndarray,
+    rng: np.random.Generator,
+    scale: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson arrivals in phase windows: (time, site, type, phase); rates times ``scale`` per type."""
+    row, a, b, hour = _split_hours(w0, w1, sc.epoch.hour * 60.0 + sc.epoch.minute)
+    seg_site, seg_phase = site[row], phase[row]
+    lam = (
+        types.rate[:, seg_phase].T
+        * types.site_mult[seg_site]
+        * types.hour_mult[hour][:, None]
+        * ((b - a) / 60.0)[:, None]
+    )
+    if scale is not None:
+        lam = lam * scale[None, :]
+    counts = rng.poisson(lam)
+    seg_i, type_i = np.nonzero(counts)
+    k = counts[seg_i, type_i]
+    seg_rep = np.repeat(seg_i, k)
+    t = a[seg_rep] + rng.random(len(seg_rep)) * (b - a)[seg_rep]
+    return t, seg_site[seg_rep], np.repeat(type_i, k), seg_phase[seg_rep]
+
+
+def inject_stream(seed: int, replication: int, number: int) -> np.random.Generator:
+    """The random stream of exercise inject ``number``: its own, so that adding, removing or
+    shifting injects changes no other draw of the day."""
+    ss = np.random.SeedSequence(entropy=seed, spawn_key=(replication, len(STREAMS), number))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+def surge(
+    sc: LoadedScenario,
+    world: World,
+    types: TypeTable,
+    day: IncidentStream,
+    kecamatan: int,
+    t0: float,
+    t1: float,
+    scale: np.ndarray,
+    rng: np.random.Generator,
+) -> IncidentStream:
+    """The extra incidents of a rate surge: in ``kecamatan`` from ``t0`` to ``t1`` [min], each
+    type's rate times ``scale`` (the multiplier minus one: the background keeps its own part)."""
+    site, phase, w0, w1 = _windows(sc, world, day.count_end, day.escort_end)
+    w0, w1 = np.maximum(w0, t0), np.minimum(w1, t1)
+    keep = (world.node_kec[site] == kecamatan) & (w1 > w0)
+    t, s, k, p = _arrivals(sc, types, site[keep], phase[keep], w0[keep], w1[keep], rng, scale)
+    order = np.lexsort((k, s, t))
+    t, s, k, p = t[order], s[order], k[order], p[order]
+    gens = np.zeros(len(t), dtype=np.int64)
+    return with_draws(
+        sc,
+        world,
+        types,
+        rng,
+        day.replication,
+        t,
+        s.astype(np.int64),
+        k.astype(np.int64),
+        p.astype(np.int64),
+        gens,
+        day.count_end,
+        day.escort_end,
+    )
+
+
 def counting_times(sc: LoadedScenario, world: World, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
     """When counting ends at each TPS, and when its box reaches the PPK [min]."""
     c = sc.spec.phases.counting
@@ -195,21 +279,8 @@ def generate(
     count_end, escort_end = counting_times(sc, world, seed, replication)
 
     site, phase, w0, w1 = _windows(sc, world, count_end, escort_end)
-    row, a, b, hour = _split_hours(w0, w1, sc.epoch.hour * 60.0 + sc.epoch.minute)
-    seg_site, seg_phase = site[row], phase[row]
-    lam = (
-        types.rate[:, seg_phase].T
-        * types.site_mult[seg_site]
-        * types.hour_mult[hour][:, None]
-        * ((b - a) / 60.0)[:, None]
-    )
-    rng = stream(seed, replication, "arrivals")
-    counts = rng.poisson(lam)
-    seg_i, type_i = np.nonzero(counts)
-    k = counts[seg_i, type_i]
-    seg_rep = np.repeat(seg_i, k)
-    t = a[seg_rep] + rng.random(len(seg_rep)) * (b - a)[seg_rep]
-    parts = [(t, seg_site[seg_rep], np.repeat(type_i, k), seg_phase[seg_rep], np.zeros(len(t), dtype=np.int64))]
+    t, t_site, t_kind, t_phase = _arrivals(sc, types, site, phase, w0, w1, stream(seed, replication, "arrivals"))
+    parts = [(t, t_site, t_kind, t_phase, np.zeros(len(t), dtype=np.int64))]
 
     # Outbreaks: each generation's triggers raise rates at nearby TPS.
     ob = [inc.types[n].outbreak for n in types.names]
@@ -257,11 +328,29 @@ def generate(
     gens = np.concatenate([p[4] for p in parts]).astype(np.int64)
     order = np.lexsort((kinds, sites, t_occur))
     t_occur, sites, kinds, phases, gens = t_occur[order], sites[order], kinds[order], phases[order], gens[order]
-    n = len(t_occur)
-
     drng = stream(seed, replication, "draws")
-    u = drng.random((n, 4 + ESCALATION_STEPS))
-    z = drng.standard_normal((n, MAX_UNITS))
+    return with_draws(sc, world, types, drng, replication, t_occur, sites, kinds, phases, gens, count_end, escort_end)
+
+
+def with_draws(
+    sc: LoadedScenario,
+    world: World,
+    types: TypeTable,
+    rng: np.random.Generator,
+    replication: int,
+    t_occur: np.ndarray,
+    sites: np.ndarray,
+    kinds: np.ndarray,
+    phases: np.ndarray,
+    gens: np.ndarray,
+    count_end: np.ndarray,
+    escort_end: np.ndarray,
+) -> IncidentStream:
+    """Incidents with every per-incident draw the model may need, drawn from ``rng``."""
+    n = len(t_occur)
+    inc = sc.spec.incidents
+    u = rng.random((n, 4 + ESCALATION_STEPS))
+    z = rng.standard_normal((n, MAX_UNITS))
     delay = _report_delay(sc, world, sites, u[:, 0])
     scene = (
         np.column_stack([quantile(inc.types[nm].on_scene_min, u[:, 1]) for nm in types.names])

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -41,7 +42,8 @@ from sim.guards import GuardSchedule, guard_schedule
 from sim.scenario import LoadedScenario, Plan
 from sim.world import World
 
-AT_POST, TO_SCENE, ON_SCENE, RETURNING = range(4)
+# Unit states; a unit is free to be sent while its state is <= RETURNING.
+AT_POST, RETURNING, TO_SCENE, ON_SCENE, OUT_OF_SERVICE = range(5)
 ROLE_GROUPS = (("patrol", "patrols"), ("reserve", "reserve"), ("tni", "tni_backup"))
 RESOLVED_BY_CODES = ("", "linmas", "tps_guard", "ppk_guard", "units")
 OUTCOMES = ("open_at_end", "resolved_on_site", "cleared", "no_capable_unit")
@@ -57,12 +59,14 @@ class Unit:
         "log_row",
         "mode",
         "node",
+        "out_pending",
         "post",
         "ret_dur",
         "ret_from",
         "ret_t0",
         "role",
         "state",
+        "task",
         "travel",
         "trip",
         "uid",
@@ -80,14 +84,14 @@ class Unit:
         self.ret_t0 = 0.0
         self.ret_dur = 0.0
         self.log_row: list[Any] | None = None
+        self.out_pending = False
+        self.task: Incident | None = None
 
-    def travel_to(self, site: int, now: float, setup_min: float) -> float:
-        """Expected travel time to ``site`` from where the unit is now [min], without noise."""
-        if self.state == AT_POST:
-            return setup_min + float(self.travel[self.home, site])
-        # Returning: interpolate between the scene it left and its post.
-        f = 1.0 if self.ret_dur <= 0 else min(1.0, (now - self.ret_t0) / self.ret_dur)
-        return f * float(self.travel[self.home, site]) + (1.0 - f) * float(self.travel[self.ret_from, site])
+    def progress(self, now: float) -> float:
+        """Share of the return leg covered (0 while still waiting at the scene for a road to open)."""
+        if self.ret_dur <= 0:
+            return 1.0 if now >= self.ret_t0 else 0.0
+        return min(1.0, max(0.0, (now - self.ret_t0) / self.ret_dur))
 
 
 class Incident:
@@ -124,6 +128,32 @@ class Incident:
         self.crew: list[Unit] = []
         self.first_arrival = env.event()
         self.all_arrived = env.event()
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """A road closure or flood, from now until ``t_end`` [min].
+
+    Without ``other``, it hits the legs that enter or leave kecamatan ``kec`` (and, unless the
+    roads are cut, the legs inside it too); with ``other``, the legs between the two kecamatan.
+    ``factor`` multiplies their travel time; ``math.inf`` makes them impassable. A leg is timed by
+    the conditions when it starts: a unit already on its way is not stopped.
+    """
+
+    kec: int
+    other: int | None
+    factor: float
+    t_end: float
+
+    def hits(self, ka: int, kb: int) -> bool:
+        if self.other is not None:
+            return (ka == self.kec and kb == self.other) or (ka == self.other and kb == self.kec)
+        if math.isinf(self.factor):
+            return (ka == self.kec) != (kb == self.kec)
+        return ka == self.kec or kb == self.kec
+
+
+Watch = Callable[[str, int, "Unit | None"], None]
 
 
 @dataclass
@@ -167,21 +197,7 @@ class ElectionDay:
         self.units: list[Unit] = []
         for role, key in ROLE_GROUPS:
             for g in getattr(self.plan, key):
-                home = world.post_node[g.post]
-                for _ in range(g.units):
-                    uid = f"{g.post}-{role}-{sum(1 for u in self.units if u.post == g.post and u.role == role) + 1}"
-                    self.units.append(
-                        Unit(
-                            len(self.units),
-                            uid,
-                            role,
-                            g.post,
-                            home,
-                            g.mode,
-                            world.travel_min[g.mode],
-                            world.post_covers[g.post],
-                        )
-                    )
+                self._new_units(g.post, role, g.units, g.mode)
         # What each incident type asks of the dispatcher depends on the plan only: work it out once.
         n_tni = sum(1 for u in self.units if u.role == "tni")
         self.type_roles = [tuple(t.response.roles) for t in self.types]
@@ -213,11 +229,63 @@ class ElectionDay:
         self.busy = 0
         self.open = 0
         self.ts: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+        # Exercise mode (sim.exercise) adds incidents, disruptions and unit changes while the day
+        # runs, and watches events; a plain run has none of these and pays one test for each.
+        self.node_kec: list[int] = world.node_kec.tolist()
+        self.disruptions: list[Disruption] = []
+        self.first_priority: dict[int, int] = {}
+        self.watch: Watch | None = None
 
     # --- bookkeeping -------------------------------------------------------------------------
 
     def _mark(self) -> None:
         self.ts.append((self.env.now, self.busy, self.open))
+
+    def _new_units(self, post: str, role: str, n: int, mode: str) -> list[Unit]:
+        home = self.world.post_node[post]
+        k = sum(1 for u in self.units if u.post == post and u.role == role)
+        new = [
+            Unit(
+                len(self.units) + j,
+                f"{post}-{role}-{k + j + 1}",
+                role,
+                post,
+                home,
+                mode,
+                self.world.travel_min[mode],
+                self.world.post_covers[post],
+            )
+            for j in range(n)
+        ]
+        self.units.extend(new)
+        return new
+
+    # --- travel --------------------------------------------------------------------------------
+
+    def _leg(self, u: Unit, a: int, b: int) -> float:
+        """Travel time of unit ``u`` from node ``a`` to node ``b`` if it starts now [min], no noise."""
+        t = float(u.travel[a, b])
+        if self.disruptions:
+            f = self._leg_factor(a, b)
+            if f != 1.0:
+                return math.inf if math.isinf(f) else t * f
+        return t
+
+    def _leg_factor(self, a: int, b: int) -> float:
+        ka, kb = self.node_kec[a], self.node_kec[b]
+        return max((d.factor for d in self.disruptions if d.hits(ka, kb)), default=1.0)
+
+    def _eta(self, u: Unit, site: int) -> float:
+        """Expected travel time of ``u`` to ``site`` from where it is now [min], without noise."""
+        if u.state == AT_POST:
+            return self.setup_min + self._leg(u, u.home, site)
+        # Returning: interpolate between the scene it left and its post.
+        f = u.progress(self.env.now)
+        if f >= 1.0:
+            return self._leg(u, u.home, site)
+        if f <= 0.0:
+            return self._leg(u, u.ret_from, site)
+        return f * self._leg(u, u.home, site) + (1.0 - f) * self._leg(u, u.ret_from, site)
 
     # --- on-site resolution --------------------------------------------------------------------
 
@@ -252,16 +320,22 @@ class ElectionDay:
             t = float(s.t_occur[i])
             if t > env.now:
                 yield env.timeout(t - env.now)
-            who = self._resolve_on_site(i)
-            if who:
-                self.resolved_by[i] = who
-                clear = t + s.scene_min[i, self.kind[i]]
-                if clear <= self.sc.timeline.horizon:
-                    self.outcome[i] = 1
-                    self.t_clear[i] = clear
-                # else: still being handled on site when the simulation ends (open_at_end)
-            else:
-                env.process(self.incident(i))
+            self._occur(i)
+
+    def _occur(self, i: int) -> None:
+        """Incident ``i`` happens now: resolved on site, or on its way to being reported."""
+        who = self._resolve_on_site(i)
+        if who:
+            self.resolved_by[i] = who
+            clear = self.env.now + self.stream.scene_min[i, self.kind[i]]
+            if clear <= self.sc.timeline.horizon:
+                self.outcome[i] = 1
+                self.t_clear[i] = clear
+            # else: still being handled on site when the simulation ends (open_at_end)
+            if self.watch is not None:
+                self.watch("on_site", i, None)
+        else:
+            self.env.process(self.incident(i))
 
     def incident(self, i: int):  # type: ignore[no-untyped-def]
         """A reported incident: dispatch, escalation while nobody is there, on-scene work."""
@@ -269,11 +343,18 @@ class ElectionDay:
         delay = float(s.t_report[i] - s.t_occur[i])
         if delay > 0:
             yield env.timeout(delay)
-        inc = Incident(env, i, int(s.site[i]), int(self.world.node_kec[s.site[i]]), env.now)
+        inc = Incident(env, i, int(s.site[i]), self.node_kec[s.site[i]], env.now)
         self._set_type(inc, int(self.kind[i]))
+        if self.first_priority:
+            p = self.first_priority.get(i)
+            if p is not None:  # a scripted incident given its own priority
+                inc.priority = self.priority[i] = p
+                inc.key = (p, inc.t_report, i)
         self.t_report[i] = env.now
         self.open += 1
         self._mark()
+        if self.watch is not None:
+            self.watch("report", i, None)
         if inc.needed == 0:
             self.outcome[i] = 3
             return
@@ -317,17 +398,18 @@ class ElectionDay:
         return u.role in inc.roles or (tni_ok and u.role == "tni" and inc.allow_tni)
 
     def _best_unit(self, inc: Incident) -> tuple[Unit | None, float]:
-        now = self.env.now
         for tni_ok in (False, True):
             best: Unit | None = None
             best_t = math.inf
             best_local = False
             for u in self.units:
-                if u.state == TO_SCENE or u.state == ON_SCENE or not self._capable(u, inc, tni_ok):
+                if u.state > RETURNING or not self._capable(u, inc, tni_ok):
                     continue
                 if tni_ok and u.role != "tni":
                     continue
-                t = u.travel_to(inc.site, now, self.setup_min)
+                t = self._eta(u, inc.site)
+                if t == math.inf:
+                    continue  # cut off by a road closure
                 local = self.policy == "district" and inc.kec in u.covers
                 if (local, -t) > (best_local, -best_t):
                     best, best_t, best_local = u, t, local
@@ -361,12 +443,13 @@ class ElectionDay:
         travel = setup + (expected - setup) * float(self.stream.noise[i, slot])
         retasked = u.state == RETURNING
         if retasked:
-            f = 1.0 if u.ret_dur <= 0 else min(1.0, (env.now - u.ret_t0) / u.ret_dur)
+            f = u.progress(env.now)
             km = f * self.world.road_km[u.home, inc.site] + (1 - f) * self.world.road_km[u.ret_from, inc.site]
         else:
             km = self.world.road_km[u.home, inc.site]
         u.trip += 1
         u.state = TO_SCENE
+        u.task = inc
         inc.n_sent += 1
         if math.isnan(self.t_dispatch[i]):
             self.t_dispatch[i] = env.now
@@ -376,9 +459,13 @@ class ElectionDay:
         self.unit_rows.append(u.log_row)
         self.busy += 1
         self._mark()
-        env.timeout(travel).callbacks.append(partial(self._arrive, u, inc))
+        if self.watch is not None:
+            self.watch("dispatch", i, u)
+        env.timeout(travel).callbacks.append(partial(self._arrive, u, inc, u.trip))
 
-    def _arrive(self, u: Unit, inc: Incident, _: simpy.Event) -> None:
+    def _arrive(self, u: Unit, inc: Incident, token: int, _: simpy.Event) -> None:
+        if u.trip != token:
+            return  # pulled out of service on the way
         u.state = ON_SCENE
         u.node = inc.site
         assert u.log_row is not None
@@ -389,12 +476,18 @@ class ElectionDay:
             inc.first_arrival.succeed()
         if inc.n_arrived >= inc.needed and not inc.all_arrived.triggered:
             inc.all_arrived.succeed()
+        if self.watch is not None:
+            self.watch("arrive", inc.i, u)
 
     def _enqueue(self, inc: Incident) -> None:
         bisect.insort(self.pending, inc, key=lambda x: x.key)
+        if self.watch is not None:
+            self.watch("queued", inc.i, None)
 
     def _escalate(self, inc: Incident, kind: int) -> None:
         self.escalated[inc.i] = True
+        if self.watch is not None:
+            self.watch("escalate", inc.i, None)
         queued = inc in self.pending
         if queued:
             self.pending.remove(inc)
@@ -410,18 +503,32 @@ class ElectionDay:
         self.resolved_by[i] = 4
         self.open -= 1
         on_scene = inc.crew
+        freed = []
         for u in on_scene:
             assert u.log_row is not None
             u.log_row[6] = env.now
+            u.trip += 1
+            u.task = None
+            self.busy -= 1
+            if u.out_pending:  # taken out of service while on scene: out once the job is done
+                u.out_pending = False
+                u.state = OUT_OF_SERVICE
+                continue
             u.state = RETURNING
             u.ret_from, u.ret_t0 = inc.site, env.now
-            u.ret_dur = float(u.travel[inc.site, u.home])
-            u.trip += 1
-            token = u.trip
-            self.busy -= 1
-            env.timeout(u.ret_dur).callbacks.append(partial(self._at_post, u, token))
+            u.ret_dur = self._leg(u, inc.site, u.home)
+            if u.ret_dur == math.inf:  # the way back is cut: wait at the scene until it opens
+                u.ret_t0 = self._opens_at(inc.site, u.home)
+                u.ret_dur = float(u.travel[inc.site, u.home])
+            freed.append(u)
+            if u.ret_t0 == env.now:
+                env.timeout(u.ret_dur).callbacks.append(partial(self._at_post, u, u.trip))
+            elif u.ret_t0 < math.inf:
+                env.timeout(u.ret_t0 - env.now + u.ret_dur).callbacks.append(partial(self._at_post, u, u.trip))
         self._mark()
-        for u in on_scene:
+        if self.watch is not None:
+            self.watch("clear", i, None)
+        for u in freed:
             self._offer(u)
 
     def _at_post(self, u: Unit, token: int, _: simpy.Event) -> None:
@@ -436,20 +543,128 @@ class ElectionDay:
         """A unit just became free: give it the most urgent queued incident it can serve."""
         for inc in self.pending:
             if self._capable(u, inc, True):
-                t = u.travel_to(inc.site, self.env.now, self.setup_min)
-                if t > self.max_travel and self._nearer_exists(inc):
-                    continue  # too far: a nearer unit will take it
+                t = self._eta(u, inc.site)
+                if t == math.inf or (t > self.max_travel and self._nearer_exists(inc)):
+                    continue  # cut off, or too far: a nearer unit will take it
                 self._send(u, inc, t)
                 if inc.n_sent >= inc.needed:
                     self.pending.remove(inc)
                 return
 
+    def _retry(self) -> None:
+        """Conditions changed (a road opened, a unit came back or arrived): try the queue again."""
+        for inc in list(self.pending):
+            self._fill(inc)
+            if inc.n_sent >= inc.needed:
+                self.pending.remove(inc)
+
+    # --- exercise hooks (sim.exercise) -----------------------------------------------------------
+
+    def add_incidents(self, extra: IncidentStream, on_site: bool, priority: int | None = None) -> range:
+        """Append incidents (e.g. scripted injects) to the day; each occurs at its ``t_occur``.
+
+        ``on_site=False`` skips on-site resolution: the incident is a report for the dispatcher.
+        Returns their incident indices.
+        """
+        n0 = len(self.stream)
+        self.stream = self.stream.concat(extra)
+        k = len(extra)
+        self.kind = np.concatenate([self.kind, extra.kind])
+        prio = [priority or self.types[x].priority for x in extra.kind]
+        self.priority = np.concatenate([self.priority, np.asarray(prio, dtype=np.int64)])
+        for name in ("t_report", "t_dispatch", "t_arrive", "t_clear"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.full(k, np.nan)]))
+        for name in ("resolved_by", "outcome", "esc_step"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(k, dtype=np.int64)]))
+        self.escalated = np.concatenate([self.escalated, np.zeros(k, dtype=bool)])
+        self.inc_units.extend([] for _ in range(k))
+        for i in range(n0, n0 + k):
+            if priority is not None:
+                self.first_priority[i] = priority
+            self.env.process(self._later(i, on_site))
+        return range(n0, n0 + k)
+
+    def _later(self, i: int, on_site: bool):  # type: ignore[no-untyped-def]
+        t = float(self.stream.t_occur[i])
+        if t > self.env.now:
+            yield self.env.timeout(t - self.env.now)
+        if on_site:
+            self._occur(i)
+        else:
+            yield from self.incident(i)
+
+    def disrupt(self, d: Disruption) -> None:
+        """A road closure or flood starts now and lasts until ``d.t_end``."""
+        self.disruptions.append(d)
+        if d.t_end < self.sc.timeline.horizon:
+            self.env.timeout(d.t_end - self.env.now).callbacks.append(partial(self._lift, d))
+
+    def _lift(self, d: Disruption, _: simpy.Event) -> None:
+        self.disruptions.remove(d)
+        self._retry()
+
+    def _opens_at(self, a: int, b: int) -> float:
+        ka, kb = self.node_kec[a], self.node_kec[b]
+        return max(d.t_end for d in self.disruptions if d.hits(ka, kb) and math.isinf(d.factor))
+
+    def take_out(self, u: Unit) -> None:
+        """Unit ``u`` goes out of service now (a breakdown). On its way to a scene it turns back
+        and the incident is given to another unit; on scene it finishes the job first."""
+        if u.state == OUT_OF_SERVICE:
+            return
+        if u.state == ON_SCENE:
+            u.out_pending = True
+            return
+        if u.state == TO_SCENE:
+            inc = u.task
+            assert inc is not None and u.log_row is not None
+            inc.crew.remove(u)
+            inc.n_sent -= 1
+            u.log_row[6] = self.env.now
+            u.task = None
+            self.busy -= 1
+            self._mark()
+            u.trip += 1
+            u.state = OUT_OF_SERVICE
+            self._fill(inc)
+            queued = inc in self.pending
+            if inc.n_sent < inc.needed and not queued:
+                self._enqueue(inc)
+            elif inc.n_sent >= inc.needed and queued:
+                self.pending.remove(inc)
+            return
+        u.trip += 1  # cancels a return trip in progress
+        u.state = OUT_OF_SERVICE
+
+    def bring_back(self, u: Unit) -> None:
+        """Unit ``u`` is back in service, ready at its post."""
+        u.out_pending = False
+        if u.state != OUT_OF_SERVICE:
+            return
+        u.state = AT_POST
+        u.node = u.home
+        u.trip += 1
+        self._offer(u)
+
+    def reinforce(self, post: str, role: str, n: int, mode: str = "road") -> list[Unit]:
+        """``n`` units of ``role`` arrive at ``post`` now and are ready there."""
+        new = self._new_units(post, role, n, mode)
+        for u in new:
+            self._offer(u)
+        return new
+
     # --- run ---------------------------------------------------------------------------------
 
     def run(self) -> RunRecords:
-        env = self.env
-        env.process(self.incident_source())
-        env.run(until=self.sc.timeline.horizon)
+        self.start()
+        self.env.run(until=self.sc.timeline.horizon)
+        return self.records()
+
+    def start(self) -> None:
+        """Start the day's processes; then ``env.run(until=...)`` moves it on (in steps, if wished)."""
+        self.env.process(self.incident_source())
+
+    def records(self) -> RunRecords:
         return RunRecords(
             plan=self.plan_name,
             stream=self.stream,
