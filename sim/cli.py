@@ -110,6 +110,24 @@ def get_parser() -> argparse.ArgumentParser:
     rp.add_argument("--lang", default="id", choices=["id", "en"], help="Bahasa Indonesia (default) or English")
     rp.add_argument("--formats", help="comma-separated: html,pdf,pptx,xlsx (default: all)")
 
+    e = sub.add_parser(
+        "exercise", help="play an exercise: scripted injects on a plan, with timeline and after-action review"
+    )
+    scenario_args(e)
+    e.add_argument("--injects", required=True, type=Path, metavar="FILE", help="events list (CSV or YAML)")
+    e.add_argument("--plan", help="the plan to exercise (default: the scenario's first)")
+    e.add_argument(
+        "--background", choices=["on", "off"], default="on", help="random incidents besides the injects (default on)"
+    )
+    e.add_argument("--shift", default="0", metavar="SPAN", help="move every inject by SPAN, e.g. +30min, -1h, +01:30")
+    e.add_argument("--seed", type=int, help="master seed (default: the scenario's)")
+    e.add_argument("--reps", type=int, default=1, help="replications for the after-action review (default 1)")
+    e.add_argument("--step", type=float, metavar="MIN", help="step-through console: MIN simulated minutes per step")
+    e.add_argument("--queue-alert", type=int, default=3, metavar="N", help="decision point when more than N wait")
+    e.add_argument("--out", type=Path, help="exercise folder (default: reports/<scenario>/exercise-<time>-seed<seed>/)")
+    e.add_argument("--lang", default="id", choices=["id", "en"], help="language of the log and summary (default id)")
+    e.add_argument("--quiet", action="store_true", help="print only the exercise folder")
+
     sub.add_parser("scenarios", help="list the bundled scenarios")
     return p
 
@@ -276,6 +294,94 @@ def _experiment(args: argparse.Namespace) -> int:
             f"charts/) in {folder.path}"
         )
     return 0
+
+
+def _exercise(args: argparse.Namespace) -> int:
+    from sim.console import Console, stdin_reader
+    from sim.exercise import Exercise, run_exercise
+    from sim.injects import parse_span, read_injects
+    from sim.report.exercise import ExerciseInfo, write_exercise
+
+    sc = load_scenario(args.scenario, args.overrides)
+    world = build_world(sc)
+    plan = args.plan or next(iter(sc.spec.plans))
+    select_plans(sc, plan)
+    check_personnel(sc, [plan])
+    try:
+        shift = parse_span(args.shift)
+    except ValueError as exc:
+        raise UserError("--shift", None, str(exc)) from None
+    seed = args.seed if args.seed is not None else sc.spec.seed
+    _check_positive("--reps", args.reps, 1)
+    _check_positive("--seed", seed, 0)
+    _check_positive("--queue-alert", args.queue_alert, 0)
+    if args.step is not None and not 1 <= args.step <= 1440:
+        raise UserError("--step", str(args.step), "give the minutes per step, from 1 to 1440")
+    background = args.background == "on"
+    if background:
+        check_size([sc], 1, args.reps)
+    injects = read_injects(args.injects, sc, world, plan, shift)
+    out = args.out or default_run_dir(REPORTS_DIR, f"{sc.name}/exercise", seed, dt.datetime.now().astimezone())
+    if out.exists():
+        raise UserError(str(out), None, "already exists; give a new --out folder")
+
+    first = None
+    reps = args.reps
+    if args.step is not None:
+        first = Exercise(sc, world, plan, injects, seed, 0, background, args.lang, args.queue_alert)
+        finished = Console(first, args.step, sys.stdout, prompt=sys.stdin.isatty()).run(stdin_reader(sys.stdin))
+        if not finished:
+            reps = 1  # stopped early: the review covers what was played
+        injects = sorted(first.fired + [i for i in injects if i.t > first.now], key=lambda i: i.t)
+    result = run_exercise(sc, world, plan, injects, seed, reps, background, args.lang, args.queue_alert, first)
+    info = ExerciseInfo(
+        scenario=sc.name,
+        title=sc.spec.title,
+        plan=plan,
+        seed=seed,
+        replications=reps,
+        background=background,
+        epoch=sc.epoch,
+        election_day=sc.spec.election_day,
+        events_file=Path(args.injects).name,
+        shift_min=shift,
+    )
+    manifest = {
+        "command": "exercise",
+        "argv": list(args.argv),
+        "scenario": {"name": sc.name, "path": str(sc.path), "sha256": sc.digest(), "overrides": sc.overrides},
+        "events_file": {"path": str(args.injects), "sha256": _file_sha256(Path(args.injects))},
+        "plan": plan,
+        "seed": seed,
+        "replications": reps,
+        "background": background,
+        "shift_min": shift,
+        "step_min": args.step,
+        "queue_alert": args.queue_alert,
+        "lang": args.lang,
+        "epoch": sc.epoch.isoformat(),
+        "timezone": sc.spec.timezone,
+        "time_unit": "minutes from the scenario epoch",
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_exercise(out, result, info, world.kecamatan, args.lang, manifest)
+    if not args.quiet:
+        first_rep = result.aar[result.aar["replication"] == 0]
+        n_dec = int((result.decisions["replication"] == 0).sum())
+        reached = first_rep[first_rep["kind"] == "incident"]
+        print(
+            f"exercise: {len(injects)} injects, plan {plan}, seed {seed}, {reps} replication(s); replication 0: "
+            f"{int((reached['in_time'] > 0).sum())} of {len(reached)} incident injects reached in time, "
+            f"{n_dec} decision points"
+        )
+    print(f"exercise folder: {out}")
+    return 0
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -516,6 +622,7 @@ COMMANDS = {
     "compare": _experiment,
     "sweep": _experiment,
     "report": _report,
+    "exercise": _exercise,
     "scenarios": _scenarios,
 }
 

@@ -1,0 +1,189 @@
+"""The step-through console of ``pilkada-sim exercise --step N``: the exercise played live.
+
+The clock advances N simulated minutes per step. After each step the console prints what
+happened (the log lines of the step: injects, reports, dispatches, arrivals, decision points) and
+the situation (open incidents by priority, units free/busy/out per post), then reads one command:
+
+========================  =====================================================================
+(empty), ``c``            next step
+``j 14:00``               jump to a time (any inject time format: ``14:00``, ``H+1 09:00``, ...)
+``end``                   run to the end of the simulated period
+``fire KIND TARGET ...``  fire an inject now, e.g. ``fire incident SGU-01-012 type=bentrok``
+                          ``priority=1 "message=Massa berkumpul"`` (``key=value`` for the other
+                          columns of an events list; quote values with spaces)
+``out UNIT [DURATION]``   take a unit out of service now (back after DURATION if given)
+``back UNIT``             bring a unit back into service
+``units``                 list every unit and its state
+``help``                  this list
+``q``                     quit: save the timeline so far
+========================  =====================================================================
+
+Commands come from standard input, so a script can drive the console through a pipe; the end of
+the input runs the exercise to its end. Stepping does not change the result: the same scenario,
+seed and injects give the same timeline as a batch run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from sim.errors import UserError
+from sim.exercise import Exercise
+from sim.injects import COLUMNS, _Reader, parse_time
+from sim.model import AT_POST, ON_SCENE, OUT_OF_SERVICE, RETURNING, TO_SCENE
+
+STATE_WORDS = {AT_POST: "at post", RETURNING: "returning", TO_SCENE: "on the way", ON_SCENE: "on scene"}
+HELP = (
+    "commands: [Enter]/c next step | j TIME jump | end | fire KIND TARGET key=value... | "
+    "out UNIT [DURATION] | back UNIT | units | help | q quit and save"
+)
+MAX_OPEN_SHOWN = 12
+
+
+class Console:
+    """Drives an :class:`Exercise` step by step from text commands."""
+
+    def __init__(self, ex: Exercise, step_min: float, out: TextIO, prompt: bool = True) -> None:
+        self.ex, self.step, self.out, self.prompt = ex, step_min, out, prompt
+        self.shown = 0  # log rows already printed
+        self.next_number = max((i.number for i in ex.injects), default=0) + 1
+        self.reader = _Reader(Path("console"), ex.sc, ex.world, ex.plan)
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # --- what is printed ----------------------------------------------------------------------
+
+    def report(self) -> None:
+        ex = self.ex
+        for row in ex.rows[self.shown :]:
+            mark = "!!" if row["event"] == "decision" else ">>" if row["event"] == "inject" else "  "
+            self.say(f"{mark} {row['text']}")
+        self.shown = len(ex.rows)
+        self.say(f"-- {ex.stamp(ex.now)} -- {ex.situation_text()}")
+        d = ex.day
+        open_items = sorted(ex.open.items(), key=lambda kv: (kv[1], float(d.t_report[kv[0]])))
+        for i, p in open_items[:MAX_OPEN_SHOWN]:
+            node = int(d.stream.site[i])
+            kind = ex.types.names[int(d.kind[i])]
+            if not d.inc_units[i]:
+                state = "waiting"
+            else:
+                state = "unit on the way" if math.isnan(d.t_arrive[i]) else "unit on scene"
+            age = ex.now - float(d.t_report[i])
+            self.say(f"   P{p} {kind:<16} {ex.site_name(node):<40} {age:5.0f} min  {state}")
+        if len(open_items) > MAX_OPEN_SHOWN:
+            self.say(f"   ... and {len(open_items) - MAX_OPEN_SHOWN} more")
+        posts: dict[str, list[int]] = {}
+        for u in d.units:
+            c = posts.setdefault(u.post, [0, 0, 0])
+            c[0 if u.state <= RETURNING else 2 if u.state == OUT_OF_SERVICE else 1] += 1
+        self.say("   units free/busy/out: " + ", ".join(f"{p} {a}/{b}/{c}" for p, (a, b, c) in posts.items()))
+
+    def units(self) -> None:
+        for u in self.ex.day.units:
+            state = "OUT OF SERVICE" if u.state == OUT_OF_SERVICE else STATE_WORDS[u.state]
+            self.say(f"   {u.uid:<28} {self.ex.unit_name(u):<40} {state}")
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def fire(self, kind: str, target: str, options: dict[str, str]) -> None:
+        cells = {"number": str(self.next_number), "time": "", "kind": kind, "target": target, **options}
+        unknown = [k for k in options if k not in COLUMNS or k in ("number", "time", "kind", "target")]
+        if unknown:
+            raise UserError("console", unknown[0], "unknown option; use type, priority, value, duration, role, message")
+        cells["time"] = f"{self.ex.sc.epoch + dt.timedelta(minutes=self.ex.now):%Y-%m-%dT%H:%M:%S}"
+        inj = self.reader.row("command", cells)
+        if inj.kind in ("unit_out", "unit_back") and inj.target not in {u.uid for u in self.ex.day.units}:
+            ids = ", ".join(u.uid for u in self.ex.day.units[:8])
+            raise UserError("console", "target", f"unknown unit '{inj.target}'; e.g. {ids} (see 'units')")
+        self.next_number += 1
+        self.ex.fire(inj)
+
+    def command(self, line: str) -> str:
+        """Act on one command line; returns 'step', 'stay', 'end' or 'quit'."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            self.say(f"?? {exc}")
+            return "stay"
+        if not words or words[0] in ("c", "continue", "n", "next"):
+            self.ex.advance(self.ex.now + self.step)
+            return "step"
+        cmd, args = words[0].lower(), words[1:]
+        try:
+            if cmd in ("j", "jump") and args:
+                t = parse_time(" ".join(args), self.ex.sc)
+                if t <= self.ex.now:
+                    self.say(f"?? {' '.join(args)} is not later than now ({self.ex.stamp(self.ex.now)})")
+                    return "stay"
+                self.ex.advance(t)
+                return "step"
+            if cmd == "end":
+                self.ex.advance(self.ex.horizon)
+                return "end"
+            if cmd in ("q", "quit", "exit"):
+                return "quit"
+            if cmd == "units":
+                self.units()
+                return "stay"
+            if cmd == "fire" and len(args) >= 2:
+                options = {a.partition("=")[0]: a.partition("=")[2] for a in args[2:]}
+                self.fire(args[0], args[1], options)
+                return "fired"
+            if cmd == "out" and args:
+                self.fire("unit_out", args[0], {"duration": args[1]} if len(args) > 1 else {})
+                return "fired"
+            if cmd == "back" and args:
+                self.fire("unit_back", args[0], {})
+                return "fired"
+        except UserError as err:
+            self.say(f"?? {err.key}: {err.problem}" if err.key else f"?? {err.problem}")
+            return "stay"
+        except ValueError as exc:
+            self.say(f"?? {exc}")
+            return "stay"
+        self.say(HELP)
+        return "stay"
+
+    def run(self, read: Callable[[], str | None]) -> bool:
+        """Play until the end or ``q``; ``read`` gives the next command (None at the end of input).
+        Returns True if the exercise reached its end."""
+        ex = self.ex
+        ex.start()
+        self.say(f"Exercise console: plan {ex.plan}, {self.step:g} min per step, until {ex.stamp(ex.horizon)}. {HELP}")
+        first = min([i.t for i in ex.injects] + [ex.sc.timeline.voting_start])
+        ex.advance(max(first - self.step, 0.0) // self.step * self.step)
+        self.report()
+        while ex.now < ex.horizon:
+            if self.prompt:
+                self.out.write(f"[{ex.stamp(ex.now)}] > ")
+                self.out.flush()
+            line = read()
+            if line is None:
+                self.say("(end of input: running to the end)")
+                ex.advance(ex.horizon)
+                self.report()
+                break
+            result = self.command(line.strip())
+            if result == "quit":
+                self.say(f"quit at {ex.stamp(ex.now)}: saving the timeline so far")
+                return False
+            if result in ("step", "end", "fired"):
+                self.report()
+        self.say("end of the simulated period")
+        return True
+
+
+def stdin_reader(stream: TextIO) -> Callable[[], str | None]:
+    def read() -> str | None:
+        line = stream.readline()
+        return None if line == "" else line
+
+    return read

@@ -1,0 +1,375 @@
+"""The exercise's events list (MSEL): scripted injects, read from CSV or YAML and checked.
+
+One row per inject; columns (see scenarios/README.md, "Exercise events lists"):
+
+``number, time, kind, target, type, priority, value, duration, role, message, expected_action``
+
+Only ``number``, ``time``, ``kind`` and ``target`` are required. Every mistake is reported as one
+line naming the file, the row (the spreadsheet's row number: the header is row 1) and the column,
+before anything runs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pandas as pd
+
+from sim.errors import UserError
+from sim.model import ROLE_GROUPS
+from sim.report.i18n import when
+from sim.scenario import LoadedScenario, _read_csv, yaml_load
+from sim.timeparse import minutes_between, parse_when
+from sim.world import KPU_ID, World, ppk_id
+
+KINDS = ("incident", "road_closure", "flood", "unit_out", "unit_back", "reinforcement", "surge")
+COLUMNS = (
+    "number",
+    "time",
+    "kind",
+    "target",
+    "type",
+    "priority",
+    "value",
+    "duration",
+    "role",
+    "message",
+    "expected_action",
+)
+REQUIRED = ("number", "time", "kind", "target")
+ROLES = tuple(r for r, _ in ROLE_GROUPS)
+MAX_INJECTS = 10_000
+LINK = "/"  # "Kaliorang / Bengalon": the roads between two kecamatan
+# Which optional columns each kind takes (others must stay empty: a filled one is a slipped cell).
+USES = {
+    "incident": {"type", "priority"},
+    "road_closure": {"value", "duration"},
+    "flood": {"value", "duration"},
+    "unit_out": {"duration"},
+    "unit_back": set(),
+    "reinforcement": {"value", "role", "duration"},
+    "surge": {"type", "value", "duration"},
+}
+
+_H_OFFSET = re.compile(r"^H\s*([+-])\s*(\d{1,3}):(\d{2})$")
+_HHMM = re.compile(r"^([+-]?)(\d{1,3}):(\d{2})$")
+_SPAN = re.compile(
+    r"^([+-]?)\s*(?:(\d+(?:[.,]\d+)?)\s*(?:h|j|jam|hours?)\b)?\s*"
+    r"(?:(\d+(?:[.,]\d+)?)\s*(?:m|min|mins|menit|minutes?)?)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Inject:
+    """One checked inject; ``t`` and ``duration_min`` in model minutes [min]."""
+
+    number: int
+    where: str  # "row 5" (CSV) or "entry 3" (YAML), for messages
+    t: float
+    kind: str
+    target: str
+    type: str = ""
+    priority: int | None = None
+    value: float | None = None  # closure factor (inf = cut), reinforcement units, surge multiplier
+    duration_min: float | None = None  # None = until the end of the simulated period
+    role: str = ""
+    message: str = ""
+    expected_action: str = ""
+    site: int = -1  # incident: node index
+    kec: int = -1  # closure, flood, surge: kecamatan index
+    other: int = -1  # closure or flood of a link: the second kecamatan
+
+    @property
+    def t_end(self) -> float:
+        return math.inf if self.duration_min is None else self.t + self.duration_min
+
+
+def parse_span(text: str) -> float:
+    """A duration or shift in minutes: ``90``, ``90min``, ``2h``, ``1h30``, ``01:30``, ``-15min``."""
+    s = text.strip()
+    m = _HHMM.match(s)
+    if m:
+        if int(m.group(3)) > 59:
+            raise ValueError(f"'{text}' is not a duration; minutes after ':' go up to 59")
+        value = float(int(m.group(2)) * 60 + int(m.group(3)))
+        return -value if m.group(1) == "-" else value
+    m = _SPAN.match(s)
+    if s and m and (m.group(2) or m.group(3)):
+        h = float((m.group(2) or "0").replace(",", "."))
+        mins = float((m.group(3) or "0").replace(",", "."))
+        value = h * 60 + mins
+        return -value if m.group(1) == "-" else value
+    raise ValueError(f"'{text}' is not a duration; use minutes (90), 90min, 2h, 1h30 or 01:30")
+
+
+def parse_time(text: str, sc: LoadedScenario) -> float:
+    """An inject time in model minutes: ``10:40`` on election day, a date-time, ``H-1 08:00``, or
+    ``H+02:30``, an offset from H-hour, when voting opens."""
+    s = text.strip()
+    m = _H_OFFSET.match(s)
+    if m:
+        offset = int(m.group(2)) * 60 + int(m.group(3))
+        if int(m.group(3)) > 59:
+            raise ValueError(f"'{text}' is not an offset; minutes after ':' go up to 59")
+        return sc.timeline.voting_start + (-offset if m.group(1) == "-" else offset)
+    return minutes_between(sc.epoch, parse_when(s, sc.spec.election_day))
+
+
+def unit_ids(sc: LoadedScenario, plan: str) -> list[str]:
+    """The plan's unit ids as the model names them: ``<post>-<role>-<n>``."""
+    p = sc.spec.plans[plan]
+    ids: list[str] = []
+    count: dict[tuple[str, str], int] = {}
+    for role, key in ROLE_GROUPS:
+        for g in getattr(p, key):
+            for _ in range(g.units):
+                count[g.post, role] = count.get((g.post, role), 0) + 1
+                ids.append(f"{g.post}-{role}-{count[g.post, role]}")
+    return ids
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+class _Reader:
+    """Checks rows one by one against the scenario, world and plan."""
+
+    def __init__(self, path: Path, sc: LoadedScenario, world: World, plan: str) -> None:
+        self.path, self.sc, self.world, self.plan = path, sc, world, plan
+        self.nodes = {n: i for i, n in enumerate(world.node_ids) if world.node_kind[i] != "post"}
+        self.kec = {k: i for i, k in enumerate(world.kecamatan)}
+        self.kec_folded = {k.casefold(): i for i, k in enumerate(world.kecamatan)}
+        self.units = unit_ids(sc, plan)
+        self.posts = list(world.post_node)
+        self.types = list(sc.spec.incidents.types)
+
+    def fail(self, where: str, field: str, problem: str) -> NoReturn:
+        raise UserError(str(self.path), f"{where} column {field}", problem)
+
+    def kecamatan(self, where: str, name: str) -> int:
+        k = self.kec.get(name, self.kec_folded.get(name.casefold()))
+        if k is None:
+            self.fail(where, "target", f"unknown kecamatan '{name}'; valid: {_listing(list(self.kec))}")
+        assert k is not None
+        return k
+
+    def row(self, where: str, cells: dict[str, str]) -> Inject:
+        def cell(name: str) -> str:
+            v = cells.get(name, "")
+            return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+
+        for name in REQUIRED:
+            if not cell(name):
+                self.fail(where, name, "empty; every inject needs number, time, kind and target")
+        number_text = cell("number")
+        if not re.fullmatch(r"\d{1,9}", number_text):
+            self.fail(where, "number", f"'{number_text}' is not a whole number (0 or more)")
+        number = int(number_text)
+        kind = re.sub(r"[\s-]+", "_", cell("kind").lower())
+        if kind not in KINDS:
+            self.fail(where, "kind", f"unknown kind '{cell('kind')}'; valid: {', '.join(KINDS)}")
+        try:
+            t = parse_time(cell("time"), self.sc)
+        except ValueError as exc:
+            self.fail(where, "time", str(exc))
+        self.check_window(where, "time", t)
+        for name in ("type", "priority", "value", "duration", "role"):
+            if cell(name) and name not in USES[kind]:
+                takes = ", ".join(sorted(USES[kind])) or "none of type, priority, value, duration, role"
+                self.fail(where, name, f"'{cell(name)}' does not apply to a {kind} inject (it takes: {takes})")
+
+        inj = Inject(
+            number, where, t, kind, cell("target"), message=cell("message"), expected_action=cell("expected_action")
+        )
+        duration = None
+        if cell("duration"):
+            try:
+                duration = parse_span(cell("duration"))
+            except ValueError as exc:
+                self.fail(where, "duration", str(exc))
+            assert duration is not None
+            if not duration > 0:
+                self.fail(where, "duration", f"'{cell('duration')}' must be longer than zero")
+        inj = replace(inj, duration_min=duration)
+        value = None
+        if cell("value"):
+            try:
+                value = float(cell("value").replace(",", "."))
+            except ValueError:
+                self.fail(where, "value", f"'{cell('value')}' is not a number")
+            assert value is not None
+            if not math.isfinite(value):
+                self.fail(where, "value", f"'{cell('value')}' is not a finite number")
+        return getattr(self, f"_{kind}", self._closure)(inj, cell, value)
+
+    def check_window(self, where: str, field: str, t: float) -> None:
+        tl = self.sc.timeline
+        if not tl.logistics_start <= t < tl.horizon:
+            self.fail(
+                where,
+                field,
+                f"{when(self.sc.epoch, t, 'en')} is outside the scenario window "
+                f"({when(self.sc.epoch, tl.logistics_start, 'en')} to {when(self.sc.epoch, tl.horizon, 'en')})",
+            )
+
+    def _incident(self, inj: Inject, cell: Any, value: float | None) -> Inject:
+        site = self.nodes.get(inj.target)
+        if site is None:
+            examples = [self.world.node_ids[0], ppk_id(self.world.kecamatan[0]), KPU_ID]
+            self.fail(
+                inj.where,
+                "target",
+                f"unknown site '{inj.target}'; an incident's target is a TPS id, 'PPK <kecamatan>' or 'KPU' "
+                f"(e.g. {', '.join(examples)})",
+            )
+        if not cell("type"):
+            self.fail(inj.where, "type", f"an incident needs its type; valid: {', '.join(self.types)}")
+        if cell("type") not in self.types:
+            self.fail(inj.where, "type", f"unknown incident type '{cell('type')}'; valid: {', '.join(self.types)}")
+        priority = None
+        if cell("priority"):
+            if not re.fullmatch(r"[1-9]", cell("priority")):
+                self.fail(inj.where, "priority", f"'{cell('priority')}' is not a priority; use 1 (most urgent) to 9")
+            priority = int(cell("priority"))
+        assert site is not None
+        return replace(inj, site=site, type=cell("type"), priority=priority)
+
+    def _closure(self, inj: Inject, cell: Any, value: float | None) -> Inject:
+        if value is not None and value < 1:
+            self.fail(
+                inj.where,
+                "value",
+                f"'{cell('value')}' would speed travel up; give a travel-time factor of 1 or more, "
+                "or leave it empty for roads cut",
+            )
+        parts = [p.strip() for p in inj.target.split(LINK)]
+        if len(parts) > 2 or not all(parts):
+            self.fail(inj.where, "target", f"'{inj.target}': give a kecamatan, or two joined by '{LINK}' for a link")
+        kec = self.kecamatan(inj.where, parts[0])
+        other = self.kecamatan(inj.where, parts[1]) if len(parts) == 2 else -1
+        if other == kec:
+            self.fail(inj.where, "target", f"'{inj.target}' links a kecamatan with itself")
+        return replace(inj, kec=kec, other=other, value=math.inf if value is None else value)
+
+    def _unit_out(self, inj: Inject, cell: Any, value: float | None) -> Inject:
+        return inj  # the unit is checked in time order, with the reinforcements (see read_injects)
+
+    _unit_back = _unit_out
+
+    def _reinforcement(self, inj: Inject, cell: Any, value: float | None) -> Inject:
+        if inj.target not in self.posts:
+            self.fail(inj.where, "target", f"unknown post '{inj.target}'; valid: {_listing(self.posts)}")
+        n = 1.0 if value is None else value
+        if n != round(n) or not 1 <= n <= 100:
+            self.fail(inj.where, "value", f"'{cell('value')}' units: give a whole number from 1 to 100")
+        role = cell("role").lower() or "reserve"
+        if role not in ROLES:
+            self.fail(inj.where, "role", f"unknown role '{cell('role')}'; valid: {', '.join(ROLES)}")
+        if inj.duration_min is not None:
+            self.fail(inj.where, "duration", "reinforcements stay to the end; leave duration empty")
+        return replace(inj, value=n, role=role)
+
+    def _surge(self, inj: Inject, cell: Any, value: float | None) -> Inject:
+        kec = self.kecamatan(inj.where, inj.target)
+        if cell("type") and cell("type") not in self.types:
+            self.fail(inj.where, "type", f"unknown incident type '{cell('type')}'; valid: {', '.join(self.types)}")
+        if value is None or not 1 < value <= 100:
+            self.fail(inj.where, "value", "a surge needs its rate multiplier, more than 1 and at most 100 (e.g. 3)")
+        return replace(inj, kec=kec, type=cell("type"), value=value)
+
+
+def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(where, cells) of every row of a CSV or YAML events list."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            data = yaml_load(path.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise UserError(str(path), None, f"cannot read the file ({exc.__class__.__name__})") from None
+        except Exception as exc:  # yaml errors carry a position; one line is enough
+            mark = getattr(exc, "problem_mark", None)
+            at = f"line {mark.line + 1}" if mark is not None else None
+            raise UserError(str(path), at, "not valid YAML") from None
+        entries = data.get("injects") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise UserError(str(path), "injects", "expected a list of injects (lines starting '- ')")
+        out = []
+        for k, e in enumerate(entries, start=1):
+            if not isinstance(e, dict):
+                raise UserError(str(path), f"entry {k}", "expected a mapping (number: ..., time: ..., ...)")
+            unknown = [c for c in e if c not in COLUMNS]
+            if unknown:
+                raise UserError(str(path), f"entry {k} key {unknown[0]}", f"unknown key; valid: {', '.join(COLUMNS)}")
+            out.append((f"entry {k}", {c: "" if v is None else str(v) for c, v in e.items()}))
+        return out
+    if not path.is_file():
+        raise UserError(str(path), None, "events list not found")
+    df = _read_csv(path, MAX_INJECTS, "injects")
+    df.columns = [re.sub(r"[\s-]+", "_", c.lower()) for c in df.columns]
+    unknown = [c for c in df.columns if c not in COLUMNS]
+    if unknown:
+        raise UserError(str(path), f"column {unknown[0]}", f"unknown column; valid: {', '.join(COLUMNS)}")
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise UserError(str(path), f"column {missing[0]}", f"missing; the header needs {', '.join(REQUIRED)}")
+    df = df.where(pd.notna(df), "")
+    return [
+        (f"row {int(i) + 2}", {str(c): v for c, v in row.items()})
+        for i, row in zip(df.index, df.to_dict("records"), strict=True)
+    ]
+
+
+def read_injects(path: str | Path, sc: LoadedScenario, world: World, plan: str, shift_min: float = 0.0) -> list[Inject]:
+    """Read and check an events list for ``plan``; every inject moved by ``shift_min`` [min].
+
+    Returns the injects in time order (ties in file order).
+    """
+    path = Path(path)
+    reader = _Reader(path, sc, world, plan)
+    rows = _rows(path)
+    if not rows:
+        raise UserError(str(path), None, "no injects; add rows under the header")
+    injects = []
+    seen: dict[int, str] = {}
+    for where, cells in rows:
+        inj = reader.row(where, cells)
+        if inj.number in seen:
+            reader.fail(where, "number", f"{inj.number} is already used by {seen[inj.number]}; numbers must differ")
+        seen[inj.number] = where
+        if shift_min:
+            inj = replace(inj, t=inj.t + shift_min)
+            try:
+                reader.check_window(where, "time", inj.t)
+            except UserError as err:
+                raise UserError("--shift", f"moves inject {inj.number} ({where})", err.problem) from None
+        injects.append(inj)
+    injects.sort(key=lambda x: x.t)  # stable: ties keep the file's order
+    check_units(injects, reader)
+    return injects
+
+
+def check_units(injects: list[Inject], reader: _Reader) -> None:
+    """Unit ids of unit_out/unit_back injects, in time order: the plan's, or a reinforcement's
+    that has arrived by then (named ``<post>-<role>-<n>`` after the plan's)."""
+    known = list(reader.units)
+    count: dict[tuple[str, str], int] = {}
+    for u in known:
+        post, role, _ = u.rsplit("-", 2)
+        count[post, role] = count.get((post, role), 0) + 1
+    for inj in injects:
+        if inj.kind == "reinforcement":
+            for _ in range(int(inj.value or 1)):
+                count[inj.target, inj.role] = count.get((inj.target, inj.role), 0) + 1
+                known.append(f"{inj.target}-{inj.role}-{count[inj.target, inj.role]}")
+        elif inj.kind in ("unit_out", "unit_back") and inj.target not in known:
+            reader.fail(
+                inj.where,
+                "target",
+                f"unknown unit '{inj.target}' in plan '{reader.plan}' at that time; valid: {_listing(known)}",
+            )

@@ -1,0 +1,568 @@
+"""The exercise's outputs: timeline chart, timeline page (HTML), after-action summary (Markdown).
+
+Everything is built from the tables of :class:`sim.exercise.ExerciseResult`; the log shown is
+replication 0's (the one played at the console), the after-action summary covers every
+replication. Text is in Bahasa Indonesia (default) or English.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from matplotlib.patches import Patch, Rectangle
+
+from sim.exercise import ExerciseResult
+from sim.injects import COLUMNS, Inject
+from sim.report.charts import _figure, _save, _style
+from sim.report.i18n import Text, date, percent
+from sim.runfolder import MANIFEST, sha256, write_csv
+
+PRIORITY_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#0072B2"}  # 3 = every lower priority too
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class ExerciseInfo:
+    """What the exercise was: shown at the top of every output."""
+
+    scenario: str
+    title: str
+    plan: str
+    seed: int
+    replications: int
+    background: bool
+    epoch: dt.datetime
+    election_day: dt.date
+    events_file: str
+    shift_min: float
+
+
+WORDS: dict[str, dict[str, str]] = {
+    "title": {
+        "id": "Latihan: linimasa dan ringkasan pasca-latihan",
+        "en": "Exercise: timeline and after-action review",
+    },
+    "aar_title": {"id": "Ringkasan pasca-latihan (After-Action Review)", "en": "After-action review"},
+    "scope": {
+        "id": "Skenario {scenario}, rencana {plan}, seed {seed}, {reps} replikasi, latar belakang acak {bg}; "
+        "daftar inject {file}{shift}.",
+        "en": "Scenario {scenario}, plan {plan}, seed {seed}, {reps} replications, random background {bg}; "
+        "events list {file}{shift}.",
+    },
+    "on": {"id": "aktif", "en": "on"},
+    "off": {"id": "tidak aktif", "en": "off"},
+    "shifted": {"id": ", digeser {m} menit", "en": ", shifted by {m} min"},
+    "injects": {"id": "Inject dan hasilnya", "en": "Injects and what happened"},
+    "col_no": {"id": "No", "en": "No"},
+    "col_time": {"id": "Waktu", "en": "Time"},
+    "col_kind": {"id": "Jenis", "en": "Kind"},
+    "col_target": {"id": "Sasaran", "en": "Target"},
+    "col_message": {"id": "Pesan", "en": "Message"},
+    "col_expected": {"id": "Tindakan yang diharapkan", "en": "Expected action"},
+    "col_happened": {"id": "Yang terjadi (replikasi 0)", "en": "What happened (replication 0)"},
+    "col_in_time": {"id": "Tepat waktu (semua replikasi)", "en": "In time (all replications)"},
+    "reached_by": {
+        "id": "{units} tiba {m} menit setelah laporan (target {target})",
+        "en": "{units} arrived {m} min after the report (target {target})",
+    },
+    "not_reached": {"id": "tidak didatangi sampai akhir simulasi", "en": "not reached before the end"},
+    "affected": {
+        "id": "{n} kejadian terkait, {k} didatangi tepat waktu",
+        "en": "{n} related incidents, {k} reached in time",
+    },
+    "none_affected": {"id": "tidak ada kejadian terkait", "en": "no related incident"},
+    "units_added": {"id": "unit baru menangani {n} kejadian", "en": "the new units took {n} incidents"},
+    "share_reps": {"id": "{share} dari {n} replikasi", "en": "{share} of {n} replications"},
+    "share_incidents": {"id": "{share} dari {n} kejadian", "en": "{share} of {n} incidents"},
+    "decisions": {"id": "Titik keputusan", "en": "Decision points"},
+    "decision_counts": {
+        "id": "Replikasi 0: {n} titik keputusan; rata-rata {mean} per replikasi.",
+        "en": "Replication 0: {n} decision points; {mean} per replication on average.",
+    },
+    "dk_no_unit_priority_1": {"id": "tidak ada unit bebas untuk prioritas 1", "en": "no unit free for priority 1"},
+    "dk_queue_long": {"id": "antrean panjang", "en": "long queue"},
+    "dk_escalation": {"id": "eskalasi", "en": "escalation"},
+    "dk_cut_off": {"id": "kecamatan terputus", "en": "kecamatan cut off"},
+    "short": {"id": "Di mana rencana kurang", "en": "Where the plan fell short"},
+    "good": {"id": "Yang berjalan baik", "en": "What went well"},
+    "short_inject": {
+        "id": "Inject {n} ({target}) tidak didatangi tepat waktu di {k} dari {r} replikasi.",
+        "en": "Inject {n} ({target}) was not reached in time in {k} of {r} replications.",
+    },
+    "short_related": {
+        "id": "Inject {n} ({kind}, {target}): {share} kejadian terkait didatangi tepat waktu.",
+        "en": "Inject {n} ({kind}, {target}): {share} of related incidents reached in time.",
+    },
+    "short_decisions": {
+        "id": "{what}: {n} kali di replikasi 0.",
+        "en": "{what}: {n} times in replication 0.",
+    },
+    "short_open": {
+        "id": "{n} kejadian belum ditangani saat simulasi berakhir (replikasi 0).",
+        "en": "{n} incidents still open when the simulation ended (replication 0).",
+    },
+    "nothing_short": {"id": "Tidak ada kekurangan yang terlihat.", "en": "No shortfall seen."},
+    "good_inject": {
+        "id": "Inject {n} ({target}) didatangi tepat waktu di semua replikasi.",
+        "en": "Inject {n} ({target}) was reached in time in every replication.",
+    },
+    "nothing_good": {
+        "id": "Tidak ada inject kejadian yang didatangi tepat waktu di semua replikasi.",
+        "en": "No incident inject was reached in time in every replication.",
+    },
+    "log": {"id": "Log kejadian (replikasi 0)", "en": "Event log (replication 0)"},
+    "chart": {"id": "Linimasa per kecamatan (replikasi 0)", "en": "Timeline by kecamatan (replication 0)"},
+    "chart_caption": {
+        "id": "Setiap batang adalah satu kejadian yang memerlukan unit: bagian terang dari laporan sampai unit "
+        "pertama tiba, bagian gelap saat unit di lokasi. Garis putus-putus bernomor: inject. Arsiran: jalan "
+        "terputus atau terhambat.",
+        "en": "Each bar is an incident that needed units: light from the report to the first unit's arrival, dark "
+        "while units were on scene. Numbered dashed lines: injects. Hatching: roads cut or slowed.",
+    },
+    "waiting": {"id": "laporan → tiba", "en": "report → arrival"},
+    "on_scene": {"id": "di lokasi", "en": "on scene"},
+    "priority": {"id": "Prioritas {p}", "en": "Priority {p}"},
+    "priority_low": {"id": "Prioritas 3+", "en": "Priority 3+"},
+    "time_axis": {"id": "Waktu (WITA)", "en": "Time (WITA)"},
+    "no_incidents": {"id": "tidak ada kejadian yang memerlukan unit", "en": "no incident needed units"},
+    "na": {"id": "–", "en": "–"},
+}
+
+
+def _text(lang: str) -> Text:
+    return Text(lang, WORDS)
+
+
+def _stamp(info: ExerciseInfo, t: float) -> str:
+    d = info.epoch + dt.timedelta(minutes=float(t))
+    days = (d.date() - info.election_day).days
+    return f"{d:%H:%M}" if days == 0 else f"H{days:+d} {d:%H:%M}"
+
+
+# --- the after-action summary ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InjectOutcome:
+    inject: Inject
+    happened: str  # replication 0, in words
+    in_time: str  # across replications, in words
+    missed_reps: int  # incident injects: replications where it was not reached in time
+    related_share: float  # other injects: share of related incidents reached in time (nan if none)
+    related: int
+
+
+def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[InjectOutcome]:
+    t = _text(lang)
+    out = []
+    reps = aar["replication"].nunique() if len(aar) else 0
+    for inj in played:
+        rows = aar[aar["inject"] == inj.number]
+        first = rows[rows["replication"] == 0]
+        r0 = first.iloc[0] if len(first) else None
+        missed, share, related = 0, math.nan, int(rows["incidents"].sum())
+        if inj.kind == "incident":
+            if r0 is not None and r0["reached"]:
+                happened = t(
+                    "reached_by",
+                    units=str(r0["units"]).replace(";", ", "),
+                    m=round(float(r0["response_min"])),
+                    target=round(float(r0["target_min"])),
+                )
+            else:
+                happened = t("not_reached")
+            ok = int((rows["in_time"] >= 1).sum())
+            missed = len(rows) - ok
+            in_time = t("share_reps", share=percent(ok / len(rows), lang), n=len(rows)) if len(rows) else t("na")
+        else:
+            if r0 is None or not r0["incidents"]:
+                happened = t("none_affected")
+            elif inj.kind == "reinforcement":
+                happened = t("units_added", n=int(r0["incidents"]))
+            else:
+                happened = t("affected", n=int(r0["incidents"]), k=int(r0["in_time"]))
+            if related:
+                share = float(rows["in_time"].sum()) / related
+                in_time = t("share_incidents", share=percent(share, lang), n=related)
+            else:
+                in_time = t("na")
+        out.append(InjectOutcome(inj, happened, in_time, missed, share, related))
+    del reps
+    return out
+
+
+def aar_markdown(
+    info: ExerciseInfo, aar: pd.DataFrame, decisions: pd.DataFrame, open_end: int, played: list[Inject], lang: str
+) -> str:
+    """``aar.md``: the after-action summary (HSEEP spirit: objectives, what happened, shortfalls)."""
+    t = _text(lang)
+    outcomes = inject_outcomes(aar, played, lang)
+    lines = [f"# {t('aar_title')}", "", _scope(info, lang), "", f"## {t('injects')}", ""]
+    head = [
+        t(k) for k in ("col_no", "col_time", "col_kind", "col_target", "col_expected", "col_happened", "col_in_time")
+    ]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for o in outcomes:
+        i = o.inject
+        cells = [
+            str(i.number),
+            _stamp(info, i.t),
+            i.kind,
+            i.target,
+            i.expected_action or i.message,
+            o.happened,
+            o.in_time,
+        ]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    lines += ["", f"## {t('decisions')}", ""]
+    lines += _decision_lines(info, decisions, lang)
+    lines += ["", f"## {t('short')}", ""]
+    short = shortfalls(outcomes, decisions, open_end, info, lang)
+    lines += [f"- {s}" for s in short] or [t("nothing_short")]
+    lines += ["", f"## {t('good')}", ""]
+    good = [
+        t("good_inject", n=o.inject.number, target=o.inject.target)
+        for o in outcomes
+        if o.inject.kind == "incident" and o.missed_reps == 0
+    ]
+    lines += [f"- {g}" for g in good] or [t("nothing_good")]
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _scope(info: ExerciseInfo, lang: str) -> str:
+    t = _text(lang)
+    shift = t("shifted", m=f"{info.shift_min:+g}") if info.shift_min else ""
+    return (
+        t(
+            "scope",
+            scenario=info.title or info.scenario,
+            plan=info.plan,
+            seed=info.seed,
+            reps=info.replications,
+            bg=t("on" if info.background else "off"),
+            file=info.events_file,
+            shift=shift,
+        )
+        + f" {date(info.election_day, lang)}."
+    )
+
+
+def _decision_counts(decisions: pd.DataFrame) -> tuple[dict[str, int], int, float]:
+    first = decisions[decisions["replication"] == 0]
+    counts = first["decision"].value_counts().to_dict()
+    reps = max(int(decisions["replication"].max()) + 1, 1) if len(decisions) else 1
+    return {str(k): int(v) for k, v in counts.items()}, len(first), len(decisions) / reps
+
+
+def _decision_lines(info: ExerciseInfo, decisions: pd.DataFrame, lang: str) -> list[str]:
+    t = _text(lang)
+    _, n0, mean = _decision_counts(decisions)
+    lines = [t("decision_counts", n=n0, mean=f"{mean:.1f}".replace(".", "," if lang == "id" else "."))]
+    first = decisions[decisions["replication"] == 0]
+    lines.append("")
+    for r in first.to_dict("records"):
+        lines.append(f"- {_stamp(info, float(r['t']))} {_md_cell(str(r['text']))}")
+    return lines
+
+
+def shortfalls(
+    outcomes: list[InjectOutcome], decisions: pd.DataFrame, open_end: int, info: ExerciseInfo, lang: str
+) -> list[str]:
+    t = _text(lang)
+    out = []
+    for o in outcomes:
+        i = o.inject
+        if i.kind == "incident" and o.missed_reps:
+            out.append(t("short_inject", n=i.number, target=i.target, k=o.missed_reps, r=info.replications))
+        elif i.kind not in ("incident", "unit_back", "reinforcement") and o.related and o.related_share < 1:
+            out.append(
+                t("short_related", n=i.number, kind=i.kind, target=i.target, share=percent(o.related_share, lang))
+            )
+    counts, _, _ = _decision_counts(decisions)
+    for kind in ("no_unit_priority_1", "queue_long", "cut_off"):
+        if counts.get(kind):
+            out.append(t("short_decisions", what=t(f"dk_{kind}").capitalize(), n=counts[kind]))
+    if open_end:
+        out.append(t("short_open", n=open_end))
+    return out
+
+
+# --- the timeline chart -----------------------------------------------------------------------
+
+
+def timeline_chart(
+    info: ExerciseInfo, incidents: pd.DataFrame, played: list[Inject], kecamatan: list[str], lang: str, out_dir: Path
+) -> Path:
+    """``timeline.png``: replication 0's dispatched incidents as bars per kecamatan, injects marked."""
+    t = _text(lang)
+    inc = incidents[(incidents["replication"] == 0) & incidents["t_report"].notna()].copy()
+    end = inc["t_clear"].fillna(inc["t_arrive"]).fillna(inc["t_report"] + 60)
+    times = [*inc["t_report"].tolist(), *end.tolist(), *[i.t for i in played]]
+    t0 = (min(times) if times else 0.0) - 30
+    t1 = (max(times) if times else 60.0) + 30
+    rows = sorted(set(inc["kecamatan"]) | {kecamatan[i.kec] for i in played if i.kec >= 0}, key=kecamatan.index)
+    rows += sorted({kecamatan[i.other] for i in played if i.other >= 0} - set(rows), key=kecamatan.index)
+    y_of = {k: j for j, k in enumerate(rows)}
+    with _style():
+        fig = _figure()
+        ax = fig.add_subplot()
+        for k, j in y_of.items():
+            sub = inc[inc["kecamatan"] == k].sort_values("t_report")
+            lanes: list[float] = []
+            placed = []
+            for r in sub.to_dict("records"):
+                start = float(r["t_report"])
+                stop = t1 if pd.isna(r["t_clear"]) else float(r["t_clear"])
+                lane = next((n for n, free in enumerate(lanes) if free <= start), len(lanes))
+                if lane == len(lanes):
+                    lanes.append(stop)
+                else:
+                    lanes[lane] = stop
+                placed.append((r, lane))
+            height = 0.8 / max(len(lanes), 1)
+            for r, lane in placed:
+                y = j - 0.4 + lane * height
+                colour = PRIORITY_COLOURS[min(int(r["priority"]), 3)]
+                arrive = t1 if pd.isna(r["t_arrive"]) else float(r["t_arrive"])
+                clear = t1 if pd.isna(r["t_clear"]) else float(r["t_clear"])
+                ax.add_patch(
+                    Rectangle(
+                        (float(r["t_report"]), y),
+                        arrive - float(r["t_report"]),
+                        height * 0.9,
+                        color=colour,
+                        alpha=0.35,
+                        lw=0,
+                    )
+                )
+                if arrive < clear:
+                    ax.add_patch(Rectangle((arrive, y), clear - arrive, height * 0.9, color=colour, lw=0))
+        for inj in played:
+            if inj.kind in ("road_closure", "flood"):
+                for k in (inj.kec, inj.other):
+                    if k >= 0 and kecamatan[k] in y_of:
+                        j = y_of[kecamatan[k]]
+                        ax.add_patch(
+                            Rectangle(
+                                (inj.t, j - 0.45),
+                                min(inj.t_end, t1) - inj.t,
+                                0.9,
+                                fill=False,
+                                hatch="///",
+                                edgecolor="#777777",
+                                lw=0.6,
+                            )
+                        )
+        for inj in played:
+            ax.axvline(inj.t, color="#333333", lw=0.8, ls=(0, (4, 3)), zorder=0)
+            ax.annotate(
+                str(inj.number),
+                (inj.t, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=9,
+            )
+        ax.set_xlim(t0, t1)
+        ax.set_ylim(len(rows) - 0.5, -0.5) if rows else ax.set_ylim(0.5, -0.5)
+        ax.set_yticks(range(len(rows)), rows)
+        span = t1 - t0
+        step = next(s for s in (15, 30, 60, 120, 240, 360, 720, 1440, 2880) if span / s <= 12)
+        first = math.ceil((t0 + info.epoch.hour * 60 + info.epoch.minute) / step) * step - (
+            info.epoch.hour * 60 + info.epoch.minute
+        )
+        ticks = np.arange(first, t1, step)
+        ax.set_xticks(ticks, [_stamp(info, x) for x in ticks])
+        ax.set_xlabel(t("time_axis"))
+        ax.set_title(t("chart"), loc="left")
+        if not len(inc):
+            ax.text(0.5, 0.5, t("no_incidents"), transform=ax.transAxes, ha="center", color="#777777")
+        handles = [
+            Patch(color=PRIORITY_COLOURS[1], label=t("priority", p=1)),
+            Patch(color=PRIORITY_COLOURS[2], label=t("priority", p=2)),
+            Patch(color=PRIORITY_COLOURS[3], label=t("priority_low")),
+            Patch(color="#999999", alpha=0.35, label=t("waiting")),
+            Patch(color="#999999", label=t("on_scene")),
+        ]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=5, frameon=False)
+        return _save(fig, out_dir, "timeline")
+
+
+# --- the timeline page ------------------------------------------------------------------------
+
+
+def timeline_html(
+    info: ExerciseInfo,
+    timeline: pd.DataFrame,
+    aar_md_sections: dict[str, Any],
+    chart: Path,
+    lang: str,
+) -> str:
+    """``timeline.html``: one self-contained page (chart inline, no scripts)."""
+    t = _text(lang)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    log = timeline[timeline["replication"] == 0]
+    img = base64.b64encode(chart.read_bytes()).decode("ascii")
+    return env.get_template("exercise.html.j2").render(
+        lang=lang,
+        title=t("title"),
+        scope=_scope(info, lang),
+        chart_title=t("chart"),
+        chart_caption=t("chart_caption"),
+        chart_src=f"data:image/png;base64,{img}",
+        log_title=t("log"),
+        log=list(zip(log["event"].astype(str), log["text"].astype(str), strict=True)),
+        **aar_md_sections,
+    )
+
+
+def aar_sections(
+    info: ExerciseInfo, aar: pd.DataFrame, decisions: pd.DataFrame, open_end: int, played: list[Inject], lang: str
+) -> dict[str, Any]:
+    """The after-action summary as parts for the HTML page."""
+    t = _text(lang)
+    outcomes = inject_outcomes(aar, played, lang)
+    head = [
+        t(k)
+        for k in (
+            "col_no",
+            "col_time",
+            "col_kind",
+            "col_target",
+            "col_message",
+            "col_expected",
+            "col_happened",
+            "col_in_time",
+        )
+    ]
+    rows = [
+        [
+            str(o.inject.number),
+            _stamp(info, o.inject.t),
+            o.inject.kind,
+            o.inject.target,
+            o.inject.message,
+            o.inject.expected_action,
+            o.happened,
+            o.in_time,
+        ]
+        for o in outcomes
+    ]
+    good = [
+        t("good_inject", n=o.inject.number, target=o.inject.target)
+        for o in outcomes
+        if o.inject.kind == "incident" and o.missed_reps == 0
+    ]
+    first = decisions[decisions["replication"] == 0]
+    _, n0, mean = _decision_counts(decisions)
+    return {
+        "injects_title": t("injects"),
+        "inject_head": head,
+        "inject_rows": rows,
+        "decisions_title": t("decisions"),
+        "decision_summary": t("decision_counts", n=n0, mean=f"{mean:.1f}".replace(".", "," if lang == "id" else ".")),
+        "decision_rows": [(_stamp(info, float(r["t"])), str(r["text"])) for r in first.to_dict("records")],
+        "short_title": t("short"),
+        "short": shortfalls(outcomes, decisions, open_end, info, lang) or [t("nothing_short")],
+        "good_title": t("good"),
+        "good": good or [t("nothing_good")],
+    }
+
+
+# --- the exercise folder ----------------------------------------------------------------------
+
+PLAYED_COLUMNS = COLUMNS
+
+
+def played_table(played: list[Inject], info: ExerciseInfo, world_kecamatan: list[str]) -> pd.DataFrame:
+    """The injects as played (shifted, live ones included), as an events list that replays them."""
+    rows = []
+    for i in played:
+        d = info.epoch + dt.timedelta(minutes=float(i.t))
+        time = f"{d:%Y-%m-%d %H:%M}" if d.second == 0 and d.microsecond == 0 else f"{d:%Y-%m-%dT%H:%M:%S}"
+        if i.kind in ("road_closure", "flood"):
+            value = "" if i.value is None or math.isinf(i.value) else f"{i.value:g}"
+        elif i.kind in ("reinforcement", "surge"):
+            value = f"{i.value:g}" if i.value is not None else ""
+        else:
+            value = ""
+        rows.append(
+            {
+                "number": i.number,
+                "time": time,
+                "kind": i.kind,
+                "target": i.target,
+                "type": i.type if i.kind in ("incident", "surge") else "",
+                "priority": "" if i.priority is None else str(i.priority),
+                "value": value,
+                "duration": "" if i.duration_min is None else f"{i.duration_min:g}",
+                "role": i.role if i.kind == "reinforcement" else "",
+                "message": i.message,
+                "expected_action": i.expected_action,
+            }
+        )
+    del world_kecamatan
+    return pd.DataFrame(rows, columns=list(PLAYED_COLUMNS))
+
+
+def write_exercise(
+    out: Path,
+    result: ExerciseResult,
+    info: ExerciseInfo,
+    kecamatan: list[str],
+    lang: str,
+    manifest: dict[str, Any],
+) -> list[Path]:
+    """Write the exercise folder ``out`` (must not exist): built in a temporary sibling folder,
+    then renamed, so a folder either is complete (with ``manifest.json``) or does not exist."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "charts").mkdir(parents=True)
+    try:
+        open_end = int(((result.incidents["replication"] == 0) & (result.incidents["outcome"] == "open_at_end")).sum())
+        tables = {
+            "timeline.csv": result.timeline,
+            "decision_points.csv": result.decisions,
+            "aar.csv": result.aar,
+            "injects.csv": played_table(result.played, info, kecamatan),
+            "incidents.csv": result.incidents,
+            "units.csv": result.units,
+        }
+        for name, df in tables.items():
+            write_csv(df, tmp / name)
+        chart = timeline_chart(info, result.incidents, result.played, kecamatan, lang, tmp / "charts")
+        md = aar_markdown(info, result.aar, result.decisions, open_end, result.played, lang)
+        (tmp / "aar.md").write_text(md, encoding="utf-8")
+        sections = aar_sections(info, result.aar, result.decisions, open_end, result.played, lang)
+        (tmp / "timeline.html").write_text(
+            timeline_html(info, result.timeline, sections, chart, lang), encoding="utf-8"
+        )
+        files = {str(p.relative_to(tmp)): sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        (tmp / MANIFEST).write_text(
+            json.dumps({**manifest, "files": files}, indent=2, default=str, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / name for name in files] + [out / MANIFEST]
