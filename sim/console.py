@@ -105,6 +105,9 @@ class Console:
             raise UserError("console", "target", f"unknown unit '{inj.target}'; e.g. {ids} (see 'units')")
         self.next_number += 1
         self.ex.fire(inj)
+        env = self.ex.day.env
+        while env.peek() <= env.now:  # let what the inject sets off now happen before the next prompt
+            env.step()
 
     def command(self, line: str) -> str:
         """Act on one command line; returns 'step', 'stay', 'end' or 'quit'."""

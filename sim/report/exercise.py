@@ -305,95 +305,58 @@ def shortfalls(
 # --- the timeline chart -----------------------------------------------------------------------
 
 
+def _day_panels(items: list[tuple[float, float]], info: ExerciseInfo) -> list[tuple[float, float]]:
+    """One x-range per calendar day with something on it [min]: from 30 min before its first item
+    to 30 min after the last item starting that day (a multi-day exercise stays readable)."""
+    base = info.epoch.hour * 60 + info.epoch.minute
+    days: dict[int, list[tuple[float, float]]] = {}
+    for a, b in items:
+        days.setdefault(int((a + base) // 1440), []).append((a, b))
+    panels = []
+    for _, group in sorted(days.items()):
+        lo = min(a for a, _ in group) - 30
+        hi = max(b for _, b in group) + 30
+        panels.append((lo, max(hi, lo + 120)))
+    return panels
+
+
 def timeline_chart(
     info: ExerciseInfo, incidents: pd.DataFrame, played: list[Inject], kecamatan: list[str], lang: str, out_dir: Path
 ) -> Path:
     """``timeline.png``: replication 0's dispatched incidents as bars per kecamatan, injects marked."""
     t = _text(lang)
     inc = incidents[(incidents["replication"] == 0) & incidents["t_report"].notna()].copy()
-    end = inc["t_clear"].fillna(inc["t_arrive"]).fillna(inc["t_report"] + 60)
-    times = [*inc["t_report"].tolist(), *end.tolist(), *[i.t for i in played]]
-    t0 = (min(times) if times else 0.0) - 30
-    t1 = (max(times) if times else 60.0) + 30
+    inc["t_end"] = inc["t_clear"].fillna(inc["t_arrive"]).fillna(inc["t_report"] + 60)
+    items = [(float(a), float(b)) for a, b in zip(inc["t_report"], inc["t_end"], strict=True)]
+    items += [(i.t, min(i.t_end, i.t + 60)) for i in played]
+    panels = _day_panels(items, info) or [(0.0, 120.0)]
+    horizon = max(b for _, b in panels)
     rows = sorted(set(inc["kecamatan"]) | {kecamatan[i.kec] for i in played if i.kec >= 0}, key=kecamatan.index)
     rows += sorted({kecamatan[i.other] for i in played if i.other >= 0} - set(rows), key=kecamatan.index)
     y_of = {k: j for j, k in enumerate(rows)}
     with _style():
         fig = _figure()
-        ax = fig.add_subplot()
-        for k, j in y_of.items():
-            sub = inc[inc["kecamatan"] == k].sort_values("t_report")
-            lanes: list[float] = []
-            placed = []
-            for r in sub.to_dict("records"):
-                start = float(r["t_report"])
-                stop = t1 if pd.isna(r["t_clear"]) else float(r["t_clear"])
-                lane = next((n for n, free in enumerate(lanes) if free <= start), len(lanes))
-                if lane == len(lanes):
-                    lanes.append(stop)
-                else:
-                    lanes[lane] = stop
-                placed.append((r, lane))
-            height = 0.8 / max(len(lanes), 1)
-            for r, lane in placed:
-                y = j - 0.4 + lane * height
-                colour = PRIORITY_COLOURS[min(int(r["priority"]), 3)]
-                arrive = t1 if pd.isna(r["t_arrive"]) else float(r["t_arrive"])
-                clear = t1 if pd.isna(r["t_clear"]) else float(r["t_clear"])
-                ax.add_patch(
-                    Rectangle(
-                        (float(r["t_report"]), y),
-                        arrive - float(r["t_report"]),
-                        height * 0.9,
-                        color=colour,
-                        alpha=0.35,
-                        lw=0,
-                    )
-                )
-                if arrive < clear:
-                    ax.add_patch(Rectangle((arrive, y), clear - arrive, height * 0.9, color=colour, lw=0))
-        for inj in played:
-            if inj.kind in ("road_closure", "flood"):
-                for k in (inj.kec, inj.other):
-                    if k >= 0 and kecamatan[k] in y_of:
-                        j = y_of[kecamatan[k]]
-                        ax.add_patch(
-                            Rectangle(
-                                (inj.t, j - 0.45),
-                                min(inj.t_end, t1) - inj.t,
-                                0.9,
-                                fill=False,
-                                hatch="///",
-                                edgecolor="#777777",
-                                lw=0.6,
-                            )
-                        )
-        for inj in played:
-            ax.axvline(inj.t, color="#333333", lw=0.8, ls=(0, (4, 3)), zorder=0)
-            ax.annotate(
-                str(inj.number),
-                (inj.t, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(0, 2),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=9,
-            )
-        ax.set_xlim(t0, t1)
-        ax.set_ylim(len(rows) - 0.5, -0.5) if rows else ax.set_ylim(0.5, -0.5)
-        ax.set_yticks(range(len(rows)), rows)
-        span = t1 - t0
-        step = next(s for s in (15, 30, 60, 120, 240, 360, 720, 1440, 2880) if span / s <= 12)
-        first = math.ceil((t0 + info.epoch.hour * 60 + info.epoch.minute) / step) * step - (
-            info.epoch.hour * 60 + info.epoch.minute
-        )
-        ticks = np.arange(first, t1, step)
-        ax.set_xticks(ticks, [_stamp(info, x) for x in ticks])
-        ax.set_xlabel(t("time_axis"))
-        ax.set_title(t("chart"), loc="left")
+        total = sum(b - a for a, b in panels)
+        widths = [max(b - a, 0.07 * total) for a, b in panels]  # a short day stays wide enough to read
+        axes = fig.subplots(1, len(panels), sharey=True, width_ratios=widths, squeeze=False)[0]
+        for n, (ax, (lo, hi)) in enumerate(zip(axes, panels, strict=True)):
+            _draw_bars(ax, inc, y_of, horizon)
+            _draw_injects(ax, played, y_of, kecamatan, lo, hi)
+            ax.set_xlim(lo, hi)
+            share = widths[n] / sum(widths)
+            _clock_ticks(ax, info, lo, hi, max(1, int(12 * share)))
+            day = (info.epoch + dt.timedelta(minutes=lo + 30)).date()
+            offset = (day - info.election_day).days
+            label = "H" if offset == 0 else f"H{offset:+d}"
+            ax.set_title(f"{label} · {date(day, lang)}" if share > 0.3 else label, loc="left", fontsize=10, pad=18)
+            if n > 0:
+                ax.spines["left"].set_visible(False)
+                ax.tick_params(axis="y", length=0)
+        axes[0].set_ylim(len(rows) - 0.5, -0.5) if rows else axes[0].set_ylim(0.5, -0.5)
+        axes[0].set_yticks(range(len(rows)), rows)
+        fig.suptitle(f"{t('chart')} · {t('time_axis')}", x=0.01, ha="left")
         if not len(inc):
-            ax.text(0.5, 0.5, t("no_incidents"), transform=ax.transAxes, ha="center", color="#777777")
+            axes[0].text(0.5, 0.5, t("no_incidents"), transform=axes[0].transAxes, ha="center", color="#777777")
         handles = [
             Patch(color=PRIORITY_COLOURS[1], label=t("priority", p=1)),
             Patch(color=PRIORITY_COLOURS[2], label=t("priority", p=2)),
@@ -401,8 +364,82 @@ def timeline_chart(
             Patch(color="#999999", alpha=0.35, label=t("waiting")),
             Patch(color="#999999", label=t("on_scene")),
         ]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=5, frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
         return _save(fig, out_dir, "timeline")
+
+
+def _draw_bars(ax: Any, inc: pd.DataFrame, y_of: dict[str, int], horizon: float) -> None:
+    """Incidents as bars in lanes within their kecamatan's row (overlapping ones side by side)."""
+    for k, j in y_of.items():
+        sub = inc[inc["kecamatan"] == k].sort_values("t_report")
+        lanes: list[float] = []
+        placed = []
+        for r in sub.to_dict("records"):
+            start = float(r["t_report"])
+            lane = next((n for n, free in enumerate(lanes) if free <= start), len(lanes))
+            if lane == len(lanes):
+                lanes.append(float(r["t_end"]))
+            else:
+                lanes[lane] = float(r["t_end"])
+            placed.append((r, lane))
+        height = 0.8 / max(len(lanes), 1)
+        for r, lane in placed:
+            y = j - 0.4 + lane * height
+            colour = PRIORITY_COLOURS[min(int(r["priority"]), 3)]
+            arrive = horizon if pd.isna(r["t_arrive"]) else float(r["t_arrive"])
+            clear = horizon if pd.isna(r["t_clear"]) else float(r["t_clear"])
+            start = float(r["t_report"])
+            ax.add_patch(Rectangle((start, y), arrive - start, height * 0.9, color=colour, alpha=0.35, lw=0))
+            if arrive < clear:
+                ax.add_patch(Rectangle((arrive, y), clear - arrive, height * 0.9, color=colour, lw=0))
+
+
+def _draw_injects(
+    ax: Any, played: list[Inject], y_of: dict[str, int], kecamatan: list[str], lo: float, hi: float
+) -> None:
+    """Injects as numbered dashed lines (labels staggered when close); closures hatched."""
+    for inj in played:
+        if inj.kind in ("road_closure", "flood"):
+            for k in (inj.kec, inj.other):
+                if k >= 0 and kecamatan[k] in y_of:
+                    ax.add_patch(
+                        Rectangle(
+                            (inj.t, y_of[kecamatan[k]] - 0.45),
+                            min(inj.t_end, hi + 60) - inj.t,
+                            0.9,
+                            fill=False,
+                            hatch="///",
+                            edgecolor="#777777",
+                            lw=0.6,
+                        )
+                    )
+    last_x, level = -math.inf, 0
+    for inj in sorted(played, key=lambda i: i.t):
+        if not lo <= inj.t <= hi:
+            continue
+        ax.axvline(inj.t, color="#333333", lw=0.8, ls=(0, (4, 3)), zorder=0)
+        x = (inj.t - lo) / (hi - lo)
+        level = (level + 1) % 3 if x - last_x < 0.04 else 0
+        last_x = x
+        ax.annotate(
+            str(inj.number),
+            (inj.t, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 1 + 9 * level),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+
+
+def _clock_ticks(ax: Any, info: ExerciseInfo, lo: float, hi: float, most: int) -> None:
+    base = info.epoch.hour * 60 + info.epoch.minute
+    step = next((s for s in (15, 30, 60, 120, 180, 240, 360, 720) if (hi - lo) / s <= most), 1440)
+    ax.tick_params(axis="x", labelsize=9)
+    ticks = np.arange(math.ceil((lo + base) / step) * step - base, hi, step)
+    labels = [f"{info.epoch + dt.timedelta(minutes=float(x)):%H:%M}" for x in ticks]
+    ax.set_xticks(ticks, labels)
 
 
 # --- the timeline page ------------------------------------------------------------------------
