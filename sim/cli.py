@@ -158,7 +158,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _scenarios(_: argparse.Namespace) -> int:
-    for path in sorted(SCENARIO_DIR.rglob("*.yaml")):
+    exercises = SCENARIO_DIR / "exercises"
+    for path in sorted(p for p in SCENARIO_DIR.rglob("*.yaml") if not p.is_relative_to(exercises)):
         try:
             sc = load_scenario(path)
             print(
@@ -167,6 +168,8 @@ def _scenarios(_: argparse.Namespace) -> int:
             )
         except UserError as err:
             print(f"{path.relative_to(SCENARIO_DIR.parent)}: INVALID: {err}")
+    for path in sorted(p for p in exercises.glob("*") if p.suffix.lower() in (".csv", ".yaml", ".yml")):
+        print(f"{path.relative_to(SCENARIO_DIR.parent)}: exercise events list (pilkada-sim exercise ... --injects)")
     return 0
 
 

@@ -172,7 +172,8 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "dp_cut_off": {"id": "KEPUTUSAN: {area} terputus", "en": "DECISION: {area} cut off"},
     "situation": {
-        "id": "{open} kejadian terbuka ({p1} prioritas 1), {q} menunggu; unit sibuk {busy}, bebas {free}, rusak {out}",
+        "id": "{open} kejadian terbuka ({p1} prioritas 1), {q} menunggu; "
+        "unit sibuk {busy}, bebas {free}, tidak beroperasi {out}",
         "en": "{open} open incidents ({p1} priority 1), {q} waiting; units busy {busy}, free {free}, out {out}",
     },
 }
@@ -265,9 +266,13 @@ class Exercise:
 
     def stamp(self, t: float) -> str:
         """'10:52' on election day, 'H+1 08:00' on other days (as trainers write times)."""
-        d = self.sc.epoch + dt.timedelta(minutes=float(t))
+        d = self.sc.epoch + dt.timedelta(minutes=round(float(t)))  # to the nearest minute
         days = (d.date() - self.sc.spec.election_day).days
         return f"{d:%H:%M}" if days == 0 else f"H{days:+d} {d:%H:%M}"
+
+    def local(self, t: float) -> str:
+        """Local date and time to the nearest minute (YYYY-MM-DD HH:MM)."""
+        return f"{self.sc.epoch + dt.timedelta(minutes=round(float(t))):%Y-%m-%d %H:%M}"
 
     # --- running ------------------------------------------------------------------------------
 
@@ -327,8 +332,8 @@ class Exercise:
                 self._at(inj.t_end, lambda: self.log("road_open", self.text("ev_road_open", area=area), **base))
         elif inj.kind == "unit_out":
             u = self.unit(inj.target)
-            self.day.take_out(u)
             self.log("unit_out", self.text("ev_unit_out", unit=self.unit_name(u)), unit_id=u.uid, **base)
+            self.day.take_out(u)
             if inj.t_end < self.horizon:
                 self._at(inj.t_end, lambda: self._back(u, inj.number))
         elif inj.kind == "unit_back":
@@ -344,6 +349,7 @@ class Exercise:
                 unit_id=";".join(u.uid for u in new),
                 **base,
             )
+            self.day.offer(new)
         elif inj.kind == "surge":
             self._surge(inj)
 
@@ -354,8 +360,8 @@ class Exercise:
         raise KeyError(uid)  # read_injects checked the ids in time order
 
     def _back(self, u: Unit, number: int) -> None:
-        self.day.bring_back(u)
         self.log("unit_back", self.text("ev_unit_back", unit=self.unit_name(u)), unit_id=u.uid, inject=number)
+        self.day.bring_back(u)
 
     def _at(self, t: float, action: Any) -> None:
         self.day.env.timeout(t - self.now).callbacks.append(lambda _: action())
@@ -421,7 +427,7 @@ class Exercise:
         row: dict[str, Any] = {
             "replication": self.rep,
             "t": t,
-            "time": f"{self.sc.epoch + dt.timedelta(minutes=t):%Y-%m-%d %H:%M}",
+            "time": self.local(t),
             "event": event,
             "inject": None,
             "incident_id": None,
@@ -471,7 +477,7 @@ class Exercise:
         row = {
             "replication": self.rep,
             "t": self.now,
-            "time": f"{self.sc.epoch + dt.timedelta(minutes=self.now):%Y-%m-%d %H:%M}",
+            "time": self.local(self.now),
             "decision": kind,
             "inject": inject,
             "incident_id": i,
@@ -615,10 +621,11 @@ class ExerciseResult:
     aar: pd.DataFrame
     incidents: pd.DataFrame
     units: pd.DataFrame
-    played: list[Inject]  # the injects as played in replication 0 (live ones included)
+    played: list[Inject]  # the injects played in replication 0 (typed-in ones included)
+    events: list[Inject]  # the exercise's events list: those played and those not reached (if stopped early)
 
 
-def collect(exercises: list[Exercise], records: list[RunRecords]) -> ExerciseResult:
+def collect(exercises: list[Exercise], records: list[RunRecords], events: list[Inject]) -> ExerciseResult:
     """Put finished exercises (one per replication, in order) together."""
     first = exercises[0]
     horizon = first.horizon
@@ -634,6 +641,7 @@ def collect(exercises: list[Exercise], records: list[RunRecords]) -> ExerciseRes
         ),
         units=pd.concat([unit_table(rec, horizon) for rec in records], ignore_index=True),
         played=list(first.fired),
+        events=list(events),
     )
 
 
@@ -661,4 +669,4 @@ def run_exercise(
             ex = Exercise(sc, world, plan, injects, seed, rep, background, lang, queue_alert, types)
             records.append(ex.play())
         exercises.append(ex)
-    return collect(exercises, records)
+    return collect(exercises, records, injects)

@@ -11,6 +11,8 @@ before anything runs.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
 from dataclasses import dataclass, replace
@@ -58,7 +60,7 @@ USES = {
 _H_OFFSET = re.compile(r"^H\s*([+-])\s*(\d{1,3}):(\d{2})$")
 _HHMM = re.compile(r"^([+-]?)(\d{1,3}):(\d{2})$")
 _SPAN = re.compile(
-    r"^([+-]?)\s*(?:(\d+(?:[.,]\d+)?)\s*(?:h|j|jam|hours?)\b)?\s*"
+    r"^([+-]?)\s*(?:(\d+(?:[.,]\d+)?)\s*(?:hours?|jam|h|j)(?![a-z]))?\s*"
     r"(?:(\d+(?:[.,]\d+)?)\s*(?:m|min|mins|menit|minutes?)?)?$",
     re.IGNORECASE,
 )
@@ -310,6 +312,7 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         return out
     if not path.is_file():
         raise UserError(str(path), None, "events list not found")
+    numbers = _spreadsheet_rows(path)
     df = _read_csv(path, MAX_INJECTS, "injects")
     df.columns = [re.sub(r"[\s-]+", "_", c.lower()) for c in df.columns]
     unknown = [c for c in df.columns if c not in COLUMNS]
@@ -320,9 +323,37 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         raise UserError(str(path), f"column {missing[0]}", f"missing; the header needs {', '.join(REQUIRED)}")
     df = df.where(pd.notna(df), "")
     return [
-        (f"row {int(i) + 2}", {str(c): v for c, v in row.items()})
+        (f"row {numbers[int(i)] if int(i) < len(numbers) else int(i) + 2}", {str(c): v for c, v in row.items()})
         for i, row in zip(df.index, df.to_dict("records"), strict=True)
     ]
+
+
+def _spreadsheet_rows(path: Path) -> list[int]:
+    """The spreadsheet row numbers (header = 1) of the non-blank rows, in order, checking on the way
+    that no row has more cells than the header (an unquoted comma in a message, say)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return []  # _read_csv says what is wrong with the file
+    first = text.split("\n", 1)[0]
+    sep = ";" if ";" in first and "," not in first else ","
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header = next(rows, [])
+    numbers = []
+    for n, row in enumerate(rows, start=2):
+        if row:
+            numbers.append(n)
+        cells = len(row)
+        while cells > len(header) and not row[cells - 1].strip():
+            cells -= 1  # trailing empty cells, as spreadsheets write them, are harmless
+        if cells > len(header):
+            raise UserError(
+                str(path),
+                f"row {n}",
+                f"{cells} cells but the header has {len(header)}; quote a cell that contains '{sep}' "
+                '(e.g. "Banjir, jalan putus")',
+            )
+    return numbers
 
 
 def read_injects(path: str | Path, sc: LoadedScenario, world: World, plan: str, shift_min: float = 0.0) -> list[Inject]:

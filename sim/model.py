@@ -647,11 +647,13 @@ class ElectionDay:
         self._offer(u)
 
     def reinforce(self, post: str, role: str, n: int, mode: str = "road") -> list[Unit]:
-        """``n`` units of ``role`` arrive at ``post`` now and are ready there."""
-        new = self._new_units(post, role, n, mode)
-        for u in new:
+        """``n`` units of ``role`` arrive at ``post`` now; :meth:`offer` them to the queue."""
+        return self._new_units(post, role, n, mode)
+
+    def offer(self, units: list[Unit]) -> None:
+        """Give free units the most urgent queued incidents they can serve."""
+        for u in units:
             self._offer(u)
-        return new
 
     # --- run ---------------------------------------------------------------------------------
 

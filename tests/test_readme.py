@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sim import load_scenario, run_experiment
 from sim.cli import main, summary_table
+from sim.exercise import DECISION_COLUMNS, TIMELINE_COLUMNS
 from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,8 @@ def _section_columns(title: str) -> set[str]:
         ("units.csv", UNIT_COLUMNS),
         ("timeseries.csv", TIMESERIES_COLUMNS),
         ("kpis.csv", KPI_COLUMNS),
+        ("timeline.csv", TIMELINE_COLUMNS),
+        ("decision_points.csv", DECISION_COLUMNS),
     ],
 )
 def test_output_columns_are_documented(title, columns):
@@ -75,3 +79,20 @@ def test_the_compare_verdict_shown_is_real(tmp_path, capsys):
     shown = re.search(r"```text\n\s*(mobile vs pemilu2024.*?)\n\s*\.\.\.\n", README, re.S).group(1)
     for line in shown.splitlines():
         assert line.strip() in printed, line
+
+
+def test_the_exercise_log_shown_is_real(tmp_path):
+    """The log lines in the README come from the command it shows (default seed, one replication)."""
+    command = (
+        "pilkada-sim exercise scenarios/kutim-2024.yaml \\\n"
+        "    --injects scenarios/exercises/kutim-latihan-pra-operasi.csv --plan pemilu2024"
+    )
+    assert command in README
+    shown = re.search(r"<!-- exercise-log.*?-->\n```text\n(.*?)```\n<!-- /exercise-log -->", README, re.S)
+    assert shown, "exercise-log block missing from README.md"
+    argv = ["exercise", str(ROOT / "scenarios/kutim-2024.yaml"), "--injects"]
+    argv += [str(ROOT / "scenarios/exercises/kutim-latihan-pra-operasi.csv"), "--plan", "pemilu2024"]
+    assert main([*argv, "--out", str(tmp_path / "e"), "--quiet"]) == 0
+    text = set(pd.read_csv(tmp_path / "e" / "timeline.csv")["text"])
+    for line in shown.group(1).splitlines():
+        assert line in text, line

@@ -145,7 +145,7 @@ def _text(lang: str) -> Text:
 
 
 def _stamp(info: ExerciseInfo, t: float) -> str:
-    d = info.epoch + dt.timedelta(minutes=float(t))
+    d = info.epoch + dt.timedelta(minutes=round(float(t)))  # to the nearest minute, as in the log
     days = (d.date() - info.election_day).days
     return f"{d:%H:%M}" if days == 0 else f"H{days:+d} {d:%H:%M}"
 
@@ -528,7 +528,7 @@ def aar_sections(
 PLAYED_COLUMNS = COLUMNS
 
 
-def played_table(played: list[Inject], info: ExerciseInfo, world_kecamatan: list[str]) -> pd.DataFrame:
+def played_table(played: list[Inject], info: ExerciseInfo) -> pd.DataFrame:
     """The injects as played (shifted, live ones included), as an events list that replays them."""
     rows = []
     for i in played:
@@ -555,7 +555,6 @@ def played_table(played: list[Inject], info: ExerciseInfo, world_kecamatan: list
                 "expected_action": i.expected_action,
             }
         )
-    del world_kecamatan
     return pd.DataFrame(rows, columns=list(PLAYED_COLUMNS))
 
 
@@ -580,7 +579,7 @@ def write_exercise(
             "timeline.csv": result.timeline,
             "decision_points.csv": result.decisions,
             "aar.csv": result.aar,
-            "injects.csv": played_table(result.played, info, kecamatan),
+            "injects.csv": played_table(result.events, info),
             "incidents.csv": result.incidents,
             "units.csv": result.units,
         }

@@ -1,0 +1,429 @@
+"""Exercise mode: injects traced by hand on the hand-sized scenario, disruptions, shift, console.
+
+scenarios/checks/trace.yaml: patrol(s) at post P; travel P-A 10, P-B 20, A-B 15 minutes; no setup,
+noise or report delay. ``gangguan`` (priority 2) takes 30 min on scene and escalates with
+certainty to ``bentrok`` (priority 1, 60 min) if nobody has arrived 25 min after the report.
+Times below are minutes from midnight of election day (10:00 = 600).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, trace_copy
+from markupsafe import escape
+
+from sim.cli import main
+from sim.exercise import Exercise, run_exercise
+from sim.injects import parse_span, read_injects
+from sim.scenario import load_scenario
+from sim.world import build_world
+
+HEADER = "number,time,kind,target,type,priority,value,duration,role,message,expected_action\n"
+KUTIM = ROOT / "scenarios" / "kutim-2024.yaml"
+KUTIM_INJECTS = ROOT / "scenarios" / "exercises" / "kutim-latihan-pra-operasi.csv"
+
+
+def two_kecamatan(folder: Path, patrols: int = 1) -> Path:
+    """The trace scenario with B moved to a second kecamatan, Kec2 (post P stays in Kec)."""
+
+    def change(d):
+        d["sites"]["ppk"].append({"kecamatan": "Kec2", "position": [0.0, 117.2]})
+        d["plans"]["one"]["patrols"][0]["units"] = patrols
+
+    rows = "A,Kec,Desa,0.0,117.1,100,kurang_rawan,0,0,0\nB,Kec2,Desa,0.0,117.2,100,kurang_rawan,0,0,0\n"
+    return trace_copy(folder, change, tps_rows=rows)
+
+
+def play(scenario: Path, rows: str, folder: Path, plan: str = "one", seed: int = 1):
+    sc = load_scenario(scenario)
+    world = build_world(sc)
+    path = folder / "injects.csv"
+    path.write_text(HEADER + rows)
+    injects = read_injects(path, sc, world, plan)
+    return run_exercise(sc, world, plan, injects, seed, 1, background=False, lang="en")
+
+
+def events(result, kinds=("dispatch", "arrive", "clear")):
+    tl = result.timeline
+    tl = tl[tl["event"].isin(kinds)]
+    return [
+        (e, float(t), None if pd.isna(m) else float(m))
+        for e, t, m in zip(tl["event"], tl["t"], tl["minutes"], strict=True)
+    ]
+
+
+def test_inject_traced_by_hand(tmp_path):
+    scenario = trace_copy(tmp_path)
+    result = play(
+        scenario,
+        "1,10:00,incident,A,gangguan,,,,,Keributan di TPS A,Patroli ke A\n"
+        "2,10:05,incident,B,gangguan,,,,,Massa di TPS B,Patroli ke B\n",
+        tmp_path,
+    )
+    # 1: reported 600, P-A 10 -> arrives 610, 30 on scene -> clears 640.
+    # 2: reported 605, the only unit is busy -> queued. Nobody there at 630 -> escalates to bentrok
+    #    (priority 1, 60 min). At 640 the unit is re-tasked from A: A-B 15 -> arrives 655 (50 min
+    #    after the report), clears 715.
+    assert events(result) == [
+        ("dispatch", 600.0, 10.0),
+        ("arrive", 610.0, 10.0),
+        ("clear", 640.0, 40.0),
+        ("dispatch", 640.0, 15.0),
+        ("arrive", 655.0, 50.0),
+        ("clear", 715.0, 110.0),
+    ]
+    tl = result.timeline
+    first = tl[tl["event"] == "inject"].iloc[0]
+    assert first["t"] == 600 and first["text"] == "10:00 [1] Keributan di TPS A"
+    arrive = tl[(tl["event"] == "arrive") & (tl["inject"] == 1)].iloc[0]
+    assert arrive["text"] == "10:10 Patrol Post P-1 arrived at TPS A (Kec) (10 min after the report)"
+    dp = result.decisions
+    assert list(zip(dp["decision"], dp["t"], strict=True)) == [
+        ("escalation", 630.0),
+        ("no_unit_priority_1", 630.0),
+    ]
+    row = dp.iloc[1]
+    assert (row["open_incidents"], row["open_priority_1"], row["queued"], row["units_busy"]) == (2, 1, 1, 1)
+    aar = result.aar.set_index("inject")
+    assert aar.loc[1, "response_min"] == 10 and aar.loc[1, "in_time"] == 1
+    assert aar.loc[2, "response_min"] == 50 and aar.loc[2, "in_time"] == 0  # target 20 min
+
+
+def test_road_closure_slows_only_its_kecamatan_during_its_window(tmp_path):
+    scenario = two_kecamatan(tmp_path, patrols=2)
+    result = play(
+        scenario,
+        "1,09:00,incident,B,gangguan\n"
+        "2,10:00,flood,Kec2,,,2,60\n"  # travel to and from Kec2 doubled from 10:00 to 11:00
+        "3,10:15,incident,A,gangguan\n"
+        "4,10:20,incident,B,gangguan\n"
+        "5,11:30,incident,B,gangguan\n",
+        tmp_path,
+    )
+    # 1 (before): P-B 20. 3 (during, Kec): P-A 10, unchanged. 4 (during, Kec2): 2 x 20 = 40.
+    # 5 (after): 20 again. Unit 1 is back at P at 10:10 (B cleared 09:50, 20 back), so it takes 3;
+    # unit 2 takes 4; unit 1 (back 10:55 + 10) takes 5.
+    dispatch = [(t, m) for e, t, m in events(result, ("dispatch",))]
+    assert dispatch == [(540.0, 20.0), (615.0, 10.0), (620.0, 40.0), (690.0, 20.0)]
+
+
+def test_roads_cut_leave_the_incident_waiting_until_they_open(tmp_path):
+    scenario = two_kecamatan(tmp_path)
+    result = play(scenario, "1,10:00,road_closure,Kec2,,,,1h\n2,10:10,incident,B,gangguan\n", tmp_path)
+    # B cannot be reached from P (in Kec) until 11:00; then P-B 20 -> arrives 11:20.
+    # It escalates at 10:35 (25 min, nobody there) and is queued again as priority 1.
+    assert events(result, ("queued", "dispatch", "arrive")) == [
+        ("queued", 610.0, None),
+        ("queued", 635.0, None),
+        ("dispatch", 660.0, 20.0),
+        ("arrive", 680.0, 70.0),
+    ]
+    assert list(result.decisions["decision"]) == ["cut_off", "escalation", "no_unit_priority_1"]
+    assert result.decisions["t"].tolist() == [600.0, 635.0, 635.0]
+
+
+def test_unit_out_of_service_on_its_way_and_back(tmp_path):
+    scenario = trace_copy(tmp_path)
+    result = play(
+        scenario,
+        "1,09:00,incident,A,gangguan\n2,09:05,unit_out,P-patrol-1,,,,20min\n",
+        tmp_path,
+    )
+    # Sent at 540 (10 min to A); out of service at 545: it turns back and A waits. Back in service at
+    # its post at 565 -> sent again, P-A 10 -> arrives 575 (35 min after the report: it escalated at 565).
+    assert events(result, ("dispatch", "arrive", "unit_out", "unit_back")) == [
+        ("dispatch", 540.0, 10.0),
+        ("unit_out", 545.0, None),
+        ("unit_back", 565.0, None),
+        ("dispatch", 565.0, 10.0),
+        ("arrive", 575.0, 35.0),
+    ]
+
+
+def test_reinforcement_takes_the_waiting_incident(tmp_path):
+    scenario = trace_copy(tmp_path)
+    result = play(
+        scenario,
+        "1,09:00,incident,B,gangguan\n2,09:05,incident,A,gangguan\n3,09:10,reinforcement,P,,,2,,patrol\n",
+        tmp_path,
+    )
+    # The one unit goes to B; A waits until two patrol units arrive at P at 09:10: the first takes A.
+    tl = result.timeline
+    sent = tl[tl["event"] == "dispatch"]
+    assert list(zip(sent["t"], sent["unit_id"], strict=True)) == [
+        (540.0, "P-patrol-1"),
+        (550.0, "P-patrol-2"),
+    ]
+    assert tl[tl["event"] == "reinforcement"]["unit_id"].tolist() == ["P-patrol-2;P-patrol-3"]
+
+
+def test_surge_adds_the_expected_incidents_in_its_kecamatan_and_window(tmp_path):
+    def change(d):
+        d["incidents"]["types"]["gangguan"]["rate_per_site_hour"] = {"voting": 0.5}
+        d["sites"]["ppk"].append({"kecamatan": "Kec2", "position": [0.0, 117.2]})
+
+    rows = "A,Kec,Desa,0.0,117.1,100,kurang_rawan,0,0,0\nB,Kec2,Desa,0.0,117.2,100,kurang_rawan,0,0,0\n"
+    scenario = trace_copy(tmp_path, change, tps_rows=rows)
+    sc = load_scenario(scenario)
+    world = build_world(sc)
+    path = tmp_path / "surge.csv"
+    path.write_text(HEADER + "1,08:00,surge,Kec,gangguan,,4,2h\n")
+    injects = read_injects(path, sc, world, "one")
+    counts = []
+    for rep in range(300):
+        ex = Exercise(sc, world, "one", injects, seed=3, replication=rep, background=False)
+        ex.play()
+        idx = ex.incidents_of[1]
+        s = ex.day.stream
+        assert np.all(s.site[idx] == 0)  # A: the one TPS of Kec
+        assert np.all((s.t_occur[idx] >= 480) & (s.t_occur[idx] < 600))
+        counts.append(len(idx))
+    # (multiplier - 1) x rate x hours x TPS = 3 x 0.5 x 2 x 1 = 3 per replication; Poisson variance 3.
+    mean, se = np.mean(counts), math.sqrt(3 / len(counts))
+    assert abs(mean - 3.0) < 4 * se, mean
+
+
+def test_shift_moves_every_inject_by_the_same_amount(tmp_path):
+    sc = load_scenario(KUTIM)
+    world = build_world(sc)
+    base = read_injects(KUTIM_INJECTS, sc, world, "pemilu2024")
+    moved = read_injects(KUTIM_INJECTS, sc, world, "pemilu2024", shift_min=parse_span("+30min"))
+    assert [i.number for i in base] == [i.number for i in moved]
+    assert [m.t - b.t for b, m in zip(base, moved, strict=True)] == [30.0] * len(base)
+    # In the played timelines too (no background: only the injects and what they set off).
+    outs = {}
+    for shift in ("0", "+30min"):
+        out = tmp_path / f"shift{shift}"
+        args = ["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--background", "off"]
+        code = main([*args, "--shift", shift, "--out", str(out), "--quiet"])
+        assert code == 0
+        tl = pd.read_csv(out / "timeline.csv")
+        outs[shift] = tl[tl["event"] == "inject"].set_index("inject")["t"]
+    assert len(outs["0"]) > 0
+    assert (outs["+30min"] - outs["0"]).tolist() == [30.0] * len(outs["0"])
+
+
+@pytest.mark.parametrize(
+    ("span", "minutes"),
+    [
+        ("30", 30),
+        ("+30min", 30),
+        ("-15min", -15),
+        ("2h", 120),
+        ("1h30", 90),
+        ("1h 30m", 90),
+        ("01:30", 90),
+        ("-1h", -60),
+        ("2 jam", 120),
+        ("45 menit", 45),
+    ],
+)
+def test_spans(span, minutes):
+    assert parse_span(span) == minutes
+
+
+def run_console(args: list[str], commands: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", "exercise", *args],
+        input=commands,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+def test_console_from_a_pipe_writes_the_batch_timeline(tmp_path):
+    common = [str(KUTIM), "--injects", str(KUTIM_INJECTS), "--seed", "11"]
+    assert main(["exercise", *common, "--out", str(tmp_path / "batch"), "--quiet"]) == 0
+    # Steps, a jump, a look at the units; the end of the input runs to the end.
+    proc = run_console(
+        [*common, "--step", "15", "--out", str(tmp_path / "live")], "\n\nc\nunits\nj 14:00\n\nj H+1 09:00\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "end of the simulated period" in proc.stdout
+    message = pd.read_csv(KUTIM_INJECTS).set_index("number").loc[4, "message"]
+    assert f"[4] {message}" in proc.stdout  # inject 4 fired on the way
+    assert "polsek-sgu-patrol-1" in proc.stdout  # the units listing
+    for name in ("timeline.csv", "decision_points.csv", "incidents.csv", "aar.csv"):
+        assert (tmp_path / "live" / name).read_bytes() == (tmp_path / "batch" / name).read_bytes(), name
+
+
+def test_console_fires_typed_injects_and_saves_on_quit(tmp_path):
+    scenario = trace_copy(tmp_path)
+    events_list = tmp_path / "one.csv"
+    events_list.write_text(HEADER + "1,10:00,incident,A,gangguan\n")
+    out = tmp_path / "live"
+    args = [str(scenario), "--injects", str(events_list), "--background", "off", "--step", "15", "--lang", "en"]
+    proc = run_console(
+        [*args, "--out", str(out)],
+        'j 08:00\nfire incident B type=bentrok priority=1 "message=Massa di TPS B"\nfire incident X type=bentrok\n'
+        "out P-patrol-9\nc\nq\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "column target: unknown site 'X'" in proc.stdout
+    assert "target: unknown unit 'P-patrol-9'" in proc.stdout
+    tl = pd.read_csv(out / "timeline.csv")
+    # Fired at 08:00 (480): P-B 20 -> arrives 500; quit at 08:15, before inject 1 and the clearance.
+    sent = tl[tl["event"].isin(["inject", "dispatch", "arrive"])]
+    assert list(zip(sent["event"], sent["t"], sent["inject"], strict=True)) == [
+        ("inject", 480.0, 2),
+        ("dispatch", 480.0, 2),
+    ]
+    assert tl["t"].max() < 495
+    played = pd.read_csv(out / "injects.csv")
+    assert played["number"].tolist() == [2, 1]  # the typed one, then the scripted one (not yet reached)
+    assert played["time"].tolist() == ["2024-11-27 08:00", "2024-11-27 10:00"]
+
+
+BAD_INJECTS = [
+    ("1,10:00,incident,ZZZ-01-001,bentrok\n", "row 2 column target: unknown site 'ZZZ-01-001'"),
+    ("1,10:00,unit_out,polsek-sgu-patrol-7\n", "row 2 column target: unknown unit 'polsek-sgu-patrol-7'"),
+    ("1,10:00,reinforcement,polsek-xyz,,,2\n", "row 2 column target: unknown post 'polsek-xyz'"),
+    ("1,10:00,flood,Atlantis\n", "row 2 column target: unknown kecamatan 'Atlantis'"),
+    ("1,10:00,flood,Bengalon / Atlantis\n", "row 2 column target: unknown kecamatan 'Atlantis'"),
+    ("1,H+30 10:00,incident,SGU-01-001,bentrok\n", "row 2 column time: 27 December 2024 10:00 is outside"),
+    ("1,25:00,incident,SGU-01-001,bentrok\n", "row 2 column time: '25:00' is not a clock time"),
+    ("x,10:00,incident,SGU-01-001,bentrok\n", "row 2 column number: 'x' is not a whole number"),
+    (",10:00,incident,SGU-01-001,bentrok\n", "row 2 column number: empty"),
+    ("1,10:00,incident,SGU-01-001,bentrok\n1,11:00,incident,SGU-01-001,bentrok\n", "row 3 column number: 1 is"),
+    ("1,10:00,riot,SGU-01-001,bentrok\n", "row 2 column kind: unknown kind 'riot'"),
+    ("1,10:00,incident,SGU-01-001\n", "row 2 column type: an incident needs its type"),
+    ("1,10:00,incident,SGU-01-001,tawuran\n", "row 2 column type: unknown incident type 'tawuran'"),
+    ("1,10:00,incident,SGU-01-001,bentrok,urgent\n", "row 2 column priority: 'urgent' is not a priority"),
+    ("1,10:00,flood,Bengalon,,1\n", "row 2 column priority: '1' does not apply to a flood inject"),
+    ("1,10:00,flood,Bengalon,,,0.5\n", "row 2 column value: '0.5' would speed travel up"),
+    ("1,10:00,surge,Bengalon,hoaks\n", "row 2 column value: a surge needs its rate multiplier"),
+    ("1,10:00,flood,Bengalon,,,,soon\n", "row 2 column duration: 'soon' is not a duration"),
+    ("1,10:00,reinforcement,polres,,,2,,police\n", "row 2 column role: unknown role 'police'"),
+    ("1,10:00,incident,SGU-01-001,bentrok\n2,10:00,incident,SGU-01-001,bentrok,1,,,,a,b,c\n", "row 3: 12 cells"),
+    ("", "no injects"),
+    ("\n\n1,10:00,incident,ZZZ-01-001,bentrok\n", "row 4 column target"),  # blank rows still count
+]
+
+
+@pytest.mark.parametrize(("rows", "fragment"), BAD_INJECTS, ids=[f[1][:40] for f in BAD_INJECTS])
+def test_bad_events_list_gives_one_line_and_exit_2(tmp_path, capsys, rows, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + rows)
+    out = tmp_path / "out"
+    code = main(["exercise", str(KUTIM), "--injects", str(path), "--out", str(out), "--background", "off"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"{path}: "), err
+    assert fragment in err, err
+    assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("time,kind,target\n10:00,incident,SGU-01-001\n", "column number: missing"),
+        ("number,time,kind,target,colour\n1,10:00,incident,SGU-01-001,red\n", "column colour: unknown column"),
+    ],
+)
+def test_bad_header(tmp_path, capsys, text, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    assert main(["exercise", str(KUTIM), "--injects", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_shift_outside_the_window_is_refused(tmp_path, capsys):
+    code = main(
+        ["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--shift", "+30d", "--out", str(tmp_path / "o")]
+    )
+    assert code == 2 and "--shift: '+30d' is not a duration" in capsys.readouterr().err
+    code = main(
+        ["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--shift", "+240h", "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("--shift: moves inject 1 (row 2): ") and "outside the scenario window" in err
+
+
+def test_yaml_events_list_reads_like_the_csv(tmp_path):
+    sc = load_scenario(KUTIM)
+    world = build_world(sc)
+    csv = tmp_path / "e.csv"
+    csv.write_text(HEADER + "1,10:40,incident,SGU-01-001,bentrok,1,,,,Bentrok\n2,H+02:30,flood,Bengalon,,,2,90\n")
+    yml = tmp_path / "e.yaml"
+    yml.write_text(
+        "injects:\n"
+        "  - {number: 1, time: '10:40', kind: incident, target: SGU-01-001, type: bentrok, priority: 1,\n"
+        "     message: Bentrok}\n"
+        "  - {number: 2, time: 'H+02:30', kind: flood, target: Bengalon, value: 2, duration: 90}\n"
+    )
+    a = read_injects(csv, sc, world, "pemilu2024")
+    b = read_injects(yml, sc, world, "pemilu2024")
+    assert [(i.number, i.t, i.kind, i.site, i.kec, i.value, i.duration_min, i.priority) for i in a] == [
+        (i.number, i.t, i.kind, i.site, i.kec, i.value, i.duration_min, i.priority) for i in b
+    ]
+    flood = next(i for i in a if i.number == 2)
+    assert flood.t == sc.timeline.voting_start + 150  # H-hour is when voting opens
+    yml.write_text("injects:\n  - {number: 1, time: '10:40', kind: incident, target: SGU-01-001, colour: red}\n")
+    with pytest.raises(Exception, match="entry 1 key colour: unknown key"):
+        read_injects(yml, sc, world, "pemilu2024")
+
+
+def test_excel_style_events_list(tmp_path):
+    """Semicolons, a BOM, CRLF and a decimal comma, as Excel writes them."""
+    sc = load_scenario(KUTIM)
+    world = build_world(sc)
+    path = tmp_path / "excel.csv"
+    text = HEADER.replace(",", ";") + "1;10:00;flood;Bengalon;;;1,5;2h;;Banjir, jalan licin;Tunda\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    (inj,) = read_injects(path, sc, world, "pemilu2024")
+    assert (inj.value, inj.duration_min, inj.message) == (1.5, 120.0, "Banjir, jalan licin")
+
+
+def test_bundled_exercise_outputs_are_complete_and_reproducible(tmp_path):
+    runs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        assert main(["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--reps", "3", "--out", str(out)]) == 0
+        runs.append(out)
+    for name in ("timeline.csv", "decision_points.csv", "aar.csv", "aar.md", "injects.csv", "charts/timeline.png"):
+        assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
+    out = runs[0]
+    aar = pd.read_csv(out / "aar.csv")
+    injects = pd.read_csv(KUTIM_INJECTS)
+    assert sorted(aar["replication"].unique()) == [0, 1, 2]
+    assert set(aar["inject"]) == set(injects["number"])
+    md = (out / "aar.md").read_text()
+    for n in injects["number"]:
+        assert f"\n| {n} | " in md
+    html = (out / "timeline.html").read_text()
+    tl = pd.read_csv(out / "timeline.csv")
+    first_rep = tl[tl["replication"] == 0]
+    assert all(str(escape(t)) in html for t in first_rep["text"].head(50))
+    # Every incident inject was reported at its time and its row matches incidents.csv.
+    incidents = pd.read_csv(out / "incidents.csv")
+    reports = first_rep[(first_rep["event"] == "report") & first_rep["inject"].notna()]
+    for r in reports.itertuples():
+        inc = incidents[(incidents["replication"] == 0) & (incidents["incident_id"] == r.incident_id)].iloc[0]
+        assert inc["t_report"] == r.t and inc["site_id"] == r.site_id
+    # Replaying the injects as played gives the same timeline.
+    again = tmp_path / "replay"
+    assert (
+        main(["exercise", str(KUTIM), "--injects", str(out / "injects.csv"), "--reps", "3", "--out", str(again)]) == 0
+    )
+    assert (again / "timeline.csv").read_bytes() == (out / "timeline.csv").read_bytes()
+
+
+def test_ids_of_a_reinforcement_can_be_taken_out_later(tmp_path):
+    scenario = trace_copy(tmp_path)
+    result = play(scenario, "1,09:00,reinforcement,P,,,1,,patrol\n2,09:30,unit_out,P-patrol-2\n", tmp_path)
+    assert result.timeline[result.timeline["event"] == "unit_out"]["unit_id"].tolist() == ["P-patrol-2"]
+    path = tmp_path / "early.csv"
+    path.write_text(HEADER + "1,09:00,unit_out,P-patrol-2\n2,09:30,reinforcement,P,,,1,,patrol\n")
+    sc = load_scenario(scenario)
+    with pytest.raises(Exception, match="row 2 column target: unknown unit 'P-patrol-2'"):
+        read_injects(path, sc, build_world(sc), "one")
