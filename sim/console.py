@@ -15,7 +15,7 @@ the situation (open incidents by priority, units free/busy/out per post), then r
 ``back UNIT``             bring a unit back into service
 ``units``                 list every unit and its state
 ``help``                  this list
-``q``                     quit: save the timeline so far
+``q`` (or Ctrl-C)         quit: save the timeline so far
 ========================  =====================================================================
 
 Commands come from standard input, so a script can drive the console through a pipe; the end of
@@ -164,6 +164,14 @@ class Console:
         first = min([i.t for i in ex.injects] + [ex.sc.timeline.voting_start])
         ex.advance(max(first - self.step, 0.0) // self.step * self.step)
         self.report()
+        try:
+            return self._loop(read)
+        except KeyboardInterrupt:  # Ctrl-C at the prompt: as 'q', nothing played is lost
+            self.say(f"\ninterrupted at {ex.stamp(ex.now)}: saving the timeline so far")
+            return False
+
+    def _loop(self, read: Callable[[], str | None]) -> bool:
+        ex = self.ex
         while ex.now < ex.horizon:
             if self.prompt:
                 self.out.write(f"[{ex.stamp(ex.now)}] > ")

@@ -8,20 +8,25 @@ Times below are minutes from midnight of election day (10:00 = 600).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, trace_copy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
+from test_invariants import check_times
 
 from sim.cli import main
 from sim.exercise import Exercise, run_exercise
-from sim.injects import parse_span, read_injects
+from sim.injects import parse_span, read_injects, unit_ids
 from sim.scenario import load_scenario
 from sim.world import build_world
 
@@ -427,3 +432,89 @@ def test_ids_of_a_reinforcement_can_be_taken_out_later(tmp_path):
     sc = load_scenario(scenario)
     with pytest.raises(Exception, match="row 2 column target: unknown unit 'P-patrol-2'"):
         read_injects(path, sc, build_world(sc), "one")
+
+
+# --- properties: any events list keeps the model's books straight -------------------------------
+
+KUTIM_SC = load_scenario(KUTIM)
+KUTIM_WORLD = build_world(KUTIM_SC)
+KINDS_DRAWN = ["incident", "road_closure", "flood", "unit_out", "unit_back", "reinforcement", "surge"]
+
+
+@st.composite
+def events_lists(draw):
+    sc, world = KUTIM_SC, KUTIM_WORLD
+    tl = sc.timeline
+    units = unit_ids(sc, "pemilu2024")
+    posts = list(world.post_node)
+    types = list(sc.spec.incidents.types)
+    rows = []
+    for n in range(draw(st.integers(1, 12))):
+        t = draw(st.floats(tl.voting_start - 120, tl.voting_end + 720))
+        when = f"{sc.epoch + dt.timedelta(minutes=round(t)):%Y-%m-%d %H:%M}"
+        kind = draw(st.sampled_from(KINDS_DRAWN))
+        cells = {"number": n + 1, "time": when, "kind": kind}
+        if kind == "incident":
+            cells["target"] = world.node_ids[draw(st.integers(0, world.n_tps + len(world.kecamatan)))]
+            cells["type"] = draw(st.sampled_from(types))
+            cells["priority"] = draw(st.sampled_from(["", "1", "2", "3"]))
+        elif kind in ("road_closure", "flood"):
+            a, b = draw(st.sampled_from(world.kecamatan)), draw(st.sampled_from(world.kecamatan))
+            cells["target"] = a if a == b or draw(st.booleans()) else f"{a} / {b}"
+            cells["value"] = draw(st.sampled_from(["", "1.5", "3"]))
+            cells["duration"] = draw(st.sampled_from(["", "30", "2h", "12h"]))
+        elif kind in ("unit_out", "unit_back"):
+            cells["target"] = draw(st.sampled_from(units))
+            if kind == "unit_out":
+                cells["duration"] = draw(st.sampled_from(["", "45", "3h"]))
+        elif kind == "reinforcement":
+            cells["target"] = draw(st.sampled_from(posts))
+            cells["value"] = str(draw(st.integers(1, 3)))
+            cells["role"] = draw(st.sampled_from(["patrol", "reserve", "tni"]))
+        else:
+            cells["target"] = draw(st.sampled_from(world.kecamatan))
+            cells["value"] = draw(st.sampled_from(["2", "10"]))
+            cells["type"] = draw(st.sampled_from(["", *types]))
+            cells["duration"] = draw(st.sampled_from(["", "1h", "6h"]))
+        rows.append(cells)
+    return rows, draw(st.booleans()), draw(st.integers(0, 2**31))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(events_lists())
+def test_any_events_list_keeps_the_books_straight(case):
+    rows, background, seed = case
+    sc, world = KUTIM_SC, KUTIM_WORLD
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "events.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        injects = read_injects(path, sc, world, "pemilu2024")
+    result = run_exercise(sc, world, "pemilu2024", injects, seed, 1, background=background)
+    inc, units, tl = result.incidents, result.units, result.timeline
+    check_times(inc, sc.timeline.horizon)
+    assert tl["t"].is_monotonic_increasing and tl["t"].max() <= sc.timeline.horizon
+    # No unit is in two places, and none is sent while out of service.
+    for uid, trips in units.groupby("unit_id"):
+        trips = trips.sort_values("t_dispatch")
+        free_at = trips["t_clear"].fillna(np.inf).to_numpy()
+        assert (trips["t_dispatch"].to_numpy()[1:] >= free_at[:-1] - 1e-9).all(), uid
+        outs = tl[(tl["event"] == "unit_out") & (tl["unit_id"] == uid)]["t"].tolist()
+        backs = tl[(tl["event"] == "unit_back") & (tl["unit_id"] == uid)]["t"].tolist()
+        for t_out in outs:
+            back = min([b for b in backs if b >= t_out], default=np.inf)
+            sent = trips["t_dispatch"].to_numpy()
+            assert not ((sent > t_out + 1e-9) & (sent < back - 1e-9)).any(), uid
+    # The log and the tables agree: one dispatch row per unit trip, one report per reported incident.
+    assert (tl["event"] == "dispatch").sum() == len(units)
+    assert (tl["event"] == "report").sum() == inc["t_report"].notna().sum()
+    assert (tl["event"] == "clear").sum() == (inc["outcome"] == "cleared").sum()
+    # Every incident inject was reported at its time.
+    for inj in result.played:
+        if inj.kind == "incident":
+            mine = tl[(tl["event"] == "report") & (tl["inject"] == inj.number)]
+            assert mine["t"].tolist() == [inj.t]
+    # The situation at each decision adds up.
+    dp = result.decisions
+    n_units = dp["units_busy"] + dp["units_free"] + dp["units_out"]
+    assert (dp[["open_incidents", "queued", "units_busy", "units_free", "units_out"]] >= 0).all().all()
+    assert (dp["open_priority_1"] <= dp["open_incidents"]).all() and (n_units >= 18).all()

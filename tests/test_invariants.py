@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted(p for p in (ROOT / "scenarios").glob("*.yaml"))
 
 
+def check_times(inc: pd.DataFrame, horizon: float) -> None:
+    """An incident's times are ordered wherever they are set, and none is past the horizon."""
+    cols = ["t_occur", "t_report", "t_dispatch", "t_arrive", "t_clear"]
+    t = inc[cols].to_numpy()
+    for a in range(len(cols)):
+        for b in range(a + 1, len(cols)):
+            both = ~np.isnan(t[:, a]) & ~np.isnan(t[:, b])
+            assert (t[both, a] <= t[both, b] + 1e-9).all(), (cols[a], cols[b])
+    assert (inc["t_clear"].dropna() <= horizon + 1e-9).all()
+
+
 def check_invariants(sc, res) -> None:
     world = build_world(sc)
     inc, units = res.incidents, res.units
@@ -27,14 +38,7 @@ def check_invariants(sc, res) -> None:
             # Every generated incident is in the log exactly once.
             assert sorted(ids) == list(range(n)), (rep, plan)
 
-    # Times are ordered wherever they are set.
-    cols = ["t_occur", "t_report", "t_dispatch", "t_arrive", "t_clear"]
-    t = inc[cols].to_numpy()
-    for a in range(len(cols)):
-        for b in range(a + 1, len(cols)):
-            both = ~np.isnan(t[:, a]) & ~np.isnan(t[:, b])
-            assert (t[both, a] <= t[both, b] + 1e-9).all(), (cols[a], cols[b])
-    assert (inc["t_clear"].dropna() <= sc.timeline.horizon + 1e-9).all()
+    check_times(inc, sc.timeline.horizon)
 
     # Counters never go negative.
     assert (res.timeseries[["busy_units", "open_incidents", "unguarded_tps"]] >= 0).all().all()
