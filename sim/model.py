@@ -278,6 +278,8 @@ class ElectionDay:
     def _eta(self, u: Unit, site: int) -> float:
         """Expected travel time of ``u`` to ``site`` from where it is now [min], without noise."""
         if u.state == AT_POST:
+            if not self.disruptions:  # the common case, inline: this is the dispatcher's inner loop
+                return self.setup_min + float(u.travel[u.home, site])
             return self.setup_min + self._leg(u, u.home, site)
         # Returning: interpolate between the scene it left and its post.
         f = u.progress(self.env.now)
