@@ -2,7 +2,8 @@
 
 Runs ``pilkada-sim compare`` on the bundled Kutim scenario (20 replications, its seed) with the
 report in Bahasa Indonesia, copies two charts to docs/img/, and screenshots the first screen of
-briefing.html in headless Chromium (Debian's package) as docs/img/briefing.png.
+briefing.html in headless Chromium (Debian's package) as docs/img/briefing.png; plays the bundled
+Kutim exercise and copies its timeline chart as docs/img/exercise_timeline.png.
 """
 
 from __future__ import annotations
@@ -40,6 +41,23 @@ def main() -> int:
             return code
         for name in ("response_ecdf", "map"):
             shutil.copy(out / "charts" / f"{name}.png", IMG / f"{name}.png")
+        exercise = Path(tmp) / "exercise"
+        code = cli(
+            [
+                "exercise",
+                str(ROOT / "scenarios/kutim-2024.yaml"),
+                "--injects",
+                str(ROOT / "scenarios/exercises/kutim-latihan-pra-operasi.csv"),
+                "--plan",
+                "pemilu2024",
+                "--out",
+                str(exercise),
+                "--quiet",
+            ]
+        )
+        if code:
+            return code
+        shutil.copy(exercise / "charts" / "timeline.png", IMG / "exercise_timeline.png")
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         if chromium is None:
             print("no chromium: docs/img/briefing.png not updated (apt-get install chromium)", file=sys.stderr)
