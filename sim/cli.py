@@ -308,7 +308,8 @@ def _exercise(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario, args.overrides)
     world = build_world(sc)
     plan = args.plan or next(iter(sc.spec.plans))
-    select_plans(sc, plan)
+    if plan not in sc.spec.plans:
+        raise UserError("--plan", plan, f"unknown plan; valid: {', '.join(sc.spec.plans)}")
     check_personnel(sc, [plan])
     try:
         shift = parse_span(args.shift)
