@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/pilkada-sim validate scenarios/kutim-2024.yaml
 	$(BIN)/pilkada-sim run scenarios/kutim-2024.yaml
+	$(BIN)/pilkada-sim exercise scenarios/kutim-2024.yaml --injects scenarios/exercises/kutim-latihan-pra-operasi.csv
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests scenarios bench docs fuzz

@@ -21,7 +21,7 @@ from sim.errors import UserError
 from sim.experiment import Job, Point, Results, grid
 from sim.records import sites_table
 from sim.report.build import make_report, parse_formats
-from sim.runfolder import RunFolder, default_run_dir
+from sim.runfolder import RunFolder, default_run_dir, safe_name
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
 from sim.scenario import (
     LoadedScenario,
@@ -325,7 +325,9 @@ def _exercise(args: argparse.Namespace) -> int:
     if background:
         check_size([sc], 1, args.reps)
     injects = read_injects(args.injects, sc, world, plan, shift)
-    out = args.out or default_run_dir(REPORTS_DIR, f"{sc.name}/exercise", seed, dt.datetime.now().astimezone())
+    out = args.out or default_run_dir(
+        REPORTS_DIR / safe_name(sc.name), "exercise", seed, dt.datetime.now().astimezone()
+    )
     if out.exists():
         raise UserError(str(out), None, "already exists; give a new --out folder")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from test_invariants import check_times
 
 from sim.cli import main
 from sim.exercise import Exercise, run_exercise
-from sim.injects import parse_span, read_injects, unit_ids
+from sim.injects import COLUMNS, KINDS, parse_span, read_injects, unit_ids
 from sim.scenario import load_scenario
 from sim.world import build_world
 
@@ -518,3 +519,16 @@ def test_any_events_list_keeps_the_books_straight(case):
     n_units = dp["units_busy"] + dp["units_free"] + dp["units_out"]
     assert (dp[["open_incidents", "queued", "units_busy", "units_free", "units_out"]] >= 0).all().all()
     assert (dp["open_priority_1"] <= dp["open_incidents"]).all() and (n_units >= 18).all()
+
+
+def test_events_list_format_is_documented():
+    """scenarios/README.md lists exactly the columns and kinds sim/injects.py reads."""
+    text = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
+
+    def first_cells(header: str) -> set[str]:
+        table = re.search(rf"^\| {header} \|.*?\n((?:\|.*\n)+)", text, re.M)
+        assert table, header
+        return {n for line in table.group(1).splitlines()[1:] for n in re.findall(r"`([a-z_]+)`", line.split("|")[1])}
+
+    assert first_cells("inject column") == set(COLUMNS)
+    assert first_cells("kind") == set(KINDS)
