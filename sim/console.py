@@ -34,7 +34,7 @@ from typing import TextIO
 
 from sim.errors import UserError
 from sim.exercise import Exercise
-from sim.injects import COLUMNS, _Reader, parse_time
+from sim.injects import COLUMNS, InjectReader, parse_time
 from sim.model import AT_POST, ON_SCENE, OUT_OF_SERVICE, RETURNING, TO_SCENE
 
 STATE_WORDS = {AT_POST: "at post", RETURNING: "returning", TO_SCENE: "on the way", ON_SCENE: "on scene"}
@@ -52,7 +52,7 @@ class Console:
         self.ex, self.step, self.out, self.prompt = ex, step_min, out, prompt
         self.shown = 0  # log rows already printed
         self.next_number = max((i.number for i in ex.injects), default=0) + 1
-        self.reader = _Reader(Path("console"), ex.sc, ex.world, ex.plan)
+        self.reader = InjectReader(Path("console"), ex.sc, ex.world, ex.plan)
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")

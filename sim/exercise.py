@@ -39,10 +39,9 @@ from sim.generate import (
     IncidentStream,
     TypeTable,
     _phase_at,
-    counting_times,
     generate,
     inject_stream,
-    stream,
+    quiet_day,
     surge,
     type_table,
     with_draws,
@@ -213,25 +212,7 @@ class Exercise:
         self.text = Text(lang, WORDS)
         self.lang = lang
         self.queue_alert = queue_alert
-        if background:
-            day_stream = generate(sc, world, seed, replication, self.types)
-        else:
-            count_end, escort_end = counting_times(sc, world, seed, replication)
-            none = np.zeros(0, dtype=np.int64)
-            day_stream = with_draws(
-                sc,
-                world,
-                self.types,
-                stream(seed, replication, "draws"),
-                replication,
-                np.zeros(0),
-                none,
-                none,
-                none,
-                none,
-                count_end,
-                escort_end,
-            )
+        day_stream = (generate if background else quiet_day)(sc, world, seed, replication, self.types)
         self.day = ElectionDay(sc, world, day_stream, plan)
         self.day.watch = self.watch
         self.post_name = {p.id: p.name for p in sc.spec.sites.posts}

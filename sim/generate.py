@@ -332,6 +332,18 @@ def generate(
     return with_draws(sc, world, types, drng, replication, t_occur, sites, kinds, phases, gens, count_end, escort_end)
 
 
+def quiet_day(
+    sc: LoadedScenario, world: World, seed: int, replication: int, types: TypeTable | None = None
+) -> IncidentStream:
+    """A day with no random incident: counting and escort times as :func:`generate` draws them
+    (the guards' schedule needs them), nothing else. An exercise without background starts here."""
+    types = types or type_table(sc, world)
+    count_end, escort_end = counting_times(sc, world, seed, replication)
+    none = np.zeros(0, dtype=np.int64)
+    rng = stream(seed, replication, "draws")
+    return with_draws(sc, world, types, rng, replication, np.zeros(0), none, none, none, none, count_end, escort_end)
+
+
 def with_draws(
     sc: LoadedScenario,
     world: World,

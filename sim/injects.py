@@ -140,7 +140,7 @@ def _listing(names: list[str], limit: int = 8) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-class _Reader:
+class InjectReader:
     """Checks rows one by one against the scenario, world and plan."""
 
     def __init__(self, path: Path, sc: LoadedScenario, world: World, plan: str) -> None:
@@ -362,7 +362,7 @@ def read_injects(path: str | Path, sc: LoadedScenario, world: World, plan: str, 
     Returns the injects in time order (ties in file order).
     """
     path = Path(path)
-    reader = _Reader(path, sc, world, plan)
+    reader = InjectReader(path, sc, world, plan)
     rows = _rows(path)
     if not rows:
         raise UserError(str(path), None, "no injects; add rows under the header")
@@ -385,7 +385,7 @@ def read_injects(path: str | Path, sc: LoadedScenario, world: World, plan: str, 
     return injects
 
 
-def check_units(injects: list[Inject], reader: _Reader) -> None:
+def check_units(injects: list[Inject], reader: InjectReader) -> None:
     """Unit ids of unit_out/unit_back injects, in time order: the plan's, or a reinforcement's
     that has arrived by then (named ``<post>-<role>-<n>`` after the plan's)."""
     known = list(reader.units)

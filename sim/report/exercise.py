@@ -166,7 +166,6 @@ class InjectOutcome:
 def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[InjectOutcome]:
     t = _text(lang)
     out = []
-    reps = aar["replication"].nunique() if len(aar) else 0
     for inj in played:
         rows = aar[aar["inject"] == inj.number]
         first = rows[rows["replication"] == 0]
@@ -198,7 +197,6 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[
             else:
                 in_time = t("na")
         out.append(InjectOutcome(inj, happened, in_time, missed, share, related))
-    del reps
     return out
 
 
@@ -231,12 +229,7 @@ def aar_markdown(
     short = shortfalls(outcomes, decisions, open_end, info, lang)
     lines += [f"- {s}" for s in short] or [t("nothing_short")]
     lines += ["", f"## {t('good')}", ""]
-    good = [
-        t("good_inject", n=o.inject.number, target=o.inject.target)
-        for o in outcomes
-        if o.inject.kind == "incident" and o.missed_reps == 0
-    ]
-    lines += [f"- {g}" for g in good] or [t("nothing_good")]
+    lines += [f"- {g}" for g in went_well(outcomes, lang)] or [t("nothing_good")]
     return "\n".join(lines) + "\n"
 
 
@@ -278,6 +271,16 @@ def _decision_lines(info: ExerciseInfo, decisions: pd.DataFrame, lang: str) -> l
     for r in first.to_dict("records"):
         lines.append(f"- {_stamp(info, float(r['t']))} {_md_cell(str(r['text']))}")
     return lines
+
+
+def went_well(outcomes: list[InjectOutcome], lang: str) -> list[str]:
+    """Incident injects reached in time in every replication."""
+    t = _text(lang)
+    return [
+        t("good_inject", n=o.inject.number, target=o.inject.target)
+        for o in outcomes
+        if o.inject.kind == "incident" and o.missed_reps == 0
+    ]
 
 
 def shortfalls(
@@ -502,11 +505,6 @@ def aar_sections(
         ]
         for o in outcomes
     ]
-    good = [
-        t("good_inject", n=o.inject.number, target=o.inject.target)
-        for o in outcomes
-        if o.inject.kind == "incident" and o.missed_reps == 0
-    ]
     first = decisions[decisions["replication"] == 0]
     _, n0, mean = _decision_counts(decisions)
     return {
@@ -519,7 +517,7 @@ def aar_sections(
         "short_title": t("short"),
         "short": shortfalls(outcomes, decisions, open_end, info, lang) or [t("nothing_short")],
         "good_title": t("good"),
-        "good": good or [t("nothing_good")],
+        "good": went_well(outcomes, lang) or [t("nothing_good")],
     }
 
 
