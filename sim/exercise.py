@@ -106,6 +106,7 @@ AAR_COLUMNS: dict[str, str] = {
     "response_min": "incident inject: report to first arrival [min]",
     "target_min": "incident inject: its kecamatan's target [min]",
     "units": "incident inject: units sent, ';'-separated",
+    "unit_names": "the same units by name, in the chosen language",
 }
 
 DECISIONS = ("no_unit_priority_1", "queue_long", "escalation", "cut_off")
@@ -585,10 +586,17 @@ class Exercise:
                 "response_min": math.nan,
                 "target_min": math.nan,
                 "units": "",
+                "unit_names": "",
             }
             if inj.kind == "incident" and len(idx):
                 i = int(idx[0])
-                row.update(response_min=float(resp[i]), target_min=float(target[i]), units=";".join(rec.units[i]))
+                names = [self.unit_name(self.unit(uid)) for uid in rec.units[i]]
+                row.update(
+                    response_min=float(resp[i]),
+                    target_min=float(target[i]),
+                    units=";".join(rec.units[i]),
+                    unit_names=";".join(names),
+                )
             rows.append(row)
         return rows
 

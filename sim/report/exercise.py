@@ -175,7 +175,7 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[
             if r0 is not None and r0["reached"]:
                 happened = t(
                     "reached_by",
-                    units=str(r0["units"]).replace(";", ", "),
+                    units=str(r0["unit_names"]).replace(";", ", "),
                     m=round(float(r0["response_min"])),
                     target=round(float(r0["target_min"])),
                 )
