@@ -179,6 +179,14 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+def stamp(epoch: dt.datetime, election_day: dt.date, t: float) -> str:
+    """Model time ``t`` [min] as trainers write it: '10:52' on election day, 'H+1 08:00' on other
+    days; to the nearest minute."""
+    d = epoch + dt.timedelta(minutes=round(float(t)))
+    days = (d.date() - election_day).days
+    return f"{d:%H:%M}" if days == 0 else f"H{days:+d} {d:%H:%M}"
+
+
 @dataclass(frozen=True)
 class Situation:
     """The state of the day at one moment."""
@@ -247,10 +255,7 @@ class Exercise:
         return w.kecamatan[inj.kec]
 
     def stamp(self, t: float) -> str:
-        """'10:52' on election day, 'H+1 08:00' on other days (as trainers write times)."""
-        d = self.sc.epoch + dt.timedelta(minutes=round(float(t)))  # to the nearest minute
-        days = (d.date() - self.sc.spec.election_day).days
-        return f"{d:%H:%M}" if days == 0 else f"H{days:+d} {d:%H:%M}"
+        return stamp(self.sc.epoch, self.sc.spec.election_day, t)
 
     def local(self, t: float) -> str:
         """Local date and time to the nearest minute (YYYY-MM-DD HH:MM)."""

@@ -22,7 +22,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from matplotlib.patches import Patch, Rectangle
 
-from sim.exercise import ExerciseResult
+from sim.exercise import ExerciseResult, stamp
 from sim.injects import COLUMNS, Inject
 from sim.report.charts import _figure, _save, _style
 from sim.report.i18n import Text, date, percent
@@ -145,9 +145,7 @@ def _text(lang: str) -> Text:
 
 
 def _stamp(info: ExerciseInfo, t: float) -> str:
-    d = info.epoch + dt.timedelta(minutes=round(float(t)))  # to the nearest minute, as in the log
-    days = (d.date() - info.election_day).days
-    return f"{d:%H:%M}" if days == 0 else f"H{days:+d} {d:%H:%M}"
+    return stamp(info.epoch, info.election_day, t)
 
 
 # --- the after-action summary ---------------------------------------------------------------
