@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import metrics
 from sim.backends import make_backend
 from sim.errors import UserError
 from sim.experiment import Job, Point, Results, grid
-from sim.records import sites_table
+from sim.records import sites_table, targets_table
 from sim.report.build import make_report, parse_formats
 from sim.runfolder import RunFolder, default_run_dir, safe_name
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
@@ -31,7 +32,7 @@ from sim.scenario import (
     personnel_use,
     select_plans,
 )
-from sim.stats import paired_comparison, pooled_percentiles, summarise
+from sim.stats import paired_comparison, paired_pooled_difference, pooled_percentiles, summarise
 from sim.world import build_world
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -275,7 +276,9 @@ def _experiment(args: argparse.Namespace) -> int:
 
     res = outcome.results
     tables = _final_tables(res, plans, baseline, compared, points)
-    tables["sites.csv"] = sites_table(base, build_world(base))
+    world = build_world(base)
+    tables["sites.csv"] = sites_table(base, world)
+    tables["targets.csv"] = targets_table(base, world)
     manifest = _manifest(args, base, scenarios, points, outcome, plans, baseline, precision, backend, folder)
     folder.finish(tables, manifest)
 
@@ -413,7 +416,13 @@ def _final_tables(
         tables["summary.csv"] = summarise(res.kpis, plans)
         tables["percentiles.csv"] = pooled_percentiles(res.incidents, plans)
     if baseline is not None:
-        tables["comparison.csv"] = paired_comparison(res.kpis, baseline, compared)
+        tables["comparison.csv"] = pd.concat(
+            [
+                paired_comparison(res.kpis, baseline, compared),
+                paired_pooled_difference(res.incidents, baseline, compared, metrics.HEADLINE_QUANTILE),
+            ],
+            ignore_index=True,
+        )
     return tables
 
 
@@ -490,28 +499,33 @@ def _manifest(
 # --- printed tables ----------------------------------------------------------------------------
 
 
+SUMMARY_COLUMNS = [  # kpi, header, width, format: the printed run table (means over replications)
+    ("incidents", "incidents", 10, ".1f"),
+    ("dispatched", "dispatched", 11, ".1f"),
+    ("reached_share", "reached", 9, ".0%"),
+    ("response_mean_min", "mean resp", 10, ".1f"),
+    ("within_target", "in target", 10, ".0%"),
+    ("within_target_p1", "P1 in target", 13, ".0%"),
+    ("escalations", "escalated", 10, ".1f"),
+    ("peak_busy_units", "peak busy", 10, ".1f"),
+]
+
+
 def summary_table(kpi: pd.DataFrame, plans: list[str]) -> str:
-    """Mean over replications per plan, as printed after a run."""
-    head = (
-        f"{'plan':<14}{'incidents':>10}{'dispatched':>11}{'mean':>8}{'p50':>8}{'p90':>8}"
-        f"{'in target':>10}{'escalated':>10}{'peak busy':>10}"
-    )
-    lines = [head, f"{'':<35}{'response minutes':^24}{'':>10}", "-" * len(head)]
+    """Mean over replications per plan, as printed after a run (definitions: sim.metrics)."""
+    head = f"{'plan':<14}" + "".join(f"{h:>{w}}" for _, h, w, _ in SUMMARY_COLUMNS)
+    lines = [head, "-" * len(head)]
     for plan in plans:
         k = kpi[kpi["plan"] == plan]
-
-        def m(col: str, k: pd.DataFrame = k) -> float:
+        cells = []
+        for col, _, w, fmt in SUMMARY_COLUMNS:
             vals = k[col].to_numpy(dtype=float)
-            return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
-
-        lines.append(
-            f"{plan:<14}{m('incidents'):>10.1f}{m('dispatched'):>11.1f}{m('response_mean_min'):>8.1f}"
-            f"{m('response_p50_min'):>8.1f}{m('response_p90_min'):>8.1f}{m('within_target'):>10.0%}"
-            f"{m('escalations'):>10.1f}{m('peak_busy_units'):>10.1f}"
-        )
+            v = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+            cells.append(f"{v:>{w}{fmt}}" if np.isfinite(v) else f"{'n/a':>{w}}")
+        lines.append(f"{plan:<14}" + "".join(cells))
     lines.append(
-        f"(means over {kpi['replication'].nunique()} replications; 'in target' = share of dispatched "
-        "incidents reached within their kecamatan's target)"
+        f"(means over {kpi['replication'].nunique()} replications of dispatched incidents; response in minutes, "
+        "unreached counted at the horizon; 'in target' = reached within the target for their kecamatan and priority)"
     )
     return "\n".join(lines)
 
@@ -530,28 +544,29 @@ def _ci(row: dict[str, Any], scale: float = 1.0, fmt: str = ".1f") -> str:
 
 
 def ci_table(summary: pd.DataFrame, pct: pd.DataFrame, plans: list[str]) -> str:
-    """Main KPIs with 95% intervals: replication means (Student t) and pooled percentiles (bootstrap)."""
+    """Main KPIs with 95% intervals: replication means (Student t) and the pooled p90 (bootstrap)."""
     s = _records(summary, ["plan", "kpi"])
     q = _records(pct, ["plan", "quantile"])
-    head = f"{'plan':<14}{'mean response min':>26}{'pooled p90 min':>26}{'in target %':>22}"
+    head = f"{'plan':<14}{'mean response min':>26}{'pooled p90 min':>26}{'in target %':>16}{'reached %':>16}"
     lines = ["95% confidence intervals", head, "-" * len(head)]
     for plan in plans:
-        p90 = q[(plan, 90)]
+        p90 = q[(plan, metrics.HEADLINE_QUANTILE)]
         pooled = _ci({"mean": p90["response_min"], "ci_low": p90["ci_low"], "ci_high": p90["ci_high"]})
         lines.append(
             f"{plan:<14}{_ci(s[(plan, 'response_mean_min')]):>26}{pooled:>26}"
-            f"{_ci(s[(plan, 'within_target')], 100, '.0f'):>22}"
+            f"{_ci(s[(plan, 'within_target')], 100, '.0f'):>16}{_ci(s[(plan, 'reached_share')], 100, '.0f'):>16}"
         )
     return "\n".join(lines)
 
 
-VERDICT_KPIS = [  # kpi, label, unit, scale, smaller is better
-    ("response_mean_min", "mean response", "min", 1.0, True),
-    ("response_p90_min", "p90 response", "min", 1.0, True),
-    ("within_target", "within target", "points", 100.0, False),
-    ("waited_share", "no unit free", "points", 100.0, True),
-    ("escalations", "escalations", "", 1.0, True),
-    ("open_at_end", "open at the end", "", 1.0, True),
+VERDICT_KPIS = [  # kpi, unit, scale: the compare verdict; labels and direction from sim.metrics
+    ("response_mean_min", "min", 1.0),
+    (f"response_pooled_p{metrics.HEADLINE_QUANTILE}_min", "min", 1.0),
+    ("within_target", "points", 100.0),
+    ("within_target_p1", "points", 100.0),
+    ("waited_share", "points", 100.0),
+    ("escalations", "", 1.0),
+    ("open_at_end", "", 1.0),
 ]
 
 
@@ -562,11 +577,13 @@ def verdict_table(comparison: pd.DataFrame, baseline: str, plans: list[str]) -> 
     for plan in plans:
         n = int(c[(plan, "response_mean_min")]["n"])
         lines.append(f"{plan} vs {baseline} (paired over {n} replications, 95% CI)")
-        for kpi, label, unit, scale, smaller_better in VERDICT_KPIS:
+        for kpi, unit, scale in VERDICT_KPIS:
+            meta = metrics.kpi(kpi)
+            label, smaller_better = meta.label_en.lower(), meta.better == "lower"
             r = c[(plan, kpi)]
             d, lo, hi = r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale
             if not np.isfinite(d):
-                lines.append(f"  {label:<16} n/a")
+                lines.append(f"  {label:<24} n/a")
                 continue
             if d == 0 and lo == 0 and hi == 0:
                 words = "no difference"
@@ -584,7 +601,7 @@ def verdict_table(comparison: pd.DataFrame, baseline: str, plans: list[str]) -> 
                 interval = f"[{min(abs(lo), abs(hi)):.1f}, {max(abs(lo), abs(hi)):.1f}]"
             else:
                 interval = f"[{lo:+.1f}, {hi:+.1f}]"
-            lines.append(f"  {label:<16} {words:<22} {interval:<20} {verdict}")
+            lines.append(f"  {label:<24} {words:<22} {interval:<20} {verdict}")
     return "\n".join(lines)
 
 
@@ -592,7 +609,7 @@ def sweep_table(summary: pd.DataFrame, points: list[Point], plans: list[str]) ->
     keys = [k for k, _ in points[0].values]
     head = (
         "  ".join(f"{k.split('.')[-1]:>10}" for k in keys) + f"  {'plan':<14}{'mean response min':>26}"
-        f"{'p90 response min':>26}{'in target %':>22}"
+        f"{'daily p90 min (mean)':>26}{'in target %':>22}"
     )
     lines = [head, "-" * len(head)]
     s = _records(summary, ["point", "plan", "kpi"])
@@ -601,7 +618,7 @@ def sweep_table(summary: pd.DataFrame, points: list[Point], plans: list[str]) ->
             vals = "  ".join(f"{v:>10}" for _, v in pt.values)
             lines.append(
                 f"{vals}  {plan:<14}{_ci(s[(pt.index, plan, 'response_mean_min')]):>26}"
-                f"{_ci(s[(pt.index, plan, 'response_p90_min')]):>26}"
+                f"{_ci(s[(pt.index, plan, 'response_daily_p90_min')]):>26}"
                 f"{_ci(s[(pt.index, plan, 'within_target')], 100, '.0f'):>22}"
             )
     lines.append("(mean over replications with 95% Student-t intervals)")

@@ -326,17 +326,19 @@ class Exercise:
         elif inj.kind == "unit_back":
             self._back(self.unit(inj.target), inj.number)
         elif inj.kind == "reinforcement":
-            new = self.day.reinforce(inj.target, inj.role, int(inj.value or 1))
-            self.new_units_of[inj.number] = [u.uid for u in new]
-            names = ", ".join(self.unit_name(u) for u in new)
-            post = self.post_name.get(inj.target, inj.target)
-            self.log(
-                "reinforcement",
-                self.text("ev_reinforcement", post=post, units=names),
-                unit_id=";".join(u.uid for u in new),
-                **base,
-            )
-            self.day.offer(new)
+
+            def announce(new: list[Unit]) -> None:
+                self.new_units_of[inj.number] = [u.uid for u in new]
+                names = ", ".join(self.unit_name(u) for u in new)
+                post = self.post_name.get(inj.target, inj.target)
+                self.log(
+                    "reinforcement",
+                    self.text("ev_reinforcement", post=post, units=names),
+                    unit_id=";".join(u.uid for u in new),
+                    **base,
+                )
+
+            self.day.reinforce(inj.target, inj.role, int(inj.value or 1), announce=announce)
         elif inj.kind == "surge":
             self._surge(inj)
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from sim.generate import TypeTable, generate, type_table
 from sim.model import run_plan
-from sim.records import KPI_COLUMNS, incident_table, kpis, timeseries_table, unit_table
+from sim.records import KPI_COLUMNS, incident_table, kpis, run_measures, timeseries_table, unit_table
 from sim.scenario import LoadedScenario
 from sim.world import World, build_world
 
@@ -85,13 +85,14 @@ def run_batch(job: Job, batch: Batch) -> dict[str, pd.DataFrame]:
         stream = generate(sc, world, job.seed, r, types)
         for plan in job.plans:
             rec = run_plan(sc, world, stream, plan)
-            inc = incident_table(sc, world, rec)
+            m = run_measures(world, rec, sc.timeline.horizon)
+            inc = incident_table(sc, world, rec, m)
             un = unit_table(rec, sc.timeline.horizon)
             ts = timeseries_table(rec)
             parts["incidents"].append(inc)
             parts["units"].append(un)
             parts["timeseries"].append(ts)
-            rows.append(kpis(world, rec, sc.timeline.horizon))
+            rows.append(kpis(world, rec, sc.timeline.horizon, m))
     out = {t: pd.concat(parts[t], ignore_index=True) for t in ("incidents", "units", "timeseries")}
     out["kpis"] = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
     for df in out.values():

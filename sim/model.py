@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -37,11 +37,13 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.dispatch import policy_for
 from sim.generate import MAX_UNITS, PHASE_INDEX, IncidentStream
 from sim.guards import GuardSchedule, guard_schedule
 from sim.scenario import LoadedScenario, Plan
 from sim.world import World
 
+EPS_MIN = 1e-6  # tolerance on "within max_travel_min" [min], for the moment a returning unit reaches it
 # Unit states; a unit is free to be sent while its state is <= RETURNING.
 AT_POST, RETURNING, TO_SCENE, ON_SCENE, OUT_OF_SERVICE = range(5)
 ROLE_GROUPS = (("patrol", "patrols"), ("reserve", "reserve"), ("tni", "tni_backup"))
@@ -189,7 +191,7 @@ class ElectionDay:
         self.type_names = list(spec.incidents.types)
         self.types = [spec.incidents.types[n] for n in self.type_names]
         self.type_index = {n: i for i, n in enumerate(self.type_names)}
-        self.policy = spec.dispatch.policy
+        self.policy = policy_for(spec.dispatch.policy, self)
         self.tni_max = spec.dispatch.tni_max_priority
         self.max_travel = spec.dispatch.max_travel_min or math.inf
         self.setup_min = world.setup_min
@@ -225,6 +227,7 @@ class ElectionDay:
         self.inc_units: list[list[str]] = [[] for _ in range(n)]
         self.esc_step = np.zeros(n, dtype=np.int64)
         self.pending: list[Incident] = []
+        self.near: dict[tuple[int, int], tuple[Unit, ...]] = {}  # (type, site) -> units based within reach
         self.unit_rows: list[list[Any]] = []
         self.busy = 0
         self.open = 0
@@ -396,39 +399,72 @@ class ElectionDay:
         self.kind[inc.i] = kind
         self.priority[inc.i] = inc.priority
 
-    def _capable(self, u: Unit, inc: Incident, tni_ok: bool) -> bool:
-        return u.role in inc.roles or (tni_ok and u.role == "tni" and inc.allow_tni)
+    # The shared rules (sim.dispatch explains them); the policy chooses among what they allow.
+
+    def _near_units(self, inc: Incident) -> tuple[Unit, ...]:
+        """Capable units (TNI included where allowed) based within ``max_travel_min`` of the site."""
+        key = (inc.kind, inc.site)
+        near = self.near.get(key)
+        if near is None:
+            near = tuple(
+                u
+                for u in self.units
+                if (u.role in inc.roles or (inc.allow_tni and u.role == "tni"))
+                and self.setup_min + float(u.travel[u.home, inc.site]) <= self.max_travel
+            )
+            self.near[key] = near
+        return near
+
+    def _held_back(self, inc: Incident, eta: float) -> bool:
+        """Hold-back: ``eta`` is beyond reach while an in-service unit based within reach exists."""
+        return eta > self.max_travel + EPS_MIN and any(u.state != OUT_OF_SERVICE for u in self._near_units(inc))
+
+    def _candidates(self, inc: Incident, tni: bool) -> list[tuple[Unit, float]]:
+        """Free units of one pass (police, or TNI backup) that can reach the site, with their ETAs."""
+        roles = ("tni",) if tni else inc.roles
+        out = []
+        for u in self.units:
+            if u.state > RETURNING or u.role not in roles:
+                continue
+            t = self._eta(u, inc.site)
+            if t != math.inf:  # not cut off by a road closure
+                out.append((u, t))
+        return out
+
+    def _allowed(self, inc: Incident, cands: list[tuple[Unit, float]]) -> list[tuple[Unit, float]]:
+        if self.max_travel != math.inf:
+            cands = [c for c in cands if not self._held_back(inc, c[1])]
+        if self.policy.restricts:
+            cands = [c for c in cands if self.policy.allows(c[0], inc)]
+        return cands
 
     def _best_unit(self, inc: Incident) -> tuple[Unit | None, float]:
-        for tni_ok in (False, True):
-            best: Unit | None = None
-            best_t = math.inf
-            best_local = False
-            for u in self.units:
-                if u.state > RETURNING or not self._capable(u, inc, tni_ok):
-                    continue
-                if tni_ok and u.role != "tni":
-                    continue
-                t = self._eta(u, inc.site)
-                if t == math.inf:
-                    continue  # cut off by a road closure
-                local = self.policy == "district" and inc.kec in u.covers
-                if (local, -t) > (best_local, -best_t):
-                    best, best_t, best_local = u, t, local
-            if best is not None:
-                if best_t > self.max_travel and self._nearer_exists(inc):
-                    return None, math.inf  # wait for a nearer unit rather than send one from far away
-                return best, best_t
-            if not inc.allow_tni:
-                break
-        return None, math.inf
+        """The unit to send next to ``inc`` under the rules and the policy, or None to queue it."""
+        cands = self._allowed(inc, self._candidates(inc, tni=False))
+        if not cands and inc.allow_tni:  # TNI backup: no police unit is allowed to go
+            cands = self._allowed(inc, self._candidates(inc, tni=True))
+        if not cands:
+            return None, math.inf
+        return self.policy.choose_unit(inc, cands)
 
-    def _nearer_exists(self, inc: Incident) -> bool:
-        """Does the plan have a capable unit (busy or not) based within ``max_travel_min`` of the site?"""
-        return any(
-            self._capable(u, inc, True) and self.setup_min + float(u.travel[u.home, inc.site]) <= self.max_travel
-            for u in self.units
-        )
+    def _may_take(self, u: Unit, inc: Incident) -> float:
+        """ETA of free unit ``u`` to queued ``inc`` if the rules and the policy allow it, else inf.
+
+        A queued incident has no police unit allowed to go (else it would have been sent), so a
+        TNI unit needs only the incident's consent (``allow_tni``), as in ``_best_unit``.
+        """
+        if u.role not in inc.roles and not (u.role == "tni" and inc.allow_tni):
+            return math.inf
+        t = self._eta(u, inc.site)
+        if t == math.inf or (self.max_travel != math.inf and self._held_back(inc, t)):
+            return math.inf
+        if self.policy.restricts and not self.policy.allows(u, inc):
+            return math.inf
+        return t
+
+    def free_at_post(self, u: Unit) -> int:
+        """Free units (at post or returning) of ``u``'s post, ``u`` included if free."""
+        return sum(1 for v in self.units if v.post == u.post and v.state <= RETURNING)
 
     def _fill(self, inc: Incident) -> None:
         while inc.n_sent < inc.needed:
@@ -485,6 +521,10 @@ class ElectionDay:
         bisect.insort(self.pending, inc, key=lambda x: x.key)
         if self.watch is not None:
             self.watch("queued", inc.i, None)
+        if self.max_travel != math.inf:
+            for u in self.units:
+                if u.state == RETURNING:
+                    self._alarm(u, (inc,))
 
     def _escalate(self, inc: Incident, kind: int) -> None:
         self.escalated[inc.i] = True
@@ -530,8 +570,7 @@ class ElectionDay:
         self._mark()
         if self.watch is not None:
             self.watch("clear", i, None)
-        for u in freed:
-            self._offer(u)
+        self._available(freed)
 
     def _at_post(self, u: Unit, token: int, _: simpy.Event) -> None:
         if u.trip != token:
@@ -540,25 +579,61 @@ class ElectionDay:
         u.node = u.home
         if u.log_row is not None:
             u.log_row[7] = self.env.now
+        self._available([u])
 
-    def _offer(self, u: Unit) -> None:
-        """A unit just became free: give it the most urgent queued incident it can serve."""
-        for inc in self.pending:
-            if self._capable(u, inc, True):
-                t = self._eta(u, inc.site)
-                if t == math.inf or (t > self.max_travel and self._nearer_exists(inc)):
-                    continue  # cut off, or too far: a nearer unit will take it
-                self._send(u, inc, t)
+    # --- work conservation ---------------------------------------------------------------------
+    #
+    # The one mechanism: every change that can let a unit take work calls ``_available`` with the
+    # units concerned (cleared, back at post, back in service, reinforcement arrived, TNI allowed),
+    # or ``_retry`` when it concerns every queued incident (a road opened, a hold-back reason
+    # gone). A returning unit comes within ``max_travel_min`` of a queued incident at a moment
+    # that can be computed: ``_alarm`` wakes the dispatcher then.
+
+    def _available(self, units: list[Unit]) -> None:
+        """Units became able to take work: each takes a queued incident if the rules allow."""
+        for u in units:
+            if u.state > RETURNING or not self.pending:
+                continue
+            inc = self.policy.choose_incident(u, (x for x in self.pending if self._may_take(u, x) != math.inf))
+            if inc is not None:
+                self._send(u, inc, self._may_take(u, inc))
                 if inc.n_sent >= inc.needed:
                     self.pending.remove(inc)
-                return
+            elif u.state == RETURNING and self.max_travel != math.inf:
+                self._alarm(u, self.pending)
+
+    def _alarm(self, u: Unit, incidents: Iterable[Incident]) -> None:
+        """Wake the dispatcher when returning ``u`` first comes within reach of one of ``incidents``."""
+        if u.ret_dur <= 0 or u.ret_t0 > self.env.now:
+            return  # no leg in progress (waiting for a road to open: the opening retries)
+        best = math.inf
+        for inc in incidents:
+            if u.role not in inc.roles and not (u.role == "tni" and inc.allow_tni):
+                continue
+            a = self._leg(u, u.home, inc.site)  # ETA once home (no setup while on the move)
+            b = self._leg(u, u.ret_from, inc.site)  # ETA at the scene it left
+            m = self.max_travel
+            if a > m or b <= m or not math.isfinite(b):
+                continue  # never within reach on this leg, or already within reach
+            f = (b - m) / (b - a)  # ETA = f a + (1 - f) b falls to m here
+            best = min(best, u.ret_t0 + f * u.ret_dur)
+        if best < math.inf and best > self.env.now:
+            self.env.timeout(best - self.env.now).callbacks.append(partial(self._wake, u, u.trip))
+
+    def _wake(self, u: Unit, token: int, _: simpy.Event) -> None:
+        if u.trip == token and u.state == RETURNING:
+            self._available([u])
 
     def _retry(self) -> None:
-        """Conditions changed (a road opened, a unit came back or arrived): try the queue again."""
+        """Conditions changed for every queued incident (a road opened, a unit left service)."""
         for inc in list(self.pending):
             self._fill(inc)
             if inc.n_sent >= inc.needed:
                 self.pending.remove(inc)
+        if self.max_travel != math.inf:
+            for u in self.units:
+                if u.state == RETURNING:
+                    self._alarm(u, self.pending)
 
     # --- exercise hooks (sim.exercise) -----------------------------------------------------------
 
@@ -634,9 +709,13 @@ class ElectionDay:
                 self._enqueue(inc)
             elif inc.n_sent >= inc.needed and queued:
                 self.pending.remove(inc)
+            if self.max_travel != math.inf:
+                self._retry()  # a call held back for this unit may now go to one further away
             return
         u.trip += 1  # cancels a return trip in progress
         u.state = OUT_OF_SERVICE
+        if self.max_travel != math.inf:
+            self._retry()  # a call held back for this unit may now go to one further away
 
     def bring_back(self, u: Unit) -> None:
         """Unit ``u`` is back in service, ready at its post."""
@@ -646,16 +725,21 @@ class ElectionDay:
         u.state = AT_POST
         u.node = u.home
         u.trip += 1
-        self._offer(u)
+        self._available([u])
 
-    def reinforce(self, post: str, role: str, n: int, mode: str = "road") -> list[Unit]:
-        """``n`` units of ``role`` arrive at ``post`` now; :meth:`offer` them to the queue."""
-        return self._new_units(post, role, n, mode)
+    def reinforce(
+        self, post: str, role: str, n: int, mode: str = "road", announce: Callable[[list[Unit]], None] | None = None
+    ) -> list[Unit]:
+        """``n`` units of ``role`` arrive at ``post`` now, ready; each takes queued work it may.
 
-    def offer(self, units: list[Unit]) -> None:
-        """Give free units the most urgent queued incidents they can serve."""
-        for u in units:
-            self._offer(u)
+        ``announce`` is told of the new units before they take any work (the exercise log).
+        """
+        new = self._new_units(post, role, n, mode)
+        self.near.clear()  # the units based within reach of a site have changed
+        if announce is not None:
+            announce(new)
+        self._available(new)
+        return new
 
     # --- run ---------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Output tables of a run, every column documented here with its unit (the one place).
 
-All times are minutes from the scenario epoch (model clock); an unset time is empty (NaN).
+All times are minutes from the scenario epoch (model clock); an unset time is empty (NaN). The
+derived incident columns (reached, response, wait, target, within target) and the KPIs are
+defined in :mod:`sim.metrics`; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim import metrics
 from sim.model import OUTCOMES, RESOLVED_BY_CODES, RunRecords
 from sim.scenario import PHASES, LoadedScenario
 from sim.world import World
@@ -26,9 +29,12 @@ INCIDENT_COLUMNS: dict[str, str] = {
     "t_dispatch": "when the first unit was sent [min]",
     "t_arrive": "when the first unit arrived [min]",
     "t_clear": "when it was cleared (on site or by units) [min]",
-    "wait_min": "t_dispatch - t_report: waiting for a free unit [min]",
+    "wait_min": "t_dispatch - t_report: waiting for a free unit [min]; never sent: horizon - t_report (censored)",
     "travel_min": "t_arrive - t_dispatch: travel of the first unit sent [min]",
-    "response_min": "t_arrive - t_report: report to first arrival [min]",
+    "response_min": "t_arrive - t_report: report to first arrival [min]; never reached: horizon - t_report (censored)",
+    "reached": "True if it needed a unit and one arrived before the horizon",
+    "target_min": "response target for its kecamatan and (final) priority [min]; empty if resolved on site",
+    "within_target": "True if it needed a unit and one arrived within target_min",
     "units": "ids of the units sent, ';'-separated",
     "resolved_by": "linmas, tps_guard, ppk_guard, units, or empty if still open",
     "escalated": "True if it escalated to another type while nobody was there",
@@ -61,7 +67,14 @@ SITE_COLUMNS: dict[str, str] = {
     "lon": "longitude [degrees]",
     "class": "vulnerability class (TPS only)",
     "voters": "voters on the DPT (TPS only)",
-    "target_min": "response-time target of the site's kecamatan [min]",
+    "target_group": "name of the site's kecamatan target group (empty: the default targets)",
+}
+
+TARGET_COLUMNS: dict[str, str] = {
+    "kecamatan": "kecamatan",
+    "target_group": "its target group (empty: the default targets)",
+    "priority": "incident priority (1 = most urgent); one row per priority the incident types use",
+    "target_min": "response-time target [min]",
 }
 
 TIMESERIES_COLUMNS: dict[str, str] = {
@@ -76,32 +89,25 @@ TIMESERIES_COLUMNS: dict[str, str] = {
 KPI_COLUMNS: dict[str, str] = {
     "replication": "replication index",
     "plan": "plan name",
-    "incidents": "incidents generated",
-    "resolved_on_site": "incidents resolved by Linmas, TPS or PPK guards",
-    "dispatched": "incidents that needed units (reported, not resolved on site)",
-    "reached": "dispatched incidents a unit reached before the horizon",
-    "response_mean_min": "mean response time of reached incidents [min]",
-    "response_p50_min": "median response time [min]",
-    "response_p90_min": "90th percentile response time [min]",
-    "within_target": (
-        "share of dispatched incidents reached within their kecamatan's target (unreached count as missed)"
-    ),
-    "wait_mean_min": "mean wait for a free unit over dispatched incidents [min]",
-    "waited_share": "share of dispatched incidents that found no unit free (wait > 0)",
-    "escalations": "incidents that escalated",
-    "open_at_end": "incidents not cleared by the horizon",
-    "peak_busy_units": "largest number of units busy at once",
-    "units": "mobile units in the plan",
-    "unit_busy_hours": "total hours units spent travelling to or working at incidents [h]",
-    "tni_dispatches": "times a TNI backup unit was sent",
-    "peak_unguarded_tps": "largest number of TPS unguarded at once",
+    **{k: v.doc for k, v in metrics.KPIS.items()},
 }
 
 
-def incident_table(sc: LoadedScenario, world: World, rec: RunRecords) -> pd.DataFrame:
+def run_measures(world: World, rec: RunRecords, horizon: float) -> metrics.Measures:
+    """The per-incident predicates of one run (:func:`sim.metrics.measures`)."""
+    on_site = np.isin(rec.resolved_by, (1, 2, 3))
+    t_report = np.where(on_site, np.nan, rec.t_report)
+    target = world.target_min[world.node_kec[rec.stream.site], rec.priority] if len(rec.priority) else np.zeros(0)
+    return metrics.measures(t_report, rec.t_dispatch, rec.t_arrive, target, horizon)
+
+
+def incident_table(
+    sc: LoadedScenario, world: World, rec: RunRecords, m: metrics.Measures | None = None
+) -> pd.DataFrame:
     s = rec.stream
     names = list(sc.spec.incidents.types)
-    t_report = np.where(np.isin(rec.resolved_by, (1, 2, 3)), np.nan, rec.t_report)
+    m = m if m is not None else run_measures(world, rec, sc.timeline.horizon)
+    t_report = np.where(m.dispatched, rec.t_report, np.nan)
     df = pd.DataFrame(
         {
             "replication": s.replication,
@@ -119,9 +125,12 @@ def incident_table(sc: LoadedScenario, world: World, rec: RunRecords) -> pd.Data
             "t_dispatch": rec.t_dispatch,
             "t_arrive": rec.t_arrive,
             "t_clear": rec.t_clear,
-            "wait_min": rec.t_dispatch - t_report,
+            "wait_min": m.wait_min,
             "travel_min": rec.t_arrive - rec.t_dispatch,
-            "response_min": rec.t_arrive - t_report,
+            "response_min": m.response_min,
+            "reached": m.reached,
+            "target_min": m.target_min,
+            "within_target": m.within_target,
             "units": [";".join(u) for u in rec.units],
             "resolved_by": np.asarray(RESOLVED_BY_CODES, dtype=object)[rec.resolved_by]
             if len(s)
@@ -186,47 +195,26 @@ def timeseries_table(rec: RunRecords) -> pd.DataFrame:
     )
 
 
-def kpis(world: World, rec: RunRecords, horizon: float) -> dict[str, object]:
-    """Key performance indicators of one run (see KPI_COLUMNS), from the raw records."""
-    on_site = rec.outcome == 1
-    disp = ~np.isnan(rec.t_report) & ~on_site
-    reached = disp & ~np.isnan(rec.t_arrive)
-    resp = (rec.t_arrive - rec.t_report)[reached]
-    target = world.target_min[world.node_kec[rec.stream.site[disp]]]
-    within = np.nan_to_num((rec.t_arrive - rec.t_report)[disp], nan=np.inf) <= target
-    wait = (rec.t_dispatch - rec.t_report)[disp]
-    waited = np.where(np.isnan(wait), True, wait > 1e-9)
+def kpis(world: World, rec: RunRecords, horizon: float, m: metrics.Measures | None = None) -> dict[str, object]:
+    """Key performance indicators of one run (see :data:`sim.metrics.KPIS`), from the raw records."""
+    m = m if m is not None else run_measures(world, rec, horizon)
     rows = rec.unit_rows
     busy = sum((horizon if np.isnan(r[6]) else r[6]) - r[4] for r in rows)
-    busy_units = max(b for _, b, _ in rec.timeseries)
-
-    def share(mask: np.ndarray) -> float:
-        return float(mask.mean()) if len(mask) else float("nan")
-
-    def pct(q: float) -> float:
-        return float(np.percentile(resp, q)) if len(resp) else float("nan")
-
-    return {
+    out: dict[str, object] = {
         "replication": rec.stream.replication,
         "plan": rec.plan,
         "incidents": len(rec.outcome),
-        "resolved_on_site": int(on_site.sum()),
-        "dispatched": int(disp.sum()),
-        "reached": int(reached.sum()),
-        "response_mean_min": float(resp.mean()) if len(resp) else float("nan"),
-        "response_p50_min": pct(50),
-        "response_p90_min": pct(90),
-        "within_target": share(within),
-        "wait_mean_min": float(np.nanmean(wait)) if np.isfinite(wait).any() else float("nan"),
-        "waited_share": share(waited),
+        "resolved_on_site": int((rec.outcome == 1).sum()),
+        **metrics.response_kpis(m, rec.priority),
         "escalations": int(rec.escalated.sum()),
         "open_at_end": int((rec.outcome == 0).sum()),
-        "peak_busy_units": int(busy_units),
+        "peak_busy_units": int(max(b for _, b, _ in rec.timeseries)),
         "units": rec.n_units,
         "unit_busy_hours": float(busy / 60.0),
         "tni_dispatches": sum(1 for r in rows if r[1] == "tni"),
         "peak_unguarded_tps": int(rec.guards.unguarded_n.max()) if len(rec.guards.unguarded_n) else 0,
     }
+    return {k: out[k] for k in KPI_COLUMNS}
 
 
 def sites_table(sc: LoadedScenario, world: World) -> pd.DataFrame:
@@ -255,6 +243,17 @@ def sites_table(sc: LoadedScenario, world: World) -> pd.DataFrame:
             "lon": world.lon,
             "class": cls,
             "voters": voters,
-            "target_min": world.target_min[world.node_kec],
+            "target_group": np.asarray(world.target_group, dtype=object)[world.node_kec],
         }
     )[list(SITE_COLUMNS)]
+
+
+def targets_table(sc: LoadedScenario, world: World) -> pd.DataFrame:
+    """Response targets per kecamatan and priority: what "within target" was judged against."""
+    used = sorted({t.priority for t in sc.spec.incidents.types.values()})
+    rows = [
+        {"kecamatan": k, "target_group": world.target_group[ki], "priority": p, "target_min": world.target_min[ki, p]}
+        for ki, k in enumerate(world.kecamatan)
+        for p in used
+    ]
+    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.dispatch import POLICIES
 from sim.errors import UserError
 from sim.timeparse import minutes_between, parse_clock, parse_when
 
@@ -327,19 +328,24 @@ class Incidents(_Model):
 
 
 class Dispatch(_Model):
-    policy: Literal["nearest", "district"] = "nearest"
+    policy: str = "nearest"  # a name in sim.dispatch.POLICIES (checked in _check_references)
     tni_max_priority: Annotated[int, Field(ge=0, le=9)] = 1
     max_travel_min: Pos | None = None
+
+
+Priority = Annotated[int, Field(ge=1, le=9)]
+# A response-time target [min]: one number for every priority, or minutes per priority ({1: 30, 2: 60}).
+Target = Pos | dict[Priority, Pos]
 
 
 class TargetGroup(_Model):
     name: str
     kecamatan: list[str]
-    target_min: Pos
+    target_min: Target
 
 
 class Targets(_Model):
-    default_min: Pos = 60.0
+    default_min: Target = 60.0
     groups: list[TargetGroup] = Field(default_factory=list)
 
 
@@ -776,10 +782,26 @@ def _check_references(spec: Scenario, where: str) -> None:
     for k in spec.travel.access:
         if k not in kec:
             raise UserError(where, f"travel.access.{k}", f"unknown kecamatan; valid: {valid_kec}")
+    used = sorted({t.priority for t in spec.incidents.types.values()})
     for gi, g in enumerate(spec.targets.groups):
         for k in g.kecamatan:
             if k not in kec:
                 raise UserError(where, f"targets.groups.{gi}.kecamatan", f"unknown kecamatan '{k}'; valid: {valid_kec}")
+    for key, target in [("targets.default_min", spec.targets.default_min)] + [
+        (f"targets.groups.{gi}.target_min", g.target_min) for gi, g in enumerate(spec.targets.groups)
+    ]:
+        missing = [p for p in used if isinstance(target, dict) and p not in target]
+        if missing:
+            raise UserError(
+                where,
+                key,
+                f"no target for priority {', '.join(map(str, missing))}; "
+                f"give minutes for every priority the incident types use ({', '.join(map(str, used))})",
+            )
+    if spec.dispatch.policy not in POLICIES:
+        raise UserError(
+            where, "dispatch.policy", f"unknown policy '{spec.dispatch.policy}'; valid: {', '.join(POLICIES)}"
+        )
     types = spec.incidents.types
     for name, it in types.items():
         if it.escalation and it.escalation.to not in types:

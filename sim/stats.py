@@ -10,11 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.records import KPI_COLUMNS
+from sim.metrics import KPIS, POOLED_QUANTILES, SHARE_KPIS
 
-SUMMARY_KPIS = [k for k in KPI_COLUMNS if k not in ("replication", "plan")]
-SHARE_KPIS = ("within_target", "waited_share")  # shares: their intervals are clipped to [0, 1]
-POOLED_QUANTILES = (50, 90, 95)
+SUMMARY_KPIS = list(KPIS)
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20241127  # fixed: the same data give the same interval
 
@@ -114,17 +112,37 @@ def _quantile_index(cum: np.ndarray, q: float) -> np.ndarray:
     return np.minimum((cum < q * cum[:, -1:]).sum(axis=1), cum.shape[1] - 1)
 
 
-def _bootstrap(values: np.ndarray, rep_of: np.ndarray, n_reps: int, qs: list[float]) -> np.ndarray:
-    """[resample, quantile]: pooled quantiles of ``values`` (sorted) over resampled replications."""
+def _resamples(n_reps: int) -> np.ndarray:
+    """[resample, replication]: how often each replication is drawn, the same for every plan."""
     rng = np.random.Generator(np.random.PCG64(BOOTSTRAP_SEED))
-    out = np.empty((BOOTSTRAP_RESAMPLES, len(qs)))
+    return rng.multinomial(n_reps, np.full(n_reps, 1 / n_reps), size=BOOTSTRAP_RESAMPLES)
+
+
+def _bootstrap(values: np.ndarray, rep_of: np.ndarray, counts: np.ndarray, qs: list[float]) -> np.ndarray:
+    """[resample, quantile]: pooled quantiles of ``values`` (sorted) over resampled replications."""
+    out = np.empty((len(counts), len(qs)))
     chunk = 100  # resamples at a time, to bound memory (chunk x incidents)
-    for start in range(0, BOOTSTRAP_RESAMPLES, chunk):
-        counts = rng.multinomial(n_reps, np.full(n_reps, 1 / n_reps), size=chunk)
-        cum = np.cumsum(counts[:, rep_of], axis=1, dtype=np.float64)
+    for start in range(0, len(counts), chunk):
+        c = counts[start : start + chunk]
+        cum = np.cumsum(c[:, rep_of], axis=1, dtype=np.float64)
+        empty = cum[:, -1] == 0  # a resample that drew no replication with incidents
+        cum[empty] = 1.0
         for j, q in enumerate(qs):
-            out[start : start + chunk, j] = values[_quantile_index(cum, q)]
+            v = values[_quantile_index(cum, q)]
+            out[start : start + chunk, j] = np.where(empty, np.nan, v)
     return out
+
+
+def _pooled_sample(sub: pd.DataFrame, plan: str, reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Response times of dispatched incidents of ``plan`` (sorted) and their replication positions."""
+    p = sub[(sub["plan"] == plan) & sub["response_min"].notna()]
+    values = p["response_min"].to_numpy(dtype=float)
+    order = np.argsort(values, kind="stable")
+    return values[order], np.searchsorted(reps, p["replication"].to_numpy())[order]
+
+
+def _point(values: np.ndarray, q: float) -> float:
+    return float(values[_quantile_index(np.arange(1.0, len(values) + 1)[None, :], q)[0]])
 
 
 def pooled_percentiles(
@@ -136,10 +154,11 @@ def pooled_percentiles(
 ) -> pd.DataFrame:
     """Percentiles of response time pooled over all replications, with cluster-bootstrap intervals.
 
-    Percentiles use the inverted-CDF definition (numpy's ``method="inverted_cdf"``). The bootstrap
-    resamples whole replications (with replacement) and recomputes the pooled percentile: incidents
-    of one day are correlated, so resampling them one by one would give intervals that are too
-    narrow.
+    Over dispatched incidents, unreached ones censored at the horizon (``response_min`` as
+    :mod:`sim.metrics` defines it), by the one percentile definition there (inverted CDF). The
+    bootstrap resamples whole replications (with replacement) and recomputes the pooled
+    percentile: incidents of one day are correlated, so resampling them one by one would give
+    intervals that are too narrow.
     """
     by = by or []
     rows = []
@@ -148,13 +167,10 @@ def pooled_percentiles(
     for key, sub in groups:
         key = key if isinstance(key, tuple) else (key,)
         reps = np.unique(sub["replication"])
+        counts = _resamples(len(reps))
         for plan in plans:
-            p = sub[(sub["plan"] == plan) & sub["response_min"].notna()]
-            values = p["response_min"].to_numpy(dtype=float)
-            order = np.argsort(values, kind="stable")
-            values = values[order]
-            rep_of = np.searchsorted(reps, p["replication"].to_numpy())[order]
-            boot = _bootstrap(values, rep_of, len(reps), qs) if len(values) else None
+            values, rep_of = _pooled_sample(sub, plan, reps)
+            boot = _bootstrap(values, rep_of, counts, qs) if len(values) else None
             for j, q in enumerate(quantiles):
                 row = {
                     **dict(zip(by, key, strict=True)),
@@ -167,8 +183,51 @@ def pooled_percentiles(
                     "ci_high": np.nan,
                 }
                 if boot is not None:
-                    point = values[_quantile_index(np.arange(1.0, len(values) + 1)[None, :], qs[j])[0]]
-                    lo, hi = np.quantile(boot[:, j], [(1 - level) / 2, (1 + level) / 2])
-                    row.update(response_min=float(point), ci_low=float(lo), ci_high=float(hi))
+                    lo, hi = np.nanquantile(boot[:, j], [(1 - level) / 2, (1 + level) / 2])
+                    row.update(response_min=_point(values, qs[j]), ci_low=float(lo), ci_high=float(hi))
                 rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_pooled_difference(
+    incidents: pd.DataFrame, baseline: str, plans: list[str], quantile: int = 90, level: float = 0.95
+) -> pd.DataFrame:
+    """Per plan: pooled percentile of response minus the baseline's, with a paired bootstrap interval.
+
+    Rows in the layout of :func:`paired_comparison`, KPI ``response_pooled_p<q>_min``. Each
+    bootstrap resample draws the same replications for both plans (they faced the same days), so
+    the interval is paired like the Student-t ones; ``sd`` is the bootstrap standard deviation.
+    """
+    reps = np.unique(incidents["replication"])
+    counts = _resamples(len(reps))
+    q = quantile / 100
+    base_v, base_r = _pooled_sample(incidents, baseline, reps)
+    base_boot = _bootstrap(base_v, base_r, counts, [q])[:, 0] if len(base_v) else None
+    rows = []
+    for plan in plans:
+        v, r = _pooled_sample(incidents, plan, reps)
+        row = {
+            "plan": plan,
+            "baseline": baseline,
+            "kpi": f"response_pooled_p{quantile}_min",
+            "n": len(reps),
+            "plan_mean": _point(v, q) if len(v) else np.nan,
+            "baseline_mean": _point(base_v, q) if len(base_v) else np.nan,
+            "difference": np.nan,
+            "sd": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "significant": False,
+        }
+        if base_boot is not None and len(v):
+            diff = _bootstrap(v, r, counts, [q])[:, 0] - base_boot
+            lo, hi = np.nanquantile(diff, [(1 - level) / 2, (1 + level) / 2])
+            row.update(
+                difference=_point(v, q) - _point(base_v, q),
+                sd=float(np.nanstd(diff, ddof=1)),
+                ci_low=float(lo),
+                ci_high=float(hi),
+                significant=bool(lo > 0 or hi < 0),
+            )
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -57,7 +57,8 @@ class World:
     tps_class: np.ndarray  # index into TPS_CLASSES
     tps_flags: np.ndarray  # bool [n_tps, len(TPS_FLAGS)]
     tps_voters: np.ndarray
-    target_min: np.ndarray  # response target per kecamatan index [min]
+    target_min: np.ndarray  # response target [kecamatan index, priority] [min] (priority 1..9; column 0 unused)
+    target_group: list[str]  # name of the target group per kecamatan index ("" for the default)
     travel_min: dict[str, np.ndarray]  # per unit mode: [n_nodes, n_nodes] minutes, no noise
     road_km: np.ndarray  # [n_nodes, n_nodes] road/water distance actually travelled [km]
     setup_min: float
@@ -130,10 +131,13 @@ def build_world(sc: LoadedScenario) -> World:
     for p in spec.sites.posts:
         covers[p.id] = frozenset(kidx[k] for k in (p.kecamatan, *p.covers))
 
-    target = np.full(len(kecs), spec.targets.default_min)
+    target = np.empty((len(kecs), MAX_PRIORITY + 1))
+    group = [""] * len(kecs)
+    target[:] = _by_priority(spec.targets.default_min)
     for g in spec.targets.groups:
         for k in g.kecamatan:
-            target[kidx[k]] = g.target_min
+            target[kidx[k]] = _by_priority(g.target_min)
+            group[kidx[k]] = g.name
 
     cls_idx = {c: i for i, c in enumerate(TPS_CLASSES)}
     return World(
@@ -152,11 +156,28 @@ def build_world(sc: LoadedScenario) -> World:
         tps_flags=tps[list(TPS_FLAGS)].to_numpy(dtype=bool),
         tps_voters=tps["voters"].to_numpy(dtype=np.int64),
         target_min=target,
+        target_group=group,
         travel_min=matrices,
         road_km=km,
         setup_min=spec.travel.setup_min,
         noise_cv=spec.travel.noise_cv,
     )
+
+
+MAX_PRIORITY = 9
+
+
+def _by_priority(target: float | dict[int, float]) -> np.ndarray:
+    """A target row indexed by priority [min]: one number for all, or minutes per priority.
+
+    Priorities a per-priority target leaves out are used by no incident type (the loader checks).
+    """
+    if isinstance(target, dict):
+        row = np.full(MAX_PRIORITY + 1, np.nan)
+        for p, v in target.items():
+            row[p] = v
+        return row
+    return np.full(MAX_PRIORITY + 1, float(target))
 
 
 def _travel_matrices(
