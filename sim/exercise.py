@@ -47,8 +47,9 @@ from sim.generate import (
     with_draws,
 )
 from sim.injects import Inject
+from sim.metrics import Measures
 from sim.model import OUT_OF_SERVICE, RETURNING, Disruption, ElectionDay, RunRecords, Unit
-from sim.records import incident_table, unit_table
+from sim.records import incident_table, run_measures, unit_table
 from sim.report.i18n import Text
 from sim.scenario import LoadedScenario
 from sim.world import World
@@ -99,12 +100,16 @@ AAR_COLUMNS: dict[str, str] = {
     "incidents": (
         "incidents the inject concerns: its own (incident, surge), those reported in the area while it "
         "lasted (closure, flood, unit_out: the kecamatan the unit's post covers), those the new units took "
-        "(reinforcement)"
+        "(reinforcement); only those that needed a unit (sim.metrics 'dispatched')"
     ),
-    "reached": "of these, reached by a unit before the end",
-    "in_time": "of these, reached within their kecamatan's target",
-    "response_min": "incident inject: report to first arrival [min]",
-    "target_min": "incident inject: its kecamatan's target [min]",
+    "reached": "of these, reached by a unit before the end (sim.metrics 'reached')",
+    "in_time": (
+        "of these, reached within the target for their kecamatan and priority (sim.metrics 'within_target'; "
+        "the priority at the end: a dispute that became a clash is judged as a clash)"
+    ),
+    "response_min": "incident inject: report to first arrival [min]; never reached: end - report (censored)",
+    "priority": "incident inject: its priority at the end (1 = most urgent), the one target_min is for",
+    "target_min": "incident inject: the response target for its kecamatan and priority [min]",
     "units": "incident inject: units sent, ';'-separated",
     "unit_names": "the same units by name, in the chosen language",
 }
@@ -534,7 +539,8 @@ class Exercise:
             assert esc is not None
             to_p = self.sc.spec.incidents.types[esc.to].priority
             self.open[i] = to_p
-            self.log(event, self.text("ev_escalate", site=site, type=esc.to, p=to_p), **{**cols, "type": esc.to})
+            words = self.text("ev_escalate", site=site, type=esc.to, p=to_p)
+            self.log(event, words, **{**cols, "type": esc.to, "priority": to_p})
             self.decide("escalation", i, cols["inject"], site=site, type=esc.to)
         elif event == "clear":
             self.open.pop(i, None)
@@ -554,33 +560,39 @@ class Exercise:
             df[c] = df[c].astype("Int64")
         return df
 
-    def aar_rows(self, rec: RunRecords) -> list[dict[str, Any]]:
-        """What happened to each inject (see AAR_COLUMNS)."""
+    def measures(self, rec: RunRecords) -> Measures:
+        """The incidents' predicates (:func:`sim.records.run_measures`), censored at the end of
+        what was played: the horizon, or the moment the console was quit."""
+        return run_measures(self.world, rec, self.now)
+
+    def related(self, inj: Inject, rec: RunRecords, m: Measures) -> np.ndarray:
+        """Indices of the incidents that needed a unit and that inject ``inj`` concerns (see
+        ``AAR_COLUMNS["incidents"]``)."""
         w = self.world
-        target = w.target_min[w.node_kec[rec.stream.site]]
-        resp = rec.t_arrive - rec.t_report
-        reached = ~np.isnan(rec.t_arrive)
-        dispatched = ~np.isnan(rec.t_report) & (rec.outcome != 1)
+        if inj.kind in ("incident", "surge"):
+            idx = np.asarray(self.incidents_of.get(inj.number, []), dtype=np.int64)
+        elif inj.kind == "reinforcement":
+            units = unit_table(rec, self.horizon)
+            took = units["unit_id"].isin(self.new_units_of.get(inj.number, []))
+            idx = np.unique(units.loc[took, "incident_id"].to_numpy(dtype=np.int64))
+        elif inj.kind == "unit_back":
+            idx = np.zeros(0, dtype=np.int64)
+        else:
+            if inj.kind == "unit_out":
+                area = np.asarray(sorted(w.post_covers[self.unit(inj.target).post]))
+            else:
+                area = np.asarray([k for k in (inj.kec, inj.other) if k >= 0])
+            during = (rec.t_report >= inj.t) & (rec.t_report < inj.t_end)
+            idx = np.flatnonzero(during & np.isin(w.node_kec[rec.stream.site], area))
+        return idx[m.dispatched[idx]]
+
+    def aar_rows(self, rec: RunRecords, m: Measures | None = None) -> list[dict[str, Any]]:
+        """What happened to each inject (see AAR_COLUMNS); "reached" and "in time" are those of
+        :mod:`sim.metrics` (``m``: this run's measures, :meth:`measures` if not given)."""
+        m = m if m is not None else self.measures(rec)
         rows = []
         for inj in self.fired:
-            if inj.kind in ("incident", "surge"):
-                idx = np.asarray(self.incidents_of.get(inj.number, []), dtype=np.int64)
-                idx = idx[dispatched[idx]] if inj.kind == "surge" else idx
-            elif inj.kind == "reinforcement":
-                uids = set(self.new_units_of.get(inj.number, []))
-                idx = np.unique([r[3] for r in rec.unit_rows if r[0] in uids]).astype(np.int64)
-            elif inj.kind == "unit_back":
-                idx = np.zeros(0, dtype=np.int64)
-            else:
-                if inj.kind == "unit_out":
-                    u = self.unit(inj.target)
-                    area = np.asarray(sorted(u.covers))
-                else:
-                    area = np.asarray([k for k in (inj.kec, inj.other) if k >= 0])
-                kec = w.node_kec[rec.stream.site]
-                during = (rec.t_report >= inj.t) & (rec.t_report < inj.t_end)
-                idx = np.flatnonzero(dispatched & during & np.isin(kec, area))
-            ok = reached[idx] & (np.nan_to_num(resp[idx], nan=np.inf) <= target[idx])
+            idx = self.related(inj, rec, m)
             row: dict[str, Any] = {
                 "replication": self.rep,
                 "inject": inj.number,
@@ -588,9 +600,10 @@ class Exercise:
                 "target": inj.target,
                 "t": inj.t,
                 "incidents": len(idx),
-                "reached": int(reached[idx].sum()),
-                "in_time": int(ok.sum()),
+                "reached": int(m.reached[idx].sum()),
+                "in_time": int(m.within_target[idx].sum()),
                 "response_min": math.nan,
+                "priority": None,
                 "target_min": math.nan,
                 "units": "",
                 "unit_names": "",
@@ -599,8 +612,9 @@ class Exercise:
                 i = int(idx[0])
                 names = [self.unit_name(self.unit(uid)) for uid in rec.units[i]]
                 row.update(
-                    response_min=float(resp[i]),
-                    target_min=float(target[i]),
+                    response_min=float(m.response_min[i]),
+                    priority=int(rec.priority[i]),
+                    target_min=float(m.target_min[i]),
                     units=";".join(rec.units[i]),
                     unit_names=";".join(names),
                 )
@@ -625,16 +639,14 @@ def collect(exercises: list[Exercise], records: list[RunRecords], events: list[I
     """Put finished exercises (one per replication, in order) together."""
     first = exercises[0]
     horizon = first.horizon
+    played = [(e, rec, e.measures(rec)) for e, rec in zip(exercises, records, strict=True)]
+    aar = pd.DataFrame([r for e, rec, m in played for r in e.aar_rows(rec, m)], columns=list(AAR_COLUMNS))
+    aar["priority"] = aar["priority"].astype("Int64")
     return ExerciseResult(
         timeline=pd.concat([e.timeline() for e in exercises], ignore_index=True),
         decisions=pd.concat([e.decision_table() for e in exercises], ignore_index=True),
-        aar=pd.DataFrame(
-            [r for e, rec in zip(exercises, records, strict=True) for r in e.aar_rows(rec)],
-            columns=list(AAR_COLUMNS),
-        ),
-        incidents=pd.concat(
-            [incident_table(e.sc, e.world, rec) for e, rec in zip(exercises, records, strict=True)], ignore_index=True
-        ),
+        aar=aar,
+        incidents=pd.concat([incident_table(e.sc, e.world, rec, m) for e, rec, m in played], ignore_index=True),
         units=pd.concat([unit_table(rec, horizon) for rec in records], ignore_index=True),
         played=list(first.fired),
         events=list(events),

@@ -546,6 +546,7 @@ class ElectionDay:
         self.open -= 1
         on_scene = inc.crew
         freed = []
+        left_service = False
         for u in on_scene:
             assert u.log_row is not None
             u.log_row[6] = env.now
@@ -555,6 +556,7 @@ class ElectionDay:
             if u.out_pending:  # taken out of service while on scene: out once the job is done
                 u.out_pending = False
                 u.state = OUT_OF_SERVICE
+                left_service = True
                 continue
             u.state = RETURNING
             u.ret_from, u.ret_t0 = inc.site, env.now
@@ -571,6 +573,8 @@ class ElectionDay:
         if self.watch is not None:
             self.watch("clear", i, None)
         self._available(freed)
+        if left_service and self.max_travel != math.inf:
+            self._retry()  # a call held back for a unit that left service may now go further
 
     def _at_post(self, u: Unit, token: int, _: simpy.Event) -> None:
         if u.trip != token:

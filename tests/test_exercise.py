@@ -19,15 +19,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT, trace_copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 from test_invariants import check_times
 
+from sim import metrics
 from sim.cli import main
-from sim.exercise import Exercise, run_exercise
-from sim.injects import COLUMNS, KINDS, parse_span, read_injects, unit_ids
+from sim.exercise import Exercise, collect, run_exercise
+from sim.injects import COLUMNS, KINDS, Inject, parse_span, read_injects, unit_ids
+from sim.model import RESOLVED_BY_CODES
+from sim.report.exercise import ExerciseInfo, inject_outcomes, shortfalls, went_well
 from sim.scenario import load_scenario
 from sim.world import build_world
 
@@ -100,6 +104,37 @@ def test_inject_traced_by_hand(tmp_path):
     aar = result.aar.set_index("inject")
     assert aar.loc[1, "response_min"] == 10 and aar.loc[1, "in_time"] == 1
     assert aar.loc[2, "response_min"] == 50 and aar.loc[2, "in_time"] == 0  # target 20 min
+
+
+def test_review_judges_an_escalated_inject_by_its_priority_1_target(tmp_path):
+    def change(d):
+        d["targets"] = {"default_min": {1: 40, 2: 60}}
+
+    scenario = trace_copy(tmp_path, change)
+    result = play(
+        scenario,
+        "1,10:00,incident,A,gangguan,,,,,Keributan di TPS A\n2,10:05,incident,B,gangguan,,,,,Massa di TPS B\n",
+        tmp_path,
+    )
+    # The day of test_inject_traced_by_hand. 1: gangguan (priority 2) reached 10 min after the
+    # report: target 60 -> in time. 2: reached 50 min after the report, but it escalated to bentrok
+    # (priority 1) at 10:30 -> judged against 40 -> late, although 50 <= 60, the target it was
+    # reported with.
+    aar = result.aar.set_index("inject")
+    assert aar.loc[1, ["response_min", "priority", "target_min", "in_time"]].tolist() == [10, 2, 60, 1]
+    assert aar.loc[2, ["response_min", "priority", "target_min", "in_time"]].tolist() == [50, 1, 40, 0]
+    inc = result.incidents.set_index("incident_id")
+    assert inc[["priority", "target_min", "within_target"]].values.tolist() == [[2, 60, True], [1, 40, False]]
+    escalate = result.timeline[result.timeline["event"] == "escalate"].iloc[0]
+    assert (escalate["t"], escalate["type"], escalate["priority"]) == (630, "bentrok", 1)
+
+    outcomes = inject_outcomes(result.aar, result.played, "en")
+    assert went_well(outcomes, "en") == ["Inject 1 (A) was reached in time in every replication."]
+    info = ExerciseInfo("trace", "", "one", 1, 1, False, dt.datetime(2024, 11, 27), dt.date(2024, 11, 27), "x", 0)
+    assert shortfalls(outcomes, result.decisions, 0, info, "en")[0] == (
+        "Inject 2 (B) was not reached in time in 1 of 1 replications."
+    )
+    assert outcomes[1].happened == "Patrol Post P-1 arrived 50 min after the report (target 40 min for priority 1)"
 
 
 def test_road_closure_slows_only_its_kecamatan_during_its_window(tmp_path):
@@ -424,6 +459,107 @@ def test_bundled_exercise_outputs_are_complete_and_reproducible(tmp_path):
     assert (again / "timeline.csv").read_bytes() == (out / "timeline.csv").read_bytes()
 
 
+def kutim_target_min(kecamatan: str, priority: int) -> float:
+    """The response target [min] of a kecamatan and priority, read from kutim-2024.yaml's ``targets:``."""
+    targets = yaml.safe_load(KUTIM.read_text(encoding="utf-8"))["targets"]
+    given = next((g["target_min"] for g in targets["groups"] if kecamatan in g["kecamatan"]), targets["default_min"])
+    return float(given[priority] if isinstance(given, dict) else given)
+
+
+def related_in_log(inj: Inject, tl: pd.DataFrame, units: pd.DataFrame) -> list[int]:
+    """The incidents (ids) of one replication's log that ``inj`` concerns and that needed a unit,
+    as aar.csv's ``incidents`` column says: a 'report' row is a call to the dispatcher (incidents
+    resolved on site have an 'on_site' row instead)."""
+    reports = tl[tl["event"] == "report"]
+    if inj.kind in ("incident", "surge"):
+        mine = reports[reports["inject"] == inj.number]
+    elif inj.kind == "reinforcement":
+        new = tl[(tl["event"] == "reinforcement") & (tl["inject"] == inj.number)]["unit_id"].iloc[0].split(";")
+        return sorted(set(units.loc[units["unit_id"].isin(new), "incident_id"].astype(int)))
+    elif inj.kind == "unit_back":
+        return []
+    else:
+        if inj.kind == "unit_out":
+            post = next(
+                p for p in KUTIM_SC.spec.sites.posts if inj.target.rsplit("-", 2)[0] == p.id
+            )  # <post>-<role>-<n>
+            area = {post.kecamatan, *post.covers}
+        else:
+            area = set(inj.target.split(" / "))
+        during = (reports["t"] >= inj.t) & (reports["t"] < inj.t_end)
+        mine = reports[during & reports["kecamatan"].isin(area)]
+    return sorted(mine["incident_id"].astype(int))
+
+
+def in_time_by_hand(tl: pd.DataFrame, incident_id: int) -> bool:
+    """From one replication's log: the first unit arrived within the target for the incident's
+    kecamatan and its priority at the end (after any escalation)."""
+    rows = tl[(tl["incident_id"] == incident_id) & (tl["event"] != "decision")]
+    report = rows[rows["event"] == "report"].iloc[0]
+    arrive = rows[rows["event"] == "arrive"]["t"]
+    priority = int(rows["priority"].iloc[-1])
+    target = kutim_target_min(report["kecamatan"], priority)
+    return bool(len(arrive)) and float(arrive.min()) - float(report["t"]) <= target
+
+
+def md_section(md: str, title: str) -> list[str]:
+    return re.search(rf"^## {title}\n\n((?:- .*\n)*)", md, re.M).group(1).splitlines()  # type: ignore[union-attr]
+
+
+def test_bundled_review_lists_under_what_went_well_only_injects_reached_in_time(tmp_path):
+    out = tmp_path / "ex"
+    args = ["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--reps", "3", "--lang", "en", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    tl, units = pd.read_csv(out / "timeline.csv"), pd.read_csv(out / "units.csv")
+    dp = pd.read_csv(out / "decision_points.csv")
+    injects = read_injects(KUTIM_INJECTS, KUTIM_SC, KUTIM_WORLD, "pemilu2024")
+
+    # The issue's evidence, from replication 0's log: inject 7 (intimidasi, priority 2, at a
+    # Muara Wahau TPS) waited, escalated to bentrok (priority 1) and raised a priority-1 decision
+    # point; Muara Wahau is in group Jauh, whose priority-1 target is 120 min; the first unit
+    # came later than that.
+    log0 = tl[tl["replication"] == 0]
+    (i7,) = related_in_log(next(i for i in injects if i.number == 7), log0, units)
+    rows7 = log0[log0["incident_id"] == i7]
+    assert rows7[rows7["event"] == "escalate"][["type", "priority"]].values.tolist() == [["bentrok", 1]]
+    assert ((dp["replication"] == 0) & (dp["inject"] == 7) & (dp["decision"] == "no_unit_priority_1")).any()
+    assert kutim_target_min("Muara Wahau", 1) == 120
+    report, arrive = rows7[rows7["event"] == "report"]["t"].iloc[0], rows7[rows7["event"] == "arrive"]["t"].min()
+    assert arrive - report > 120
+    assert not in_time_by_hand(log0, i7)
+
+    # By hand from the log, every replication: an inject went well if each incident it needed a
+    # unit for was reached within its target; it fell short if one was not.
+    judged = [i for i in injects if i.kind in ("incident", "surge", "road_closure", "flood", "unit_out")]
+    well, short = set(), set()
+    for inj in judged:
+        verdicts = [
+            in_time_by_hand(log, i)
+            for rep, log in tl.groupby("replication")
+            for i in related_in_log(inj, log, units[units["replication"] == rep])
+        ]
+        if verdicts:
+            (well if all(verdicts) else short).add(inj.number)
+    assert 7 in short and 7 not in well and well
+
+    md = (out / "aar.md").read_text(encoding="utf-8")
+    listed_well = {int(re.match(r"- Inject (\d+) ", line).group(1)) for line in md_section(md, "What went well")}  # type: ignore[union-attr]
+    listed_short = {
+        int(m.group(1))
+        for line in md_section(md, "Where the plan fell short")
+        if (m := re.match(r"- Inject (\d+) ", line))
+    }
+    assert listed_well == well
+    assert listed_short == short
+    # No incident inject that ended at priority 1 and missed its target in some replication is among them.
+    for inj in (i for i in judged if i.kind == "incident"):
+        for _, log in tl.groupby("replication"):
+            (i,) = log[(log["event"] == "report") & (log["inject"] == inj.number)]["incident_id"].astype(int)
+            rows = log[(log["incident_id"] == i) & (log["event"] != "decision")]
+            if int(rows["priority"].iloc[-1]) == 1 and not in_time_by_hand(log, i):
+                assert inj.number not in listed_well, inj.number
+
+
 def test_ids_of_a_reinforcement_can_be_taken_out_later(tmp_path):
     scenario = trace_copy(tmp_path)
     result = play(scenario, "1,09:00,reinforcement,P,,,1,,patrol\n2,09:30,unit_out,P-patrol-2\n", tmp_path)
@@ -440,6 +576,44 @@ def test_ids_of_a_reinforcement_can_be_taken_out_later(tmp_path):
 KUTIM_SC = load_scenario(KUTIM)
 KUTIM_WORLD = build_world(KUTIM_SC)
 KINDS_DRAWN = ["incident", "road_closure", "flood", "unit_out", "unit_back", "reinforcement", "surge"]
+
+
+def test_review_in_time_is_the_metrics_within_target_of_the_same_run():
+    sc, world = KUTIM_SC, KUTIM_WORLD
+    injects = read_injects(KUTIM_INJECTS, sc, world, "pemilu2024")
+    exercises = [Exercise(sc, world, "pemilu2024", injects, sc.spec.seed, rep) for rep in range(2)]
+    records = [ex.play() for ex in exercises]
+    result = collect(exercises, records, injects)
+    on_site = [RESOLVED_BY_CODES.index(c) for c in ("linmas", "tps_guard", "ppk_guard")]
+    judged = missed = 0
+    for ex, rec in zip(exercises, records, strict=True):
+        # sim.metrics on this run's raw records: the target for each incident's kecamatan and (final) priority.
+        t_report = np.where(np.isin(rec.resolved_by, on_site), np.nan, rec.t_report)
+        target = world.target_min[world.node_kec[rec.stream.site], rec.priority]
+        m = metrics.measures(t_report, rec.t_dispatch, rec.t_arrive, target, sc.timeline.horizon)
+        inc = result.incidents[result.incidents["replication"] == ex.rep]
+        assert inc["within_target"].tolist() == m.within_target.tolist()
+        tl = result.timeline[result.timeline["replication"] == ex.rep]
+        units = result.units[result.units["replication"] == ex.rep]
+        aar = result.aar[result.aar["replication"] == ex.rep].set_index("inject")
+        for inj in ex.fired:
+            idx = related_in_log(inj, tl, units)
+            row = aar.loc[inj.number]
+            assert (row["incidents"], row["reached"], row["in_time"]) == (
+                len(idx),
+                m.reached[idx].sum(),
+                m.within_target[idx].sum(),
+            ), inj.number
+            if inj.kind == "incident":
+                (i,) = idx
+                assert (row["response_min"], row["priority"], row["target_min"]) == (
+                    m.response_min[i],
+                    rec.priority[i],
+                    m.target_min[i],
+                )
+            judged += len(idx)
+            missed += len(idx) - int(m.within_target[idx].sum())
+    assert judged > 10 and missed > 0  # the comparison saw incidents both ways
 
 
 @st.composite
@@ -509,11 +683,14 @@ def test_any_events_list_keeps_the_books_straight(case):
     assert (tl["event"] == "dispatch").sum() == len(units)
     assert (tl["event"] == "report").sum() == inc["t_report"].notna().sum()
     assert (tl["event"] == "clear").sum() == (inc["outcome"] == "cleared").sum()
-    # Every incident inject was reported at its time.
+    # Every incident inject was reported at its time; the review's "in time" is its incident's within_target.
+    aar = result.aar.set_index("inject")
     for inj in result.played:
         if inj.kind == "incident":
             mine = tl[(tl["event"] == "report") & (tl["inject"] == inj.number)]
             assert mine["t"].tolist() == [inj.t]
+            within = inc.set_index("incident_id").loc[int(mine["incident_id"].iloc[0]), "within_target"]
+            assert aar.loc[inj.number, "in_time"] == int(within)
     # The situation at each decision adds up.
     dp = result.decisions
     n_units = dp["units_busy"] + dp["units_free"] + dp["units_out"]

@@ -9,6 +9,8 @@ capable of the incident's type by role, and allowed by the hold-back rule (based
 
 Incidents that escalated are left out (their type, and so the capable roles, changed while they
 waited; the log keeps the last type only). TNI backup and road closures are not checked here.
+Under the ``cover`` policy a unit may rightly stay home for a routine call outside its area (when
+it is its post's last free unit), so those pairs are not flagged either.
 """
 
 from __future__ import annotations
@@ -48,15 +50,17 @@ def violations(sc: LoadedScenario, world: World, incidents: pd.DataFrame, units:
     max_travel = spec.dispatch.max_travel_min or math.inf
     setup = world.setup_min
     node = {n: i for i, n in enumerate(world.node_ids)}
+    kec_index = {k: i for i, k in enumerate(world.kecamatan)}
+    cover = spec.dispatch.policy == "cover"
     found = []
     for (rep, plan), inc in incidents.groupby(["replication", "plan"], sort=False):
         p = spec.plans[str(plan)]
-        fleet = []  # (uid, role, home node, travel matrix)
+        fleet = []  # (uid, role, home node, travel matrix, kecamatan covered)
         for role, key in (("patrol", "patrols"), ("reserve", "reserve"), ("tni", "tni_backup")):
             for g in getattr(p, key):
                 k = sum(1 for f in fleet if f[0].startswith(f"{g.post}-{role}-"))
-                for j in range(g.units):
-                    fleet.append((f"{g.post}-{role}-{k + j + 1}", role, world.post_node[g.post], world.travel_min[g.mode]))
+                home, travel, covers = world.post_node[g.post], world.travel_min[g.mode], world.post_covers[g.post]
+                fleet.extend((f"{g.post}-{role}-{k + j + 1}", role, home, travel, covers) for j in range(g.units))
         un = units[(units["replication"] == rep) & (units["plan"] == plan)]
         idle = idle_at_post(un, [f[0] for f in fleet], horizon)
         waiting = inc[inc["t_report"].notna() & ~inc["escalated"].astype(bool)]
@@ -69,9 +73,11 @@ def violations(sc: LoadedScenario, world: World, incidents: pd.DataFrame, units:
             site = node[r.site_id]
             capable = [f for f in fleet if f[1] in roles]
             near = [f for f in capable if setup + float(f[3][f[2], site]) <= max_travel]
-            for uid, _, home, travel in capable:
+            for uid, _, home, travel, covers in capable:
                 if near and setup + float(travel[home, site]) > max_travel + TOL_MIN:
                     continue  # held back for a unit based nearer
+                if cover and r.priority >= 3 and kec_index[r.kecamatan] not in covers:
+                    continue  # cover may keep it home
                 for a, b in idle[uid]:
                     overlap = min(b, t1) - max(a, t0)
                     if overlap > TOL_MIN:

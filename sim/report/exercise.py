@@ -73,10 +73,13 @@ WORDS: dict[str, dict[str, str]] = {
     "col_happened": {"id": "Yang terjadi (replikasi 0)", "en": "What happened (replication 0)"},
     "col_in_time": {"id": "Tepat waktu (semua replikasi)", "en": "In time (all replications)"},
     "reached_by": {
-        "id": "{units} tiba {m} menit setelah laporan (target {target})",
-        "en": "{units} arrived {m} min after the report (target {target})",
+        "id": "{units} tiba {m} menit setelah laporan (target {target} menit untuk prioritas {p})",
+        "en": "{units} arrived {m} min after the report (target {target} min for priority {p})",
     },
-    "not_reached": {"id": "tidak didatangi sampai akhir simulasi", "en": "not reached before the end"},
+    "not_reached": {
+        "id": "tidak didatangi sampai akhir simulasi (target {target} menit untuk prioritas {p})",
+        "en": "not reached before the end (target {target} min for priority {p})",
+    },
     "affected": {
         "id": "{n} kejadian terkait, {k} didatangi tepat waktu",
         "en": "{n} related incidents, {k} reached in time",
@@ -117,9 +120,13 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Inject {n} ({target}) didatangi tepat waktu di semua replikasi.",
         "en": "Inject {n} ({target}) was reached in time in every replication.",
     },
+    "good_related": {
+        "id": "Inject {n} ({kind}, {target}): {k} dari {k} kejadian terkait didatangi tepat waktu.",
+        "en": "Inject {n} ({kind}, {target}): {k} of {k} related incidents reached in time.",
+    },
     "nothing_good": {
-        "id": "Tidak ada inject kejadian yang didatangi tepat waktu di semua replikasi.",
-        "en": "No incident inject was reached in time in every replication.",
+        "id": "Tidak ada inject yang semua kejadiannya didatangi tepat waktu di semua replikasi.",
+        "en": "No inject had all its incidents reached in time in every replication.",
     },
     "log": {"id": "Log kejadian (replikasi 0)", "en": "Event log (replication 0)"},
     "chart": {"id": "Linimasa per kecamatan (replikasi 0)", "en": "Timeline by kecamatan (replication 0)"},
@@ -151,14 +158,41 @@ def _stamp(info: ExerciseInfo, t: float) -> str:
 # --- the after-action summary ---------------------------------------------------------------
 
 
+# Injects judged by the incidents they concern. A unit_back concerns none; a reinforcement helps
+# with incidents rather than posing them (those its units took were late, if at all, for waiting
+# before it came), so it is neither a shortfall nor a success.
+JUDGED = ("incident", "surge", "road_closure", "flood", "unit_out")
+
+
 @dataclass(frozen=True)
 class InjectOutcome:
+    """What became of one inject, over every replication. "In time" is the aar table's
+    ``in_time``: :mod:`sim.metrics`' ``within_target`` (target for the kecamatan and priority)."""
+
     inject: Inject
     happened: str  # replication 0, in words
     in_time: str  # across replications, in words
-    missed_reps: int  # incident injects: replications where it was not reached in time
-    related_share: float  # other injects: share of related incidents reached in time (nan if none)
-    related: int
+    related: int  # incidents it concerns that needed a unit, summed over replications
+    related_in_time: int  # of these, reached within their target
+    missed_reps: int  # replications in which at least one of them missed its target
+
+    @property
+    def related_share(self) -> float:
+        """Share of related incidents reached in time (NaN if none)."""
+        return self.related_in_time / self.related if self.related else math.nan
+
+    @property
+    def judged(self) -> bool:
+        return self.inject.kind in JUDGED and self.related > 0
+
+    @property
+    def went_well(self) -> bool:
+        """Every incident it needed a unit for, in every replication, reached within its target."""
+        return self.judged and self.related_in_time == self.related
+
+    @property
+    def fell_short(self) -> bool:
+        return self.judged and self.related_in_time < self.related
 
 
 def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[InjectOutcome]:
@@ -168,19 +202,19 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[
         rows = aar[aar["inject"] == inj.number]
         first = rows[rows["replication"] == 0]
         r0 = first.iloc[0] if len(first) else None
-        missed, share, related = 0, math.nan, int(rows["incidents"].sum())
+        related, related_in_time = int(rows["incidents"].sum()), int(rows["in_time"].sum())
+        missed = int((rows["in_time"] < rows["incidents"]).sum())
         if inj.kind == "incident":
-            if r0 is not None and r0["reached"]:
-                happened = t(
-                    "reached_by",
-                    units=str(r0["unit_names"]).replace(";", ", "),
-                    m=round(float(r0["response_min"])),
-                    target=round(float(r0["target_min"])),
-                )
+            if r0 is not None and r0["incidents"]:
+                target = {"target": round(float(r0["target_min"])), "p": int(r0["priority"])}
+                if r0["reached"]:
+                    units = str(r0["unit_names"]).replace(";", ", ")
+                    happened = t("reached_by", units=units, m=round(float(r0["response_min"])), **target)
+                else:
+                    happened = t("not_reached", **target)
             else:
-                happened = t("not_reached")
-            ok = int((rows["in_time"] >= 1).sum())
-            missed = len(rows) - ok
+                happened = t("none_affected")
+            ok = len(rows) - missed
             in_time = t("share_reps", share=percent(ok / len(rows), lang), n=len(rows)) if len(rows) else t("na")
         else:
             if r0 is None or not r0["incidents"]:
@@ -190,11 +224,10 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[
             else:
                 happened = t("affected", n=int(r0["incidents"]), k=int(r0["in_time"]))
             if related:
-                share = float(rows["in_time"].sum()) / related
-                in_time = t("share_incidents", share=percent(share, lang), n=related)
+                in_time = t("share_incidents", share=percent(related_in_time / related, lang), n=related)
             else:
                 in_time = t("na")
-        out.append(InjectOutcome(inj, happened, in_time, missed, share, related))
+        out.append(InjectOutcome(inj, happened, in_time, related, related_in_time, missed))
     return out
 
 
@@ -272,13 +305,17 @@ def _decision_lines(info: ExerciseInfo, decisions: pd.DataFrame, lang: str) -> l
 
 
 def went_well(outcomes: list[InjectOutcome], lang: str) -> list[str]:
-    """Incident injects reached in time in every replication."""
+    """Injects whose every incident that needed a unit, in every replication, was reached within
+    its target (:attr:`InjectOutcome.went_well`); the judged injects not here are shortfalls."""
     t = _text(lang)
-    return [
-        t("good_inject", n=o.inject.number, target=o.inject.target)
-        for o in outcomes
-        if o.inject.kind == "incident" and o.missed_reps == 0
-    ]
+    out = []
+    for o in outcomes:
+        i = o.inject
+        if o.went_well and i.kind == "incident":
+            out.append(t("good_inject", n=i.number, target=i.target))
+        elif o.went_well:
+            out.append(t("good_related", n=i.number, kind=i.kind, target=i.target, k=o.related))
+    return out
 
 
 def shortfalls(
@@ -288,9 +325,9 @@ def shortfalls(
     out = []
     for o in outcomes:
         i = o.inject
-        if i.kind == "incident" and o.missed_reps:
+        if o.fell_short and i.kind == "incident":
             out.append(t("short_inject", n=i.number, target=i.target, k=o.missed_reps, r=info.replications))
-        elif i.kind not in ("incident", "unit_back", "reinforcement") and o.related and o.related_share < 1:
+        elif o.fell_short:
             out.append(
                 t("short_related", n=i.number, kind=i.kind, target=i.target, share=percent(o.related_share, lang))
             )
