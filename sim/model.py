@@ -228,6 +228,8 @@ class ElectionDay:
         self.esc_step = np.zeros(n, dtype=np.int64)
         self.pending: list[Incident] = []
         self.near: dict[tuple[int, int], tuple[Unit, ...]] = {}  # (type, site) -> units based within reach
+        self.near_count = self._near_counts()
+        self.n_out = 0  # units out of service
         self.unit_rows: list[list[Any]] = []
         self.busy = 0
         self.open = 0
@@ -417,7 +419,40 @@ class ElectionDay:
 
     def _held_back(self, inc: Incident, eta: float) -> bool:
         """Hold-back: ``eta`` is beyond reach while an in-service unit based within reach exists."""
-        return eta > self.max_travel + EPS_MIN and any(u.state != OUT_OF_SERVICE for u in self._near_units(inc))
+        return eta > self.max_travel + EPS_MIN and self._near_in_service(inc)
+
+    def _near_in_service(self, inc: Incident) -> bool:
+        if self.n_out == 0 and self.near_count is not None:  # the plan's units as planned, all in service
+            return bool(self.near_count[inc.kind, inc.site])
+        return any(u.state != OUT_OF_SERVICE for u in self._near_units(inc))
+
+    def _near_counts(self) -> np.ndarray | None:
+        """[type, site]: how many of the plan's capable units are based within ``max_travel_min``.
+
+        It depends on the world and the plan only, so it is kept in the world's cache and shared
+        by every replication of the plan.
+        """
+        if self.max_travel == math.inf:
+            return None
+        key = ("near_count", self.plan_name, self.max_travel)
+        hit = self.world.cache.get(key)
+        if hit is not None and hit[0] is self.plan:
+            return hit[1]
+        within = (
+            np.stack([self.setup_min + u.travel[u.home] <= self.max_travel for u in self.units])
+            if self.units
+            else np.zeros((0, self.world.n_nodes), dtype=bool)
+        )
+        capable = np.asarray(
+            [
+                [u.role in roles or (tni and u.role == "tni") for u in self.units]
+                for roles, tni in zip(self.type_roles, self.type_allow_tni, strict=True)
+            ],
+            dtype=np.int64,
+        ).reshape(len(self.types), len(self.units))
+        counts = capable @ within.astype(np.int64)
+        self.world.cache[key] = (self.plan, counts)
+        return counts
 
     def _candidates(self, inc: Incident, tni: bool) -> list[tuple[Unit, float]]:
         """Free units of one pass (police, or TNI backup) that can reach the site, with their ETAs."""
@@ -433,7 +468,9 @@ class ElectionDay:
 
     def _allowed(self, inc: Incident, cands: list[tuple[Unit, float]]) -> list[tuple[Unit, float]]:
         if self.max_travel != math.inf:
-            cands = [c for c in cands if not self._held_back(inc, c[1])]
+            reach = self.max_travel + EPS_MIN
+            if any(t > reach for _, t in cands) and self._near_in_service(inc):
+                cands = [c for c in cands if c[1] <= reach]
         if self.policy.restricts:
             cands = [c for c in cands if self.policy.allows(c[0], inc)]
         return cands
@@ -556,6 +593,7 @@ class ElectionDay:
             if u.out_pending:  # taken out of service while on scene: out once the job is done
                 u.out_pending = False
                 u.state = OUT_OF_SERVICE
+                self.n_out += 1
                 left_service = True
                 continue
             u.state = RETURNING
@@ -707,6 +745,7 @@ class ElectionDay:
             self._mark()
             u.trip += 1
             u.state = OUT_OF_SERVICE
+            self.n_out += 1
             self._fill(inc)
             queued = inc in self.pending
             if inc.n_sent < inc.needed and not queued:
@@ -718,6 +757,7 @@ class ElectionDay:
             return
         u.trip += 1  # cancels a return trip in progress
         u.state = OUT_OF_SERVICE
+        self.n_out += 1
         if self.max_travel != math.inf:
             self._retry()  # a call held back for this unit may now go to one further away
 
@@ -726,6 +766,7 @@ class ElectionDay:
         u.out_pending = False
         if u.state != OUT_OF_SERVICE:
             return
+        self.n_out -= 1
         u.state = AT_POST
         u.node = u.home
         u.trip += 1
@@ -740,6 +781,7 @@ class ElectionDay:
         """
         new = self._new_units(post, role, n, mode)
         self.near.clear()  # the units based within reach of a site have changed
+        self.near_count = None
         if announce is not None:
             announce(new)
         self._available(new)

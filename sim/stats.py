@@ -114,6 +114,8 @@ def _quantile_index(cum: np.ndarray, q: float) -> np.ndarray:
 
 def _resamples(n_reps: int) -> np.ndarray:
     """[resample, replication]: how often each replication is drawn, the same for every plan."""
+    if n_reps == 0:
+        return np.zeros((BOOTSTRAP_RESAMPLES, 0), dtype=np.int64)
     rng = np.random.Generator(np.random.PCG64(BOOTSTRAP_SEED))
     return rng.multinomial(n_reps, np.full(n_reps, 1 / n_reps), size=BOOTSTRAP_RESAMPLES)
 

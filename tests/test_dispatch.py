@@ -181,3 +181,30 @@ def test_cover_lets_a_second_free_unit_go(tmp_path):
     sc, world = _cover_scenario(tmp_path, "cover", p_units=2)
     inc = _cover_day(sc, world, HOAKS)
     assert rows(inc, ["t_dispatch", "t_arrive", "units"])[1] == (410.0, 435.0, "P-patrol-1")
+
+
+# --- targets by priority -------------------------------------------------------------------------
+
+
+def test_a_target_per_priority_must_name_every_priority_used(tmp_path, capsys):
+    path = trace_copy(tmp_path, lambda d: d.update(targets={"default_min": {1: 15}}))
+    assert_refused(main, path, tmp_path, [], "targets.default_min: no target for priority 2;", capsys)
+
+
+def test_within_target_uses_the_target_of_the_final_priority(tmp_path):
+    """targets {1: 30, 2: 12}: a gangguan (priority 2) reached in 10 min is in time, one reached in
+    20 min is late; a call that escalated to bentrok (priority 1) is judged against 30."""
+    sc, world = _scenario(tmp_path, lambda d: d.update(targets={"default_min": {1: 30, 2: 12}}))
+    # 0 at A (400): 10 min away -> in time (10 <= 12). 1 at B (500): 20 min -> late (20 > 12).
+    # 2 at A (600), 3 at B (601): the car takes A (10 min: 610, clears 640); B waits, escalates to
+    #   bentrok at 626, is reached at 640 + 15 (A-B) = 655: 54 min > 30 -> late.
+    stream = make_stream(
+        world, [(400, "A", GANGGUAN), (500, "B", GANGGUAN), (600, "A", GANGGUAN), (601, "B", GANGGUAN)]
+    )
+    inc = incident_table(sc, world, run_plan(sc, world, stream, "one"))
+    assert rows(inc, ["priority", "response_min", "target_min", "within_target"]) == [
+        (2, 10.0, 12.0, True),
+        (2, 20.0, 12.0, False),
+        (2, 10.0, 12.0, True),
+        (1, 54.0, 30.0, False),
+    ]

@@ -25,7 +25,7 @@ def test_run_folder_and_manifest(tmp_path, capsys):
     assert run(out, "--set", "incidents.types.call.rate_per_site_hour.logistics=2") == 0
     printed = capsys.readouterr().out
     assert "c3" in printed and f"run folder: {out}" in printed
-    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "sites.csv", "manifest.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "sites.csv", "targets.csv", "manifest.json"])
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 5 and man["replications"] == 3 and man["plans"] == ["c3"]
     assert man["scenario"]["overrides"] == ["incidents.types.call.rate_per_site_hour.logistics=2"]
@@ -47,13 +47,28 @@ def test_same_seed_same_bytes(tmp_path):
     assert (a / "incidents.csv").read_bytes() != (c / "incidents.csv").read_bytes()
 
 
-def test_unset_times_are_empty(tmp_path):
+HORIZON_MMC = 22 * 1440 + 60  # mmc.yaml: epoch 2024-11-06 00:00, horizon 2024-11-28 01:00 [min]
+
+
+def test_unset_times_are_empty_and_unreached_are_censored(tmp_path):
     out = tmp_path / "run"
     # At a load above 1 the queue never empties: some incidents are never reached.
     assert run(out, "--set", "incidents.types.call.rate_per_site_hour.logistics=4") == 0
     inc = pd.read_csv(out / "incidents.csv")
     waiting = inc[inc["t_report"].notna() & inc["t_dispatch"].isna()]
     assert len(waiting) > 0 and (waiting["outcome"] == "open_at_end").all()
-    assert waiting[["t_arrive", "t_clear", "wait_min", "response_min"]].isna().all().all()
+    assert waiting[["t_dispatch", "t_arrive", "t_clear", "travel_min"]].isna().all().all()
     line = (out / "incidents.csv").read_text().splitlines()[1 + waiting.index[0]]
-    assert ",,,,,,," in line  # t_dispatch .. response_min empty
+    assert ",,,," in line  # t_dispatch .. t_clear empty
+    # Never reached: wait and response censored at the horizon, a lower bound; not reached, not in time.
+    censored = HORIZON_MMC - waiting["t_report"]
+    assert (waiting["wait_min"] - censored).abs().max() < 1e-6
+    assert (waiting["response_min"] - censored).abs().max() < 1e-6
+    assert not waiting["reached"].any() and not waiting["within_target"].any()
+    # The mean response in kpis.csv counts them so: recomputed here from the table by hand.
+    kpi = pd.read_csv(out / "kpis.csv")
+    for rep, sub in inc[inc["t_report"].notna()].groupby("replication"):
+        resp = [(HORIZON_MMC if pd.isna(r.t_arrive) else r.t_arrive) - r.t_report for r in sub.itertuples(index=False)]
+        row = kpi[kpi["replication"] == rep].iloc[0]
+        assert abs(row["response_mean_min"] - sum(resp) / len(resp)) < 1e-3  # CSV times carry 4 decimals
+        assert abs(row["reached_share"] - sub["t_arrive"].notna().mean()) < 1e-4
