@@ -89,6 +89,8 @@ def paired_comparison(kpi: pd.DataFrame, baseline: str, plans: list[str], level:
             b = base[k].to_numpy(dtype=float)
             o = other[k].to_numpy(dtype=float)
             n, d, sd, lo, hi = mean_ci(o - b, level)
+            if k in SHARE_KPIS and np.isfinite(lo):  # a difference of shares lies within +-100 points
+                lo, hi = max(lo, -1.0), min(hi, 1.0)
             rows.append(
                 {
                     "plan": plan,

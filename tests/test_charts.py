@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.cli import get_parser, main
@@ -110,20 +111,39 @@ def test_sweep_run_has_the_sweep_curve(sweep_charts: dict[str, dict[str, Chart]]
     assert f"{VARY} = 1" in sweep_charts["en"]["response_ecdf"].title
 
 
+def _by_hand(run: RunData) -> pd.DataFrame:
+    """Dispatched incidents with response (censored at the horizon) and within target worked out
+    here from the raw times and targets.csv."""
+    inc = run.incidents
+    d = inc[inc["outcome"] != "resolved_on_site"].copy()
+    reached = d["t_arrive"].notna()
+    d["hand_response"] = np.where(reached, d["t_arrive"], run.timeline.horizon) - d["t_report"]
+    target = run.targets.set_index(["kecamatan", "priority"])["target_min"]
+    d["hand_target"] = [target[(k, p)] for k, p in zip(d["kecamatan"], d["priority"], strict=True)]
+    d["hand_within"] = reached & (d["hand_response"] <= d["hand_target"])
+    return d
+
+
+def _p90(values: pd.Series) -> float:
+    """Inverted CDF: the smallest value with at least 90% of the values at or below it."""
+    v = np.sort(values.to_numpy(dtype=float))
+    return float(v[-(-9 * len(v) // 10) - 1])
+
+
 def test_ecdf_caption_gives_each_plans_pooled_p90(
     compare_run: RunData, compare_charts: dict[str, dict[str, Chart]]
 ) -> None:
-    inc = compare_run.incidents
-    dispatched = inc[inc["t_report"].notna() & (inc["outcome"] != "resolved_on_site")]
+    d = _by_hand(compare_run)
+    pct = compare_run.percentiles.set_index(["plan", "quantile"])["response_min"]
     for lang in LANGS:
         caption = compare_charts[lang]["response_ecdf"].caption
         unit = "menit" if lang == "id" else "min"
         for plan in compare_run.plans:
-            resp = dispatched.loc[dispatched["plan"] == plan, "response_min"].fillna(np.inf).to_numpy()
-            p90 = np.percentile(resp, 90, method="inverted_cdf")
-            assert np.isfinite(p90)  # four Kutim replications: every incident is reached
+            p90 = _p90(d.loc[d["plan"] == plan, "hand_response"])
+            assert abs(p90 - pct[(plan, 90)]) < 1e-3  # the caption's figure is percentiles.csv's
+            assert d.loc[d["plan"] == plan, "t_arrive"].notna().mean() >= 0.9  # so the caption gives it plainly
             link = "dengan" if lang == "id" else "with"
-            assert f"{number(round(float(p90)), lang)} {unit} {link} {plan}" in caption, (lang, plan, caption)
+            assert f"{number(round(p90), lang)} {unit} {link} {plan}" in caption, (lang, plan, caption)
 
 
 def test_forest_caption_matches_comparison_table(
@@ -139,21 +159,23 @@ def test_forest_caption_matches_comparison_table(
         assert f"{plan} changes the mean response by {text} min" in caption, caption
 
 
-def test_kecamatan_caption_names_the_worst_kecamatan(
+def test_kecamatan_caption_names_the_weakest_kecamatan(
     compare_run: RunData, compare_charts: dict[str, dict[str, Chart]]
 ) -> None:
-    """Worst: the kecamatan whose pooled p90 (first plan) is furthest above its target."""
-    inc = compare_run.incidents
-    base = compare_run.plans[0]
-    d = inc[inc["t_report"].notna() & (inc["outcome"] != "resolved_on_site") & (inc["plan"] == base)]
-    target = compare_run.sites.groupby("kecamatan")["target_min"].first()
-    ratio = {
-        kec: np.percentile(g["response_min"].fillna(np.inf), 90, method="inverted_cdf") / target[kec]
-        for kec, g in d.groupby("kecamatan")
-    }
-    worst = max(sorted(ratio), key=lambda k: ratio[k])
-    if ratio[worst] > 1:
-        assert f"the worst is {worst} with {base}" in compare_charts["en"]["kecamatan_response"].caption
+    """Weakest: the kecamatan (any plan) with the lowest share within target, then the longest pooled
+    p90; the caption counts the kecamatan below 90% per plan."""
+    d = _by_hand(compare_run)
+    share = d.groupby(["plan", "kecamatan"])["hand_within"].mean()
+    p90 = d.groupby(["plan", "kecamatan"])["hand_response"].agg(_p90)
+    below = [(share[k], -p90[k], k[1], compare_run.plans.index(k[0]), k[0]) for k in share.index if share[k] < 0.9]
+    assert below  # four Kutim days: some kecamatan miss the goal
+    _, _, kec, _, plan = min(below)
+    caption = compare_charts["en"]["kecamatan_response"].caption
+    assert f"the weakest is {kec} with {plan} ({share[(plan, kec)]:.0%} within target" in caption, caption
+    first = compare_run.plans[0]
+    n = d["kecamatan"].nunique()
+    k = sum(1 for b in below if b[4] == first)
+    assert f"in {k} of {n} kecamatan with {first}" in caption, caption
 
 
 def test_indonesian_numbers_in_captions(compare_charts: dict[str, dict[str, Chart]]) -> None:

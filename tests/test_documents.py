@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 matplotlib.use("Agg")
 
+from sim import metrics
 from sim.cli import get_parser, main
-from sim.report.content import DOC_WORDS, briefing_content
+from sim.report.content import briefing_content
 from sim.report.data import RunData
 from sim.report.documents import (
     XLSX_HEADERS,
@@ -326,28 +328,30 @@ def _headers(df: pd.DataFrame, lang: str) -> list[str]:
 def test_xlsx_sheets_match_the_tables(compare: Built, lang: str) -> None:
     path = compare.files[lang]["xlsx"]
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["summary", "comparison", "kecamatan", "incidents"]
-    for name, table in (
-        ("incidents", compare.run.incidents),
-        ("summary", compare.run.summary),
-        ("comparison", compare.run.comparison),
-    ):
-        assert table is not None
+    assert list(sheets) == ["summary", "percentiles", "comparison", "kecamatan", "targets", "incidents"]
+    i = 0 if lang == "id" else 1
+    for name in ("incidents", "targets", "summary", "comparison", "percentiles"):
         got = sheets[name].copy()
-        assert list(got.columns) == _headers(table, lang)
         expected = pd.read_csv(compare.run.path / f"{name}.csv")
+        if name != "incidents" and name != "targets":  # each KPI row named as sim.metrics names it
+            label = got.pop(XLSX_HEADERS["kpi_label"][i])
+            keys = got.pop(XLSX_HEADERS["kpi"][i]) if name == "percentiles" else got[XLSX_HEADERS["kpi"][i]]
+            assert list(label) == [metrics.kpi(k).label(lang) for k in keys]
+        if name == "percentiles":
+            assert list(keys) == [f"response_pooled_p{q}_min" for q in expected["quantile"]]
+        assert list(got.columns) == _headers(expected, lang)
         got.columns = expected.columns
         pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     kec = sheets["kecamatan"]
     unit = "(menit)" if lang == "id" else "[min]"
     assert any(c.endswith(unit) for c in kec.columns)
-    assert XLSX_HEADERS["response_min"][0 if lang == "id" else 1] in sheets["incidents"].columns
+    assert XLSX_HEADERS["response_min"][i] in sheets["incidents"].columns
     n_kec = compare.run.sites.loc[compare.run.sites["kind"] == "tps", "kecamatan"].nunique()
     assert len(kec) == n_kec * len(compare.run.plans)
-    # dispatched incidents per plan add up to the incident log's
+    # dispatched incidents per plan add up to the incident log's (dispatched: not resolved on site)
     disp = compare.run.incidents
-    disp = disp[disp["t_report"].notna() & (disp["outcome"] != "resolved_on_site")]
-    by_plan = kec.groupby(kec.columns[0])[kec.columns[2]].sum()
+    disp = disp[disp["outcome"] != "resolved_on_site"]
+    by_plan = kec.groupby(XLSX_HEADERS["plan"][i])[XLSX_HEADERS["n_dispatched"][i]].sum()
     assert by_plan.to_dict() == disp.groupby("plan").size().to_dict()
 
 
@@ -416,7 +420,7 @@ def test_verdicts(compare: Built, sweep: Built) -> None:
     # 'bermakna' only for a plan whose within-target interval excludes zero
     for row in b.verdict_table.rows:
         plan, kpi, _, _, judged = row
-        if kpi == DOC_WORDS["kpi_within"]["id"]:
+        if kpi == "Didatangi dalam target":
             r = cmp[(cmp["plan"] == plan) & (cmp["kpi"] == "within_target")].iloc[0]
             assert (judged in ("lebih baik", "lebih buruk")) == bool(r["significant"])
     s = briefing_content(sweep.run, "en")
@@ -461,7 +465,7 @@ def test_with_the_real_charts_if_there(compare: Built, tmp_path: Path) -> None:
 def test_hour_peaks_and_within_target_agree_with_the_tables(compare: Built) -> None:
     from types import SimpleNamespace
 
-    from sim.report.content import _Group, _within, dispatched, hour_open_peaks
+    from sim.report.content import _Group, hour_open_peaks, hour_shares
 
     # a step function: 3 open incidents from 02:05 to 02:10 on the epoch day, 1 from 23:30 to 00:30 the next day
     ts = pd.DataFrame(
@@ -479,10 +483,18 @@ def test_hour_peaks_and_within_target_agree_with_the_tables(compare: Built) -> N
     )
     peaks = hour_open_peaks(fake, _Group("a", None, "a"))  # type: ignore[arg-type]
     assert peaks[2] == 3 and peaks[1] == 0 and peaks[23] == 1 and peaks[0] == 1 and peaks[3] == 0
-    # within target per incident, averaged per replication, is the KPI
+    # within target per clock hour of the report, judged here from the raw times and targets.csv
     run = compare.run
-    d = dispatched(run.incidents).copy()
-    d["within"] = _within(d, run)
-    mine = d.groupby(["replication", "plan"])["within"].mean()
-    kpi = run.kpis.set_index(["replication", "plan"])["within_target"]
-    assert (mine - kpi.loc[mine.index]).abs().max() < 1e-3
+    d = run.incidents[run.incidents["outcome"] != "resolved_on_site"]
+    target = run.targets.set_index(["kecamatan", "priority"])["target_min"]
+    limit = np.array([target[(k, p)] for k, p in zip(d["kecamatan"], d["priority"], strict=True)])
+    within = d["t_arrive"].notna().to_numpy() & ((d["t_arrive"] - d["t_report"]).to_numpy() <= limit)
+    epoch_min = run.epoch.hour * 60 + run.epoch.minute
+    hour = ((d["t_report"].to_numpy() + epoch_min) // 60 % 24).astype(int)
+    plan = run.plans[0]
+    mine = pd.DataFrame({"hour": hour, "within": within})[(d["plan"] == plan).to_numpy()]
+    expected = mine.groupby("hour")["within"].agg(["size", "mean"])
+    got = hour_shares(run, _Group(plan, None, plan))
+    assert list(got.index) == list(expected.index)
+    assert (got["n"].to_numpy() == expected["size"].to_numpy()).all()
+    assert np.allclose(got["share"].to_numpy(), expected["mean"].to_numpy())

@@ -20,7 +20,16 @@ from sim.experiment import Batch, Job, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 HOAX = str(ROOT / "scenarios/teaching-hoax.yaml")
-TABLES = ["incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.csv", "percentiles.csv", "sites.csv"]
+TABLES = [
+    "incidents.csv",
+    "units.csv",
+    "timeseries.csv",
+    "kpis.csv",
+    "summary.csv",
+    "percentiles.csv",
+    "sites.csv",
+    "targets.csv",
+]
 
 
 def _finished_batches(folder: Path) -> int:

@@ -8,8 +8,18 @@ lacks (no comparison, not a sweep, no dispatched incident) is skipped: no file, 
 returned list.
 
 All times in the tables are minutes from the scenario epoch; the charts show them as local clock
-times (WITA for Kutim). Response times are in minutes; "dispatched" incidents are those reported
-and not resolved on site, and an incident no unit reached counts as not reached (never as fast).
+times (WITA for Kutim). Every statistic is read as :mod:`sim.metrics` defines it, from the columns
+of ``incidents.csv``: over dispatched incidents (those that needed a unit), ``response_min``
+censored at the horizon for those never reached (a lower bound, so never fast), ``within_target``
+judged by the target for the incident's kecamatan and priority, percentiles by the one inverted-CDF
+definition. Per-group figures come from :mod:`sim.report.data` (``response_stats``,
+``kecamatan_table``), the same functions the briefing and the workbook use, so a chart and the
+briefing table never show two values for one statistic. The data behind the response charts is
+public (``response_ecdf_data``, ``kecamatan_chart_data``, ``tps_stats``) for tests to check.
+
+Targets are per kecamatan and priority (``targets.csv``): the response curves mark the
+priority-1 targets (the calls that must not be late), the kecamatan chart each kecamatan's
+priority-1 target and the range up to its least urgent one.
 
 In a sweep, the day-by-day charts (response curves, incidents per hour, busy units, kecamatan,
 map) show the first grid point only, named in their titles; ``sweep_curve`` shows every point.
@@ -43,8 +53,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 from matplotlib.transforms import Bbox, blended_transform_factory
 from scipy import stats
 
-from sim.report.data import RunData, dispatched, pooled_percentile
-from sim.report.i18n import Text, clock, number, percent
+from sim import metrics
+from sim.report.data import TARGET_SHARE, RunData, dispatched, kecamatan_table, response_stats, weakest_first
+from sim.report.i18n import Text, clock, kpi_label, number, percent
 
 FIGSIZE = (10.0, 5.625)  # inches: 1600 x 900 px at DPI
 DPI = 160
@@ -97,8 +108,10 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "en": "Busy units and open incidents, {start} – {end}",
     },
     "t_kecamatan_response": {
-        "id": "Waktu tanggap per kecamatan: p50 dan p90 terhadap target",
-        "en": "Response time per kecamatan: p50 and p90 against the target",
+        "id": "Per kecamatan: kejadian didatangi dalam target, dan waktu tanggap (p50, p90 gabungan) terhadap "
+        "target per prioritas",
+        "en": "Per kecamatan: incidents reached within target, and response time (pooled p50, p90) against the "
+        "targets by priority",
     },
     "t_comparison_forest": {
         "id": "Selisih tiap rencana terhadap {baseline} (berpasangan, selang kepercayaan 95%)",
@@ -109,17 +122,25 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "en": "Effect of {varied} (mean and 95% confidence interval)",
     },
     "t_map": {
-        "id": "Peta TPS: p90 waktu tanggap per TPS (semua ulangan digabung)",
-        "en": "TPS map: p90 response time per TPS (all replications pooled)",
+        "id": "Peta TPS: p90 gabungan waktu tanggap per TPS (semua ulangan digabung)",
+        "en": "TPS map: pooled p90 response time per TPS (all replications pooled)",
     },
     "sweep_point": {"id": "{title} [{values}]", "en": "{title} [{values}]"},
     # axes, legends
     "response_log": {"id": "Waktu tanggap (menit, skala log)", "en": "Response time (minutes, log scale)"},
     "share_dispatched": {
-        "id": "Kejadian yang sudah didatangi\n(dari yang memerlukan unit)",
-        "en": "Incidents reached\n(of those needing a unit)",
+        "id": "Kejadian dengan waktu tanggap ≤ x\n(dari yang memerlukan unit)",
+        "en": "Incidents with response ≤ x\n(of those needing a unit)",
     },
-    "target_lines": {"id": "Target kecamatan (menit, atas)", "en": "Kecamatan targets (minutes, top)"},
+    "censored_part": {
+        "id": "titik-titik: termasuk kejadian yang tidak didatangi,\ndihitung sampai akhir simulasi",
+        "en": "dotted: includes incidents never reached,\ncounted until the end of the simulation",
+    },
+    "legend_reached": {"id": "{plan} ({share} didatangi, gabungan)", "en": "{plan} ({share} reached, pooled)"},
+    "target_lines": {
+        "id": "Target prioritas {p} per kecamatan (menit, atas)",
+        "en": "Priority {p} targets per kecamatan (minutes, top)",
+    },
     "mean_per_rep": {
         "id": "Kejadian per jam (rata-rata per ulangan)",
         "en": "Incidents per hour (mean per replication)",
@@ -133,14 +154,16 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "id": "garis: rata-rata antar ulangan; pita: selang kepercayaan 95% (t) rata-rata",
         "en": "line: mean over replications; band: 95% confidence interval (t) of the mean",
     },
-    "p50": {"id": "p50 (median)", "en": "p50 (median)"},
-    "p90": {"id": "p90", "en": "p90"},
-    "p90_over": {"id": "p90 melebihi target", "en": "p90 above target"},
-    "target_mark": {"id": "Target kecamatan", "en": "Kecamatan target"},
-    "kpi_response_mean_min": {"id": "Rata-rata\nwaktu tanggap", "en": "Mean\nresponse"},
-    "kpi_response_p90_min": {"id": "p90\nwaktu tanggap", "en": "p90\nresponse"},
-    "kpi_within_target": {"id": "Didatangi\ndalam target", "en": "Reached\nwithin target"},
-    "kpi_waited_share": {"id": "Menunggu\nunit bebas", "en": "Waited for\na free unit"},
+    "p50": {"id": "p50 gabungan (median)", "en": "pooled p50 (median)"},
+    "p90": {"id": "p90 gabungan", "en": "pooled p90"},
+    "within_all": {"id": "semua kejadian", "en": "all incidents"},
+    "within_p1": {"id": "prioritas 1", "en": "priority 1"},
+    "below_goal": {"id": "di bawah {goal}", "en": "below {goal}"},
+    "target_mark": {"id": "Target prioritas 1", "en": "Priority 1 target"},
+    "target_range": {
+        "id": "Target prioritas lain\n(paling lama: prioritas {p})",
+        "en": "Other priorities' targets\n(longest: priority {p})",
+    },
     "diff_minutes": {"id": "Selisih (menit)", "en": "Difference (minutes)"},
     "diff_points": {"id": "Selisih (poin persentase)", "en": "Difference (percentage points)"},
     "better": {"id": "lebih baik", "en": "better"},
@@ -150,9 +173,7 @@ CHART_WORDS: dict[str, dict[str, str]] = {
     "not_sig": {"id": "tidak nyata", "en": "not significant"},
     "significant": {"id": "nyata (selang tidak memuat 0)", "en": "significant (interval excludes 0)"},
     "not_significant": {"id": "tidak nyata (selang memuat 0)", "en": "not significant (interval includes 0)"},
-    "mean_response": {"id": "Rata-rata waktu tanggap (menit)", "en": "Mean response time (minutes)"},
-    "within_target": {"id": "Didatangi dalam target", "en": "Reached within target"},
-    "p90_tps": {"id": "p90 waktu tanggap per TPS (menit)", "en": "p90 response time per TPS (minutes)"},
+    "p90_tps": {"id": "p90 gabungan waktu tanggap per TPS (menit)", "en": "Pooled p90 response per TPS (minutes)"},
     "no_incident": {"id": "TPS tanpa kejadian yang perlu unit", "en": "TPS without an incident needing a unit"},
     "tps": {"id": "TPS", "en": "TPS"},
     "tni_post": {"id": "Pos TNI", "en": "TNI post"},
@@ -160,17 +181,22 @@ CHART_WORDS: dict[str, dict[str, str]] = {
     "and": {"id": "dan", "en": "and"},
     # captions
     "c_ecdf": {
-        "id": "90% kejadian yang memerlukan unit sudah didatangi dalam {items}{tail}.",
-        "en": "90% of the incidents that needed a unit were reached within {items}{tail}.",
+        "id": "90% kejadian yang memerlukan unit sudah didatangi dalam {items} (p90 gabungan){tail}.",
+        "en": "90% of the incidents that needed a unit were reached within {items} (pooled p90){tail}.",
     },
     "c_ecdf_item": {"id": "{minutes} menit dengan {plan}", "en": "{minutes} min with {plan}"},
     "c_ecdf_tail": {
-        "id": "; dengan {plan} hanya {share} yang didatangi",
-        "en": "; with {plan} only {share} were reached",
+        "id": "; dengan {plan} hanya {share} dari semua kejadiannya yang didatangi (p90 gabungan sedikitnya "
+        "{minutes} menit)",
+        "en": "; with {plan} only {share} of all its incidents were reached (pooled p90 at least {minutes} min)",
     },
     "c_ecdf_none": {
         "id": "Dengan tiap rencana kurang dari 90% kejadian yang memerlukan unit didatangi ({items}).",
         "en": "With every plan fewer than 90% of the incidents that needed a unit were reached ({items}).",
+    },
+    "c_ecdf_none_item": {
+        "id": "{plan} {share}, p90 gabungan sedikitnya {minutes} menit",
+        "en": "{plan} {share}, pooled p90 at least {minutes} min",
     },
     "c_share_item": {"id": "{plan} {share}", "en": "{plan} {share}"},
     "c_per_hour": {
@@ -186,13 +212,15 @@ CHART_WORDS: dict[str, dict[str, str]] = {
     "c_busy_others": {"id": ", dibanding {items}", "en": ", against {items}"},
     "c_busy_item": {"id": "{peak} dengan {plan}", "en": "{peak} with {plan}"},
     "c_kecamatan": {
-        "id": "p90 melebihi target di {counts}; terburuk {kec} dengan {plan} (p90 {p90} menit, target {target} menit).",
-        "en": "p90 exceeds the target in {counts}; the worst is {kec} with {plan} "
-        "(p90 {p90} min, target {target} min).",
+        "id": "Kurang dari {goal} kejadian didatangi dalam target di {counts}; terlemah {kec} dengan {plan} "
+        "({w} dalam target, p90 gabungan {p90} menit).",
+        "en": "Fewer than {goal} of incidents are reached within target in {counts}; the weakest is {kec} with "
+        "{plan} ({w} within target, pooled p90 {p90} min).",
     },
     "c_kecamatan_ok": {
-        "id": "p90 tidak melebihi target di kecamatan mana pun ({n} kecamatan dengan kejadian).",
-        "en": "p90 is within the target in every kecamatan ({n} kecamatan with incidents).",
+        "id": "Di setiap kecamatan sedikitnya {goal} kejadian didatangi dalam target ({n} kecamatan dengan kejadian).",
+        "en": "In every kecamatan at least {goal} of incidents are reached within target ({n} kecamatan with "
+        "incidents).",
     },
     "c_count_first": {"id": "{k} dari {n} kecamatan dengan {plan}", "en": "{k} of {n} kecamatan with {plan}"},
     "c_count_item": {"id": "{k} dengan {plan}", "en": "{k} with {plan}"},
@@ -213,8 +241,10 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "and the share within target from {w0} to {w1}.",
     },
     "c_map": {
-        "id": "Bagian TPS (yang pernah memerlukan unit) dengan p90 di atas target kecamatannya: {items}.",
-        "en": "Share of TPS (that ever needed a unit) whose p90 is above their kecamatan's target: {items}.",
+        "id": "Bagian TPS (yang pernah memerlukan unit) yang kurang dari {goal} kejadiannya didatangi dalam "
+        "target: {items}.",
+        "en": "Share of TPS (that ever needed a unit) where fewer than {goal} of incidents were reached within "
+        "target: {items}.",
     },
 }
 
@@ -321,11 +351,6 @@ def _join(items: list[str], t: Text) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {t('and')} {items[-1]}"
-
-
-def _responses(incidents: pd.DataFrame) -> np.ndarray:
-    """Response times [min] of dispatched incidents, with +inf for those no unit reached."""
-    return dispatched(incidents)["response_min"].to_numpy(dtype=float, na_value=np.inf)
 
 
 def _minutes(x: float, t: Text) -> str:
@@ -455,40 +480,89 @@ def _reps(view: _View, plan: str) -> int:
 # --- 1. response ECDF --------------------------------------------------------------------------
 
 
-def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
-    """Share of dispatched incidents reached within x minutes, per plan, pooled over replications.
+POOLED_P90 = f"response_pooled_p{metrics.HEADLINE_QUANTILE}_min"
 
-    x: response time [min], log scale; y: share of the plan's dispatched incidents (unreached ones
-    never count, so a curve may stay below 100%). Dashed lines: the kecamatan targets [min].
+
+@dataclass(frozen=True)
+class Ecdf:
+    """One plan's response curve: its dispatched incidents' ``response_min`` (censored) sorted, and
+    the figures the caption quotes (the pooled p90 as percentiles.csv has it, the reached share)."""
+
+    response_min: np.ndarray  # sorted [min]; unreached ones at their censored value
+    reached: np.ndarray  # bool, in the same order
+    p90: float  # pooled p90 [min] (sim.metrics.percentile)
+    reached_share: float
+
+    @property
+    def share(self) -> np.ndarray:
+        """y of the curve: share of dispatched incidents with response at or below each x."""
+        return np.arange(1, len(self.response_min) + 1) / len(self.response_min)
+
+
+def response_ecdf_data(incidents: pd.DataFrame, plans: list[str]) -> dict[str, Ecdf]:
+    """Per plan with dispatched incidents: the data of the response curve, pooled over replications."""
+    out = {}
+    for p in plans:
+        d = dispatched(incidents[incidents["plan"] == p])
+        if not len(d):
+            continue
+        resp = d["response_min"].to_numpy(dtype=float)
+        order = np.argsort(resp, kind="stable")
+        st = response_stats(d)
+        out[p] = Ecdf(resp[order], d["reached"].to_numpy(dtype=bool)[order], st[POOLED_P90], st["reached_share"])
+    return out
+
+
+def _urgent_targets(run: RunData) -> tuple[int, list[float]]:
+    """The most urgent priority the incident types use (1 in practice) and its kecamatan targets [min]."""
+    if not len(run.targets):
+        return 1, []
+    p = int(run.targets["priority"].min())
+    return p, sorted(set(run.targets.loc[run.targets["priority"] == p, "target_min"].astype(float)))
+
+
+def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
+    """Share of dispatched incidents with a response within x minutes, per plan, pooled over
+    replications: the empirical distribution of ``response_min``, so the curve crosses 90% at the
+    pooled p90 of percentiles.csv. Incidents never reached count at their censored value; from the
+    first of them on the curve is dotted (a lower bound there), and the legend gives each plan's
+    reached share. x: response time [min], log scale. Dashed lines: the kecamatan targets of the
+    most urgent priority [min] (the other priorities' targets are longer).
     """
-    resp = {p: _responses(view.incidents[view.incidents["plan"] == p]) for p in run.plans}
-    if not any(len(v) for v in resp.values()):
+    data = response_ecdf_data(view.incidents, run.plans)
+    if not data:
         return None
-    finite = np.concatenate([v[np.isfinite(v)] for v in resp.values()])
-    targets = sorted(set(run.sites["target_min"].dropna().astype(float)))
+    values = np.concatenate([e.response_min for e in data.values()])
+    priority, targets = _urgent_targets(run)
     # from the 1st percentile: a handful of very short responses (a unit already on the road)
     # would otherwise take a quarter of the width
-    lo = max(float(np.percentile(finite, 1)) * 0.8, 0.5) if len(finite) else 1.0
-    hi = max(float(finite.max()) * 1.25 if len(finite) else 60.0, max(targets, default=0.0) * 1.3)
+    lo = max(float(np.percentile(values, 1)) * 0.8, 0.5)
+    hi = max(float(values.max()) * 1.25, max(targets, default=0.0) * 1.3)
     fig = _figure()
     ax = fig.add_subplot()
     ax.grid(True, which="major")
     ax.axhline(0.9, color="#888888", lw=1, ls=":", zorder=1)
-    for p in run.plans:
-        v = resp[p]
-        if not len(v):
-            continue
-        x = np.sort(v[np.isfinite(v)])
-        y = np.arange(1, len(x) + 1) / len(v)
-        ax.step(
-            np.r_[min(lo, x[0]) if len(x) else lo, x, hi],
-            np.r_[0, y, y[-1] if len(y) else 0],
-            where="post",
-            color=_plan_colour(run, p),
-            lw=2.6,
-            label=p,
-            zorder=3,
-        )
+    dotted = False
+    for p, e in data.items():
+        x, y = e.response_min, e.share
+        xs, ys = np.r_[min(lo, x[0]), x, hi], np.r_[0, y, y[-1]]
+        first = int(np.argmin(e.reached)) if not e.reached.all() else len(x)  # first censored value
+        c = _plan_colour(run, p)
+        label = t("legend_reached", plan=p, share=percent(e.reached_share, t.lang))
+        # solid up to the first censored value, dotted from its step on
+        solid_y = np.r_[ys[: first + 1], ys[first]]
+        ax.step(xs[: first + 2], solid_y, where="post", color=c, lw=2.6, label=label, zorder=3)
+        if first < len(x):
+            dotted = True
+            ax.step(
+                np.r_[xs[first + 1], xs[first + 1 :]],
+                np.r_[ys[first], ys[first + 1 :]],
+                where="post",
+                color=c,
+                lw=2.0,
+                ls=":",
+                zorder=3,
+            )
     _log_minutes_x(ax, lo, hi, t.lang)
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     for tg in targets:
@@ -500,26 +574,25 @@ def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str
     ax.set_xlabel(t("response_log"))
     ax.set_ylabel(t("share_dispatched"))
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(Line2D([], [], color="#444444", lw=1.1, ls="--", label=t("target_lines")))
+    if targets:
+        handles.append(Line2D([], [], color="#444444", lw=1.1, ls="--", label=t("target_lines", p=priority)))
+    if dotted:
+        handles.append(Line2D([], [], color="#444444", lw=2.0, ls=":", label=t("censored_part")))
     ax.legend(handles=handles, loc="lower right", title=t("plan"))
-    return fig, _title(fig, _titled(t, view, t("t_response_ecdf"))), _ecdf_caption(run, t, resp)
+    return fig, _title(fig, _titled(t, view, t("t_response_ecdf"))), _ecdf_caption(t, data)
 
 
-def _ecdf_caption(run: RunData, t: Text, resp: dict[str, np.ndarray]) -> str:
-    items, tails, shares = [], [], []
-    for p in run.plans:
-        v = resp[p]
-        if not len(v):
-            continue
-        p90 = pooled_percentile(v, 90)
-        share = percent(float(np.isfinite(v).mean()), t.lang)
-        shares.append(t("c_share_item", plan=p, share=share))
-        if math.isfinite(p90):
-            items.append(t("c_ecdf_item", minutes=_minutes(p90, t), plan=p))
+def _ecdf_caption(t: Text, data: dict[str, Ecdf]) -> str:
+    items, tails, none = [], [], []
+    for p, e in data.items():
+        share = percent(e.reached_share, t.lang)
+        if e.reached_share >= 0.9:
+            items.append(t("c_ecdf_item", minutes=_minutes(e.p90, t), plan=p))
         else:
-            tails.append(t("c_ecdf_tail", plan=p, share=share))
+            tails.append(t("c_ecdf_tail", plan=p, share=share, minutes=_minutes(e.p90, t)))
+            none.append(t("c_ecdf_none_item", plan=p, share=share, minutes=_minutes(e.p90, t)))
     if not items:
-        return t("c_ecdf_none", items=_join(shares, t))
+        return t("c_ecdf_none", items="; ".join(none))
     return t("c_ecdf", items=_join(items, t), tail="".join(tails))
 
 
@@ -723,119 +796,142 @@ def _busy_caption(run: RunData, t: Text, peaks: dict[str, tuple[float, float]]) 
 # --- 4. per kecamatan --------------------------------------------------------------------------
 
 
-def _kecamatan_table(run: RunData, view: _View) -> pd.DataFrame:
-    """Per kecamatan and plan: target, pooled p50 and p90 response [min] (inf: under 90% reached)."""
-    targets = run.sites.groupby("kecamatan")["target_min"].first()
-    d = dispatched(view.incidents)
-    rows = []
-    for (kec, plan), g in d.groupby(["kecamatan", "plan"], sort=False):
-        v = g["response_min"].to_numpy(dtype=float, na_value=np.inf)
-        rows.append(
-            {
-                "kecamatan": kec,
-                "plan": plan,
-                "n": len(v),
-                "p50": pooled_percentile(v, 50),
-                "p90": pooled_percentile(v, 90),
-                "target": float(targets.get(kec, np.nan)),
-            }
-        )
-    return pd.DataFrame(rows, columns=["kecamatan", "plan", "n", "p50", "p90", "target"])
+def kecamatan_chart_data(run: RunData) -> pd.DataFrame:
+    """What the kecamatan chart plots: the rows of :func:`sim.report.data.kecamatan_table` (the
+    briefing's and the workbook's) with an incident needing a unit, of the first grid point in a
+    sweep, with each kecamatan's shortest and longest target [min] (targets.csv)."""
+    kt = kecamatan_table(run)
+    if run.is_sweep:
+        kt = kt[kt["point"] == int(run.manifest["grid"][0]["point"])]
+    span = run.targets.groupby("kecamatan")["target_min"].agg(["min", "max"])
+    kt = kt[kt["dispatched"] > 0]
+    return kt.assign(
+        target_lo_min=kt["kecamatan"].map(span["min"]).astype(float),
+        target_hi_min=kt["kecamatan"].map(span["max"]).astype(float),
+    ).reset_index(drop=True)
 
 
 def _kecamatan_response(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
-    """Per kecamatan (sorted by target, then name) and plan: p50 and p90 response [min, log scale]
-    pooled over replications, against the kecamatan's target; a cross marks p90 above the target."""
-    tab = _kecamatan_table(run, view)
+    """Per kecamatan (sorted by priority-1 target, then name) and plan, pooled over replications.
+
+    Left: share of its incidents reached within the target for their priority, all incidents (square)
+    and priority 1 (diamond), against the 90% goal; a cross marks a share below it. Right: pooled
+    p50 and p90 response [min, log scale], unreached incidents at their censored value, against the
+    kecamatan's targets: a black bar at the priority-1 target, a grey band up to the least urgent
+    priority's. With targets by priority a p90 over all incidents is not held against one target;
+    the left panel says whether the kecamatan meets its targets, the right one by how much time.
+    """
+    tab = kecamatan_chart_data(run)
     if not len(tab):
         return None
-    order = tab.drop_duplicates("kecamatan").sort_values(["target", "kecamatan"])["kecamatan"].tolist()
-    finite = tab[["p50", "p90", "target"]].to_numpy(dtype=float)
-    finite = finite[np.isfinite(finite)]
-    lo, hi = float(finite.min()) * 0.7, float(finite.max()) * 1.5
+    rows = tab.drop_duplicates("kecamatan").sort_values(["target_p1_min", "target_lo_min", "kecamatan"])
+    order = rows["kecamatan"].tolist()
+    minutes = tab[["response_pooled_p50_min", POOLED_P90, "target_lo_min", "target_hi_min"]].to_numpy(dtype=float)
+    minutes = minutes[np.isfinite(minutes) & (minutes > 0)]
+    lo, hi = float(minutes.min()) * 0.7, float(minutes.max()) * 1.5
     plans = [p for p in run.plans if p in set(tab["plan"])]
     k = len(plans)
     h = min(0.8 / k, 0.3)
     fig = _figure()
-    ax = fig.add_subplot()
+    ax_w, ax = fig.subplots(1, 2, sharey=True, width_ratios=[1, 2.6])
     for i, kec in enumerate(order):
-        if i % 2 == 0:
-            ax.axhspan(i - 0.5, i + 0.5, color="#F4F4F4", zorder=0, lw=0)
+        for a in (ax_w, ax):
+            if i % 2 == 0:
+                a.axhspan(i - 0.5, i + 0.5, color="#F4F4F4", zorder=0, lw=0)
         row = tab[tab["kecamatan"] == kec]
-        target = float(row["target"].iloc[0])
-        ax.plot([target, target], [i - 0.45, i + 0.45], color="black", lw=2.4, zorder=4, solid_capstyle="butt")
+        t_lo, t_hi, t_p1 = (float(row[c].iloc[0]) for c in ("target_lo_min", "target_hi_min", "target_p1_min"))
+        if t_hi > t_lo:
+            ax.fill_betweenx([i - 0.45, i + 0.45], t_lo, t_hi, color="#D9D9D9", zorder=1, lw=0)
+        first = t_p1 if math.isfinite(t_p1) else t_lo
+        ax.plot([first, first], [i - 0.45, i + 0.45], color="black", lw=2.4, zorder=4, solid_capstyle="butt")
         for j, p in enumerate(plans):
             r = row[row["plan"] == p]
             if not len(r):
                 continue
             y = i + (j - (k - 1) / 2) * h
-            p50, p90 = float(r["p50"].iloc[0]), float(r["p90"].iloc[0])
-            x50, x90 = min(p50, hi), min(p90, hi)
             c = _plan_colour(run, p)
+            p50, p90 = float(r["response_pooled_p50_min"].iloc[0]), float(r[POOLED_P90].iloc[0])
+            x50, x90 = min(max(p50, lo), hi), min(max(p90, lo), hi)
             ax.plot([x50, x90], [y, y], color=c, lw=2.2, zorder=3)
             ax.plot([x50], [y], marker="o", ms=6.5, mfc="white", mec=c, mew=1.8, zorder=5)
-            over = p90 > target
-            ax.plot(
-                [x90],
+            ax.plot([x90], [y], marker="o", ms=7, mfc=c, mec=c, zorder=6)
+            w, w1 = float(r["within_target"].iloc[0]), float(r["within_target_p1"].iloc[0])
+            ax_w.plot([w1 * 100], [y], marker="D", ms=6, mfc="white", mec=c, mew=1.6, ls="", zorder=5)
+            below = w < TARGET_SHARE
+            ax_w.plot(
+                [w * 100],
                 [y],
-                marker="X" if over else "o",
-                ms=10 if over else 7,
+                marker="X" if below else "s",
+                ms=10 if below else 6.5,
                 mfc=c,
-                mec="black" if over else c,
+                mec="black" if below else c,
                 mew=1.0,
+                ls="",
                 zorder=6,
             )
-    ax.set_yticks(range(len(order)), order)
-    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax_w.axvline(TARGET_SHARE * 100, color="#444444", lw=1.1, ls="--", zorder=2)
+    ax_w.set_xlim(-3, 103)
+    ax_w.xaxis.set_major_locator(FixedLocator([0, 50, TARGET_SHARE * 100]))
+    ax_w.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v / 100, t.lang)))
+    ax_w.set_xlabel(kpi_label("within_target", t.lang, pooled=True))
+    ax_w.grid(True, axis="x")
+    ax_w.set_yticks(range(len(order)), order)
+    ax_w.set_ylim(len(order) - 0.5, -0.5)
+    ax_w.tick_params(axis="y", length=0)
     _log_minutes_x(ax, lo, hi, t.lang)
     ax.grid(True, axis="x")
     ax.set_xlabel(t("response_log"))
-    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="y", length=0, labelleft=False)
+    goal = percent(TARGET_SHARE, t.lang)
     handles: list[Any] = [Line2D([], [], color=_plan_colour(run, p), lw=3, label=p) for p in plans]
     handles += [
+        Line2D([], [], marker="s", ls="", mfc="#333333", mec="#333333", ms=6.5, label=t("within_all")),
+        Line2D([], [], marker="D", ls="", mfc="white", mec="#333333", mew=1.6, ms=6, label=t("within_p1")),
+        Line2D([], [], marker="X", ls="", mfc="#333333", mec="black", ms=10, label=t("below_goal", goal=goal)),
         Line2D([], [], marker="o", ls="", mfc="white", mec="#333333", mew=1.8, ms=7, label=t("p50")),
         Line2D([], [], marker="o", ls="", mfc="#333333", mec="#333333", ms=7, label=t("p90")),
-        Line2D([], [], marker="X", ls="", mfc="#333333", mec="black", ms=10, label=t("p90_over")),
         Line2D([], [], marker="|", ls="", color="black", ms=16, mew=2.4, label=t("target_mark")),
+        Patch(fc="#D9D9D9", ec="none", label=t("target_range", p=int(run.targets["priority"].max()))),
     ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    return fig, _title(fig, _titled(t, view, t("t_kecamatan_response"))), _kecamatan_caption(run, t, tab, plans)
+    title = _title(fig, _titled(t, view, t("t_kecamatan_response")))
+    return fig, title, _kecamatan_caption(t, tab, plans)
 
 
-def _kecamatan_caption(run: RunData, t: Text, tab: pd.DataFrame, plans: list[str]) -> str:
+def _kecamatan_caption(t: Text, tab: pd.DataFrame, plans: list[str]) -> str:
+    """How many kecamatan fall below the goal per plan, and the weakest (the briefing's order)."""
     n = tab["kecamatan"].nunique()
-    over = tab[tab["p90"] > tab["target"]]
-    if not len(over):
-        return t("c_kecamatan_ok", n=n)
+    goal = percent(TARGET_SHARE, t.lang)
+    below = tab[tab["within_target"] < TARGET_SHARE]
+    if not len(below):
+        return t("c_kecamatan_ok", n=n, goal=goal)
     counts = [
-        t("c_count_first" if i == 0 else "c_count_item", k=int((over["plan"] == p).sum()), n=n, plan=p)
+        t("c_count_first" if i == 0 else "c_count_item", k=int((below["plan"] == p).sum()), n=n, plan=p)
         for i, p in enumerate(plans)
     ]
-    first = over[over["plan"] == plans[0]] if (over["plan"] == plans[0]).any() else over
-    ratio = first["p90"] / first["target"]
-    w = first.loc[ratio.sort_values(ascending=False, kind="stable").index[0]]
-    p90 = float(w["p90"])
-    p90_text = _minutes(p90, t) if math.isfinite(p90) else "∞"
+    w = weakest_first(below).iloc[0]
     return t(
         "c_kecamatan",
+        goal=goal,
         counts=_join(counts, t),
         kec=w["kecamatan"],
         plan=w["plan"],
-        p90=p90_text,
-        target=_minutes(float(w["target"]), t),
+        w=percent(float(w["within_target"]), t.lang),
+        p90=number(round(float(w[POOLED_P90]), 1), t.lang, 1),
     )
 
 
 # --- 5. comparison forest ----------------------------------------------------------------------
 
-FOREST_KPIS = (("response_mean_min", "response_p90_min"), ("within_target", "waited_share"))
-HIGHER_IS_BETTER = {"within_target"}
+# Left panel in minutes, right in percentage points; rows of comparison.csv (the p90 is the paired
+# difference of pooled p90s); names and which direction is better from sim.metrics.
+FOREST_KPIS = (("response_mean_min", POOLED_P90), ("within_target", "within_target_p1", "waited_share"))
 
 
 def _comparison_forest(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
-    """Paired differences plan - baseline with 95% CIs: response mean and p90 [min] on the left,
-    share within target and share that waited [percentage points] on the right. Filled dots:
-    significant (the interval excludes zero)."""
+    """Paired differences plan - baseline with 95% CIs: mean response and pooled p90 [min] on the
+    left, share within target (all and priority 1) and share that waited [percentage points] on
+    the right. Filled dots: significant (the interval excludes zero)."""
     cmp = run.comparison
     baseline = run.baseline
     if cmp is None or baseline is None or not len(cmp):
@@ -881,8 +977,9 @@ def _forest_panel(
             c = _plan_colour(run, p)
             ax.plot([lo, hi], [y, y], color=c, lw=2.5, zorder=3, solid_capstyle="butt")
             ax.plot([d], [y], marker="o", ms=9, mfc=c if sig else "white", mec=c, mew=2, zorder=4)
-            good = (d > 0) == (kpi in HIGHER_IS_BETTER)
-            verdict = t("not_sig") if not sig else t("better") if good else t("worse")
+            better = metrics.kpi(kpi).better
+            good = (d > 0) == (better == "higher")
+            verdict = t("not_sig") if not sig or better == "none" else t("better") if good else t("worse")
             unit = t("min_short") if scale == 1 else t("points_short")
             ax.annotate(
                 f"{_signed(d, t.lang, 0 if scale == 1 else 1)} {unit} · {verdict}",
@@ -900,7 +997,7 @@ def _forest_panel(
     span = max((max(xs) - min(xs)) if xs else 1.0, 1e-9)
     left, right = min([*xs, 0.0]), max([*xs, 0.0])
     ax.set_xlim(left - 0.06 * span, right + 0.62 * span)  # room for the verdicts on the right
-    ax.set_yticks(range(len(kpis)), [t(f"kpi_{kpi}") for kpi in kpis])
+    ax.set_yticks(range(len(kpis)), [textwrap.fill(kpi_label(kpi, t.lang, unit=False), 16) for kpi in kpis])
     ax.set_ylim(len(kpis) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)
     ax.grid(True, axis="x")
@@ -1001,7 +1098,7 @@ def _sweep_curve(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] 
         ax.set_xlabel(key)
         ax.grid(True)
         ax.set_ylim(bottom=0, top=105 if kpi == "within_target" else None)
-        ax.set_ylabel(t("mean_response") if kpi == "response_mean_min" else t("within_target"))
+        ax.set_ylabel(kpi_label(kpi, t.lang))
         if kpi == "within_target":
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v / 100, t.lang)))
         else:
@@ -1036,13 +1133,21 @@ KM_PER_DEG = 111.32  # km per degree of latitude (and of longitude at the equato
 LABEL_ANGLES = (90, 270, 60, 120, 240, 300, 0, 180, 30, 150, 210, 330)  # nudge directions tried [deg]
 
 
-def _tps_p90(run: RunData, view: _View, plan: str) -> pd.Series:
-    """Pooled p90 response [min] per TPS for one plan (inf when under 90% of its incidents were reached)."""
-    d = dispatched(view.incidents[view.incidents["plan"] == plan])
-    tps_ids = set(run.sites.loc[run.sites["kind"] == "tps", "site_id"])
-    d = d[d["site_id"].isin(tps_ids)]
-    vals = d["response_min"].fillna(np.inf)
-    return vals.groupby(d["site_id"], sort=True).agg(lambda v: pooled_percentile(v.to_numpy(dtype=float), 90))
+def tps_stats(run: RunData, incidents: pd.DataFrame, plan: str) -> pd.DataFrame:
+    """Per TPS with an incident needing a unit (index: site_id, sorted), one plan, pooled over
+    replications: ``dispatched``, the pooled p90 [min] (censored, sim.metrics.percentile) and the
+    share reached within target (the ``within_target`` column)."""
+    d = dispatched(incidents[incidents["plan"] == plan])
+    d = d[d["site_id"].isin(set(run.sites.loc[run.sites["kind"] == "tps", "site_id"]))]
+    g = d.groupby("site_id", sort=True)
+    q = metrics.HEADLINE_QUANTILE
+    return pd.DataFrame(
+        {
+            "dispatched": g.size(),
+            POOLED_P90: g["response_min"].agg(lambda v: metrics.percentile(v.to_numpy(dtype=float), q)),
+            "within_target": g["within_target"].agg(lambda v: metrics.share(v.to_numpy(dtype=bool))),
+        }
+    )
 
 
 def _hull(points: np.ndarray) -> np.ndarray:
@@ -1251,7 +1356,7 @@ def _label_order(tps: pd.DataFrame) -> list[tuple[str, float, float]]:
 
 
 def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
-    """TPS at lat/lon coloured by their pooled p90 response [min] per plan (one panel per plan up to
+    """TPS at lat/lon coloured by their pooled p90 response [min] (:func:`tps_stats`) per plan (one panel per plan up to
     three, else the first plan), grey without a dispatched incident; posts marked; kecamatan names
     at the mean position of their TPS (in a separate orientation panel when there are several
     plans), over faint convex hulls of each kecamatan's TPS."""
@@ -1276,11 +1381,11 @@ def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
     shares = []
     for ax, p in zip(panels, plans, strict=True):
         _map_base(ax, tps)
-        p90 = _tps_p90(run, view, p)
-        has = tps[tps["site_id"].isin(p90.index)]
-        none = tps[~tps["site_id"].isin(p90.index)]
+        stats_p = tps_stats(run, view.incidents, p)
+        has = tps[tps["site_id"].isin(stats_p.index)]
+        none = tps[~tps["site_id"].isin(stats_p.index)]
         ax.scatter(none["lon"], none["lat"], s=7, c="#BDBDBD", lw=0, zorder=2)
-        vals = p90.reindex(has["site_id"]).to_numpy(dtype=float)
+        vals = stats_p[POOLED_P90].reindex(has["site_id"]).to_numpy(dtype=float)
         order = np.argsort(vals, kind="stable")  # slowest drawn last, on top
         ax.scatter(
             has["lon"].to_numpy()[order],
@@ -1295,8 +1400,8 @@ def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
         )
         _map_posts(ax, run)
         _panel_title(ax, p, _plan_colour(run, p))
-        over = vals > has["target_min"].to_numpy(dtype=float)
-        shares.append(t("c_share_item", plan=p, share=percent(float(over.mean()) if len(over) else math.nan, t.lang)))
+        below = stats_p["within_target"].to_numpy(dtype=float) < TARGET_SHARE
+        shares.append(t("c_share_item", plan=p, share=percent(metrics.share(below), t.lang)))
     if key_ax not in panels:
         _map_base(key_ax, tps)
         key_ax.scatter(tps["lon"], tps["lat"], s=5, c="#9E9E9E", lw=0, zorder=2)
@@ -1317,4 +1422,4 @@ def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
         bars[ax] = _scale_bar(ax)
     posts = run.sites.loc[run.sites["kind"] == "post", ["lon", "lat"]].to_numpy(dtype=float)
     _place_labels(key_ax, fig, _label_order(tps), posts, bars[key_ax])
-    return fig, title, t("c_map", items=_join(shares, t))
+    return fig, title, t("c_map", items=_join(shares, t), goal=percent(TARGET_SHARE, t.lang))

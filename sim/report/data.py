@@ -1,8 +1,14 @@
 """A finished run folder, read back for reporting (never rerun).
 
-``RunData.load`` refuses a folder that is not a finished run (no manifest) or whose files no
-longer match the checksums in the manifest, so a report never describes half-written or altered
-results.
+``RunData.load`` refuses a folder that is not a finished run (no manifest), whose files no longer
+match the checksums in the manifest, or that was made before targets by priority (no
+``targets.csv``, no ``within_target`` column: its "in time" meant something else), so a report
+never describes half-written, altered or differently defined results.
+
+The statistics of a group of incidents (a kecamatan, a TPS, an hour) are computed here once, for
+the briefing, the charts and the workbook alike, from the columns of ``incidents.csv`` as
+:mod:`sim.metrics` defines them (censored ``response_min``, ``reached``, ``within_target``) and
+with its percentile and share; nothing here re-derives a predicate.
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from sim import metrics
 from sim.errors import UserError
 from sim.scenario import Scenario, Timeline, _timeline, personnel_use
 
@@ -38,6 +44,7 @@ class RunData:
     percentiles: pd.DataFrame
     comparison: pd.DataFrame | None
     sites: pd.DataFrame
+    targets: pd.DataFrame  # targets.csv: kecamatan, target_group, priority, target_min
 
     @property
     def plans(self) -> list[str]:
@@ -91,13 +98,20 @@ class RunData:
             return pd.read_csv(path / name, keep_default_na=True)
 
         has_cmp = (path / "comparison.csv").is_file()
+        older = "made by an older pilkada-sim, before targets by priority; run the scenario again to report on it"
+        if not (path / "targets.csv").is_file():
+            raise UserError(str(path), "targets.csv", f"missing: {older}")
+        incidents = read("incidents.csv")
+        lacking = [c for c in INCIDENT_MEASURES if c not in incidents.columns]
+        if lacking:
+            raise UserError(str(path / "incidents.csv"), lacking[0], f"no such column: {older}")
         return cls(
             path,
             manifest,
             spec,
             timeline,
             epoch,
-            read("incidents.csv"),
+            incidents,
             read("units.csv"),
             read("timeseries.csv"),
             read("kpis.csv"),
@@ -105,14 +119,105 @@ class RunData:
             read("percentiles.csv"),
             read("comparison.csv") if has_cmp else None,
             read("sites.csv"),
+            read("targets.csv"),
         )
 
 
+# A kecamatan (or a TPS) meets its targets when at least this share of its incidents needing a
+# unit is reached within the target for their priority; with one target this is the same as its
+# p90 being within it. The sweep verdict looks for the smallest value that reaches it overall.
+TARGET_SHARE = 0.9
+
+INCIDENT_MEASURES = ("response_min", "wait_min", "reached", "target_min", "within_target")
+
+
 def dispatched(incidents: pd.DataFrame) -> pd.DataFrame:
-    """Incidents that needed a unit: reported and not resolved on site (as the KPIs count them)."""
-    return incidents[incidents["t_report"].notna() & (incidents["outcome"] != "resolved_on_site")]
+    """Incidents that needed a unit: ``t_report`` is set exactly for them (:mod:`sim.metrics`)."""
+    return incidents[incidents["t_report"].notna()]
 
 
-def pooled_percentile(values: np.ndarray, q: float) -> float:
-    """Percentile of values pooled over replications, inverted-CDF definition as in percentiles.csv."""
-    return float(np.percentile(values, q, method="inverted_cdf")) if len(values) else math.nan
+def measures_of(incidents: pd.DataFrame) -> metrics.Measures:
+    """The per-incident measures of saved rows, read from their columns (never recomputed)."""
+
+    def flag(col: str) -> np.ndarray:
+        return incidents[col].fillna(False).to_numpy(dtype=bool)
+
+    return metrics.Measures(
+        dispatched=incidents["t_report"].notna().to_numpy(),
+        reached=flag("reached"),
+        response_min=incidents["response_min"].to_numpy(dtype=float),
+        wait_min=incidents["wait_min"].to_numpy(dtype=float),
+        target_min=incidents["target_min"].to_numpy(dtype=float),
+        within_target=flag("within_target"),
+    )
+
+
+def response_stats(incidents: pd.DataFrame) -> dict[str, float]:
+    """Response statistics of a group of incidents pooled over replications (a kecamatan, a TPS).
+
+    The same definitions as the KPIs (:func:`sim.metrics.response_kpis`) and the pooled
+    percentiles (:func:`sim.metrics.percentile`), over the group's dispatched incidents:
+    unreached ones count at the horizon, ``reached_share`` says how many that is. Pooled: the mean
+    and the shares weigh every incident alike, so they differ from summary.csv's means of one
+    figure per replication, and the reports name them "gabungan" / "pooled".
+    """
+    m = measures_of(incidents)
+    priority = incidents["priority"].to_numpy()
+    k = metrics.response_kpis(m, priority)
+    resp = m.response_min[m.dispatched]
+    return {
+        "dispatched": float(k["dispatched"]),
+        "reached_share": float(k["reached_share"]),
+        "response_mean_min": float(k["response_mean_min"]),
+        "response_pooled_p50_min": metrics.percentile(resp, 50),
+        f"response_pooled_p{metrics.HEADLINE_QUANTILE}_min": metrics.percentile(resp, metrics.HEADLINE_QUANTILE),
+        "within_target": float(k["within_target"]),
+        "dispatched_p1": float((m.dispatched & (priority == 1)).sum()),
+        "within_target_p1": float(k["within_target_p1"]),
+    }
+
+
+def target_of(targets: pd.DataFrame, priority: int) -> dict[str, float]:
+    """Kecamatan -> its response target [min] for one priority (targets.csv); empty if no type has it."""
+    t = targets[targets["priority"] == priority]
+    return {str(k): float(v) for k, v in zip(t["kecamatan"], t["target_min"], strict=True)}
+
+
+def kecamatan_table(run: RunData) -> pd.DataFrame:
+    """Per (sweep point,) plan and kecamatan: :func:`response_stats` of its incidents, with its
+    target group and priority-1 target [min]. Every kecamatan of targets.csv has a row (NaN
+    statistics where no incident needed a unit), plans in run order, kecamatan sorted. The shares
+    judge each incident by its own ``target_min``; the target shown is targets.csv's (the base
+    scenario's, should a sweep vary the targets)."""
+    kecs = sorted(str(k) for k in run.targets["kecamatan"].unique())
+    group = run.targets.drop_duplicates("kecamatan").set_index("kecamatan")["target_group"].astype(object).fillna("")
+    p1 = target_of(run.targets, 1)
+    points: list[int | None] = [int(g["point"]) for g in run.manifest["grid"]] if run.is_sweep else [None]
+    inc = dispatched(run.incidents)
+    keys = ["point", "plan", "kecamatan"] if run.is_sweep else ["plan", "kecamatan"]
+    groups = dict(iter(inc.groupby(keys, sort=False))) if len(inc) else {}
+    empty = inc.iloc[:0]
+    rows = []
+    for point in points:
+        for plan in run.plans:
+            for kec in kecs:
+                key = (point, plan, kec) if run.is_sweep else (plan, kec)
+                rows.append(
+                    {
+                        **({"point": point} if run.is_sweep else {}),
+                        "plan": plan,
+                        "kecamatan": kec,
+                        "target_group": group.get(kec, ""),
+                        **response_stats(groups.get(key, empty)),
+                        "target_p1_min": p1.get(kec, float("nan")),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def weakest_first(kt: pd.DataFrame) -> pd.DataFrame:
+    """Kecamatan rows weakest first: the lowest share within target, then the longest pooled p90,
+    then by name (the one order the briefing and the kecamatan chart use)."""
+    p90 = kt[f"response_pooled_p{metrics.HEADLINE_QUANTILE}_min"].fillna(-np.inf)
+    order = np.lexsort((kt["kecamatan"].astype(str).to_numpy(), -p90.to_numpy(), kt["within_target"].to_numpy()))
+    return kt.iloc[order]

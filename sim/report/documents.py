@@ -19,9 +19,10 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from sim.report.content import DOC_WORDS, KPI_ROW_KEYS, Briefing, Table, kecamatan_table
-from sim.report.data import RunData
-from sim.report.i18n import Text
+from sim import metrics
+from sim.report.content import DOC_WORDS, KPI_ROWS, POOLED_P90, Briefing, Table
+from sim.report.data import RunData, kecamatan_table
+from sim.report.i18n import Text, kpi_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -394,6 +395,13 @@ def _lines(text: str, width_in: float, pt: float, bold: bool = False) -> int:
     return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
 
 
+# The KPIs a slide shows (the plans table's rows, the sweep table's columns); the notes have them all.
+SLIDE_KPIS = ("response_mean_min", POOLED_P90, "reached_share", "within_target", "within_target_p1")
+
+
+SLIDE_SWEEP_KPIS = ("response_mean_min", "reached_share", "within_target")  # a sweep table has a row per point
+
+
 def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Briefing, out: Path) -> Path:
     """``briefing.pptx``: a short 16:9 deck, nothing under 14 pt."""
     from pptx import Presentation
@@ -472,6 +480,13 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
             run_.font.color.rgb = color
         return box
 
+    def row_heights(tbl: Table, widths: Sequence[float], size: float) -> list[float]:
+        """Estimated height of the header and of each row [in]."""
+        return [
+            0.16 + max(_lines(str(c), widths[j] - 0.2, size) for j, c in enumerate(r)) * size * 1.2 / 72
+            for r in [tbl.columns, *tbl.rows]
+        ]
+
     def add_table(
         slide: Any, tbl: Table, x: float, y: float, w: float, size: float = 16, widths: Sequence[float] | None = None
     ) -> float:
@@ -480,10 +495,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
         n_rows, n_cols = len(tbl.rows) + 1, len(tbl.columns)
         if widths is None:
             widths = [cw / 72 for cw in _col_widths(tbl, w * 72, lambda text: len(text) * size * 0.5, pad=12)]
-        row_h = []
-        for r in [tbl.columns, *tbl.rows]:
-            lines = max(_lines(str(c), widths[j] - 0.2, size) for j, c in enumerate(r))
-            row_h.append(0.16 + lines * size * 1.2 / 72)
+        row_h = row_heights(tbl, widths, size)
         shape = slide.shapes.add_table(n_rows, n_cols, Inches(x), Inches(y), Inches(w), Inches(sum(row_h)))
         table = shape.table
         table.first_row = True
@@ -531,7 +543,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
 
     # 2. plans side by side (at most 4 plans per slide)
     if b.points_table is None:
-        skip = {t("incidents_mean"), t("dispatched_mean")}
+        skip = {kpi_label(k, lang) for k in ("incidents", "dispatched", *KPI_ROWS) if k not in SLIDE_KPIS}
         ua = t("used_available")
         rows = [[r[0].replace(f" ({ua})", ""), *r[1:]] for r in b.plans_table.rows if r[0] not in skip]
         n_plans = len(b.plans_table.columns) - 1
@@ -554,7 +566,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
         keep = [
             j
             for j, c in enumerate(pt.columns)
-            if c not in {t(k) for k in KPI_ROW_KEYS if k not in ("kpi_mean", "kpi_within", "kpi_waited")}
+            if c not in {kpi_label(k, lang) for k in KPI_ROWS if k not in SLIDE_SWEEP_KPIS}
         ]
         max_rows = 10
         sub = Table(
@@ -588,7 +600,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
     edge.shadow.inherit = False
     text_box(slide, margin + 0.25, top + 0.1, body_w - 0.4, box_h - 0.15, b.verdict, verdict_pt, first_bold=True)
     if b.verdict_table is not None:
-        wanted = {t("kpi_mean"), t("kpi_within")}
+        wanted = {kpi_label("response_mean_min", lang), kpi_label("within_target", lang)}
         rows = [r for r in b.verdict_table.rows if r[1] in wanted]
         room = SLIDE_H_IN - (top + box_h + 0.3) - 0.2
         max_rows = max(0, int((room - 0.75) / 0.5))
@@ -624,17 +636,21 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
     y = top + lead_lines * 0.32 + 0.2
     left_w = 7.7
     wk = b.weak_kecamatan
-    keep = [0, 1, 2, 3, 5]  # plan, kecamatan, p90, target, times target
+    keep = [0, 1, 2, 3, 5]  # plan, kecamatan, within target, priority 1 within target, pooled p90
     per_group: dict[str, int] = {}
     rows = []
     for r in wk.rows:
         per_group[r[0]] = per_group.get(r[0], 0) + 1
         if per_group[r[0]] <= 3:
             rows.append([r[j] for j in keep])
-    max_rows = 9
-    if rows:
-        sub = Table([wk.columns[j] for j in keep], rows[:max_rows], [wk.align[j] for j in keep])
-        add_table(slide, sub, margin, y, left_w, 14, [2.1, 2.0, 1.3, 1.1, 1.2])
+    widths = [1.8, 1.9, 1.3, 1.4, 1.3]
+    room = SLIDE_H_IN - y - 0.25
+    while rows:
+        sub = Table([wk.columns[j] for j in keep], rows, [wk.align[j] for j in keep])
+        if sum(row_heights(sub, widths, 14)) <= room:
+            add_table(slide, sub, margin, y, left_w, 14, widths)
+            break
+        rows = rows[:-1]
     text_box(
         slide,
         margin + left_w + 0.3,
@@ -673,8 +689,25 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
 
 # --- Excel -------------------------------------------------------------------------------------
 
-# Header of every column the workbook has: (Bahasa Indonesia, English), with the unit.
+XLSX_UNITS = {"min": (" (menit)", " [min]"), "h": (" (jam)", " [h]")}  # how a header gives a KPI's unit
+
+
+def _kpi_headers(pooled: bool = False) -> dict[str, tuple[str, str]]:
+    """KPI and pooled-percentile columns: their names from sim.metrics, with the unit; ``pooled``:
+    over the incidents of all replications together (:func:`sim.report.i18n.kpi_label`)."""
+    out = {}
+    for key, k in {**metrics.KPIS, **metrics.POOLED_KPIS}.items():
+        id_unit, en_unit = XLSX_UNITS.get(k.unit, ("", ""))
+        names = (kpi_label(key, "id", unit=False, pooled=pooled), kpi_label(key, "en", unit=False, pooled=pooled))
+        out[key] = (names[0] + id_unit, names[1] + en_unit)
+    return out
+
+
+# Header of every column the workbook has: (Bahasa Indonesia, English), with the unit. KPI columns
+# (the kecamatan sheet's, the incident predicates reached and within_target) are named by
+# sim.metrics; the entries after them are incident-log columns that share a KPI's key ("units").
 XLSX_HEADERS: dict[str, tuple[str, str]] = {
+    **_kpi_headers(),
     "point": ("Titik variasi", "Sweep point"),
     "replication": ("Replikasi (dari 0)", "Replication (from 0)"),
     "plan": ("Rencana", "Plan"),
@@ -689,14 +722,24 @@ XLSX_HEADERS: dict[str, tuple[str, str]] = {
     "t_dispatch": ("Waktu unit dikirim (menit sejak awal)", "Unit sent [min from epoch]"),
     "t_arrive": ("Waktu unit tiba (menit sejak awal)", "Unit arrived [min from epoch]"),
     "t_clear": ("Waktu selesai (menit sejak awal)", "Cleared [min from epoch]"),
-    "wait_min": ("Menunggu unit (menit)", "Wait for a unit [min]"),
+    "wait_min": (
+        "Menunggu unit (menit; tidak pernah dikirim: sampai akhir simulasi)",
+        "Wait for a unit [min; never sent: to the end of the simulation]",
+    ),
     "travel_min": ("Waktu tempuh (menit)", "Travel [min]"),
-    "response_min": ("Waktu tanggap (menit)", "Response time [min]"),
+    "response_min": (
+        "Waktu tanggap (menit; tidak didatangi: sampai akhir simulasi)",
+        "Response time [min; not reached: to the end of the simulation]",
+    ),
     "units": ("Unit yang dikirim", "Units sent"),
     "resolved_by": ("Diselesaikan oleh", "Resolved by"),
     "escalated": ("Eskalasi", "Escalated"),
     "outcome": ("Hasil", "Outcome"),
     "kpi": ("Indikator (KPI)", "KPI"),
+    "kpi_label": ("Nama indikator", "Indicator"),
+    "quantile": ("Persentil (q)", "Percentile (q)"),
+    "n_incidents": ("Kejadian perlu unit (semua replikasi)", "Incidents needing a unit (all replications)"),
+    "replications": ("Replikasi", "Replications"),
     "n": ("Jumlah replikasi (n)", "Replications (n)"),
     "mean": ("Rata-rata (satuan KPI)", "Mean [KPI unit]"),
     "sd": ("Simpangan baku (satuan KPI)", "Standard deviation [KPI unit]"),
@@ -707,12 +750,15 @@ XLSX_HEADERS: dict[str, tuple[str, str]] = {
     "baseline_mean": ("Rata-rata baseline (satuan KPI)", "Baseline mean [KPI unit]"),
     "difference": ("Selisih rencana - baseline (satuan KPI)", "Difference plan - baseline [KPI unit]"),
     "significant": ("Bermakna (SK 95% tidak mencakup 0)", "Significant (95% CI excludes 0)"),
-    "dispatched": ("Kejadian perlu unit (semua replikasi)", "Dispatched incidents (all replications)"),
-    "response_mean_min": ("Rata-rata waktu tanggap (menit)", "Mean response time [min]"),
-    "response_p50_min": ("p50 waktu tanggap (menit)", "p50 response time [min]"),
-    "response_p90_min": ("p90 waktu tanggap (menit)", "p90 response time [min]"),
+    "target_group": ("Kelompok target", "Target group"),
     "target_min": ("Target (menit)", "Target [min]"),
-    "within_target": ("Proporsi dalam target", "Share within target"),
+    "target_p1_min": ("Target prioritas 1 (menit)", "Priority 1 target [min]"),
+    # the kecamatan sheet's counts are totals over all replications, not a KPI's mean per replication
+    "n_dispatched": ("Kejadian perlu unit (semua replikasi)", "Incidents needing a unit (all replications)"),
+    "n_dispatched_p1": (
+        "Kejadian prioritas 1 perlu unit (semua replikasi)",
+        "Priority 1 incidents needing a unit (all replications)",
+    ),
 }
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -745,7 +791,18 @@ def _cell_value(v: Any) -> Any:
     return safe_cell_text(str(v))
 
 
-def _write_sheet(wb: Any, name: str, df: pd.DataFrame, lang: str, percent_cols: Sequence[str] = ()) -> None:
+def _write_sheet(
+    wb: Any,
+    name: str,
+    df: pd.DataFrame,
+    lang: str,
+    percent_cols: Sequence[str] = (),
+    share_rows: Any = None,
+    headers: dict[str, tuple[str, str]] | None = None,
+) -> None:
+    """One sheet (split at Excel's row limit): ``percent_cols`` are shown as percentages, and so are
+    all numeric columns of the rows where ``share_rows`` (a boolean per row) is True; ``headers``
+    replace XLSX_HEADERS for this sheet."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -770,25 +827,27 @@ def _write_sheet(wb: Any, name: str, df: pd.DataFrame, lang: str, percent_cols: 
     for k, part in enumerate(parts):
         ws = wb.create_sheet(name if k == 0 else f"{name}_{k + 1}")
         ws.freeze_panes = "A2"
-        headers = [_header(c, lang) for c in cols]
+        names = [(headers or {})[c][lang != "id"] if c in (headers or {}) else _header(c, lang) for c in cols]
         for j, c in enumerate(cols):
             lengths = [len(str(v)) for v in part[c].head(200) if not pd.isna(v)]
             longest = max(lengths, default=4)
             if kinds[j] in ("float", "pct"):
                 longest = min(longest, 10)
-            width = max(8.0, min(40.0, max(longest + 2, min(len(headers[j]), 24) * 0.75 + 2)))
+            width = max(8.0, min(40.0, max(longest + 2, min(len(names[j]), 24) * 0.75 + 2)))
             ws.column_dimensions[get_column_letter(j + 1)].width = width
         ws.row_dimensions[1].height = 45
         head_cells = []
-        for h in headers:
+        for h in names:
             cell = WriteOnlyCell(ws, value=h)
             cell.font, cell.fill, cell.alignment = head_font, head_fill, head_align
             head_cells.append(cell)
         ws.append(head_cells)
         styled = [j for j, kd in enumerate(kinds) if kd == "pct"]
-        for row in part.itertuples(index=False, name=None):
+        by_row = [j for j, kd in enumerate(kinds) if kd == "float"]
+        shares = [False] * len(part) if share_rows is None else list(share_rows[k * chunk : k * chunk + len(part)])
+        for row, share in zip(part.itertuples(index=False, name=None), shares, strict=True):
             values: list[Any] = [_cell_value(v) for v in row]
-            for j in styled:
+            for j in styled + (by_row if share else []):
                 if values[j] is not None:
                     cell = WriteOnlyCell(ws, value=values[j])
                     cell.number_format = "0.0%"
@@ -798,15 +857,48 @@ def _write_sheet(wb: Any, name: str, df: pd.DataFrame, lang: str, percent_cols: 
         ws.auto_filter.ref = f"A1:{get_column_letter(max(len(cols), 1))}{len(part) + 1}"
 
 
+def _with_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A table with a ``kpi`` column, and the KPI's name (sim.metrics) beside it."""
+    out = df.copy()
+    out.insert(list(out.columns).index("kpi") + 1, "kpi_label", [metrics.kpi(k).label(lang) for k in out["kpi"]])
+    return out
+
+
+def _pooled_sheet(pct: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """percentiles.csv with the KPI key and name of each row (``response_pooled_p90_min``, 'Pooled p90 ...')."""
+    keys = [f"response_pooled_p{int(q)}_min" for q in pct["quantile"]]
+    out = pct.copy()
+    out.insert(list(out.columns).index("quantile"), "kpi", keys)
+    return _with_labels(out, lang)
+
+
 def write_xlsx(run: RunData, lang: str, out: Path) -> Path:
-    """``results.xlsx``: summary, comparison (compare runs), kecamatan and incidents, headers in ``lang``."""
+    """``results.xlsx``: summary and pooled percentiles, comparison (compare runs), kecamatan, targets
+    and incidents, headers in ``lang``; KPI names from sim.metrics, every share as a percentage."""
     from openpyxl import Workbook
 
+    def shares(df: pd.DataFrame) -> Any:
+        return df["kpi"].isin(metrics.SHARE_KPIS).to_numpy()
+
     wb = Workbook(write_only=True)
-    _write_sheet(wb, "summary", run.summary, lang)
+    summary = _with_labels(run.summary, lang)
+    _write_sheet(wb, "summary", summary, lang, share_rows=shares(summary))
+    _write_sheet(wb, "percentiles", _pooled_sheet(run.percentiles, lang), lang)
     if run.comparison is not None:
-        _write_sheet(wb, "comparison", run.comparison, lang)
-    _write_sheet(wb, "kecamatan", kecamatan_table(run).round(4), lang, percent_cols=["within_target"])
+        cmp = _with_labels(run.comparison, lang)
+        _write_sheet(wb, "comparison", cmp, lang, share_rows=shares(cmp))
+    kec = kecamatan_table(run).rename(columns={"dispatched": "n_dispatched", "dispatched_p1": "n_dispatched_p1"})
+    kec = kec.astype({"n_dispatched": "int64", "n_dispatched_p1": "int64"}).round(4)
+    pooled = _kpi_headers(pooled=True)  # a kecamatan's figures are over all its incidents, not per-day means
+    _write_sheet(
+        wb,
+        "kecamatan",
+        kec,
+        lang,
+        percent_cols=[c for c in kec.columns if c in metrics.SHARE_KPIS],
+        headers={c: pooled[c] for c in kec.columns if c in pooled},
+    )
+    _write_sheet(wb, "targets", run.targets, lang)
     _write_sheet(wb, "incidents", run.incidents, lang)
     with _atomic(out) as tmp:
         wb.save(str(tmp))

@@ -1,7 +1,8 @@
 """Words, numbers and dates in Bahasa Indonesia (default) or English.
 
 Numbers and dates use Babel's locale data: ``1.403`` and ``12,5`` and ``27 November 2024`` in
-Indonesian, ``1,403`` and ``12.5`` and ``27 November 2024`` in English.
+Indonesian, ``1,403`` and ``12.5`` and ``27 November 2024`` in English. KPI names are not words
+of the report: they come with their definition from :mod:`sim.metrics` (:func:`kpi_label`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
+
+from sim import metrics
 
 LANGS = ("id", "en")
 
@@ -54,6 +57,33 @@ def duration(minutes: float, lang: str) -> str:
     if h == 0:
         return f"{m} {unit_m}"
     return f"{h} {unit_h}" + (f" {m} {unit_m}" if m else "")
+
+
+UNIT_WORDS = {"min": {"id": "menit", "en": "min"}, "h": {"id": "jam", "en": "h"}}
+
+
+POOLED_WORD = {"id": "gabungan", "en": "pooled"}
+
+
+def kpi_label(key: str, lang: str, unit: bool = True, pooled: bool = False) -> str:
+    """A KPI's (or pooled percentile's) name from :mod:`sim.metrics`, with its unit in brackets
+    when it has one ('Rata-rata waktu tanggap (menit)'); shares and counts have none.
+
+    ``pooled``: the figure is taken over the incidents of all replications together (a kecamatan's
+    share within target), not the mean of one figure per replication, and the name says so
+    ('Didatangi dalam target, gabungan'), as the pooled p90's name always does.
+    """
+    k = metrics.kpi(key)
+    label = k.label(lang)
+    if pooled and key not in metrics.POOLED_KPIS:
+        label += f", {POOLED_WORD[lang]}"
+    word = UNIT_WORDS.get(k.unit)
+    return f"{label} ({word[lang]})" if unit and word else label
+
+
+def kpi_value(key: str, x: float | None, lang: str, decimals: int = 1) -> str:
+    """A KPI value as the reader sees it: a share as a percentage, anything else as a number."""
+    return percent(x, lang) if metrics.kpi(key).is_share else number(x, lang, decimals)
 
 
 class Text:
