@@ -5,8 +5,8 @@ to choose among the units (or incidents) the rules allow:
 
 1. **Capable.** A unit may serve an incident if its role is one the incident type asks for.
 2. **TNI backup.** TNI units are capable of incidents of priority <= ``dispatch.tni_max_priority``
-   (types that do not list ``tni`` themselves), but only while no capable police unit is free and
-   able to reach the site.
+   (types that do not list ``tni`` themselves), but only while no police unit is allowed to go
+   (none free, reachable and within the hold-back below).
 3. **Reachable.** A unit whose way to the site is cut (road closure) is not sent.
 4. **Hold-back** (``dispatch.max_travel_min``). A free unit further away than that is not sent
    while the plan has an in-service capable unit *based* within reach of the site: the incident

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
@@ -240,8 +241,20 @@ class InjectReader:
             if not re.fullmatch(r"[1-9]", cell("priority")):
                 self.fail(inj.where, "priority", f"'{cell('priority')}' is not a priority; use 1 (most urgent) to 9")
             priority = int(cell("priority"))
+            with_target = [p for p in range(1, self.world.target_min.shape[1]) if self._has_target(p)]
+            if priority not in with_target:
+                self.fail(
+                    inj.where,
+                    "priority",
+                    f"no response target for priority {priority} in the scenario's targets; "
+                    f"valid: {', '.join(map(str, with_target))}",
+                )
         assert site is not None
         return replace(inj, site=site, type=cell("type"), priority=priority)
+
+    def _has_target(self, priority: int) -> bool:
+        """Every kecamatan has a response target for ``priority`` (per-priority targets may lack it)."""
+        return not np.isnan(self.world.target_min[:, priority]).any()
 
     def _closure(self, inj: Inject, cell: Any, value: float | None) -> Inject:
         if value is not None and value < 1:

@@ -5,13 +5,13 @@ Reads top to bottom like the day itself:
 1. ``incident_source`` replays the pre-generated stream (:mod:`sim.generate`). At the moment an
    incident occurs, Linmas at the TPS, then the TPS guard (if one of the cluster is present), or
    the PPK guard at a PPK venue or the KPU office, may resolve it on site (pre-drawn coins).
-2. Otherwise ``incident`` waits for the report delay and reports it. The dispatcher sends the
-   nearest free capable unit(s) by travel time (policy ``nearest``), or prefers the units of the
-   Polsek that covers the kecamatan (``district``). When no police unit is free, a TNI unit may be
-   sent for incidents of priority <= ``dispatch.tni_max_priority``. If nothing is free the
-   incident waits in a queue ordered by priority, then report time. With
-   ``dispatch.max_travel_min``, a free unit further away than that is not sent while the plan has a
-   capable unit based nearer: the incident waits for it instead.
+2. Otherwise ``incident`` waits for the report delay and reports it. The dispatcher applies the
+   rules every policy shares (capable role, TNI backup when no police unit may go, reachable, the
+   ``dispatch.max_travel_min`` hold-back; :mod:`sim.dispatch` states them) and lets the scenario's
+   policy choose among the units they allow. If none may go, the incident waits in a queue ordered
+   by priority, then report time. Dispatch is work-conserving: every change that can let a unit
+   take work offers it the queue (``_available``), so no call waits while a unit allowed to take
+   it is free.
 3. If nobody has arrived ``after_min`` after the report, the incident may escalate (pre-drawn
    coin): it becomes the target type, with its priority, units and on-scene time.
 4. Once all units it needs are on scene, the on-scene time runs; then the units head back to
@@ -403,6 +403,11 @@ class ElectionDay:
 
     # The shared rules (sim.dispatch explains them); the policy chooses among what they allow.
 
+    @staticmethod
+    def _capable(u: Unit, inc: Incident) -> bool:
+        """By role: one the incident type asks for, or TNI where the type allows TNI backup."""
+        return u.role in inc.roles or (inc.allow_tni and u.role == "tni")
+
     def _near_units(self, inc: Incident) -> tuple[Unit, ...]:
         """Capable units (TNI included where allowed) based within ``max_travel_min`` of the site."""
         key = (inc.kind, inc.site)
@@ -411,8 +416,7 @@ class ElectionDay:
             near = tuple(
                 u
                 for u in self.units
-                if (u.role in inc.roles or (inc.allow_tni and u.role == "tni"))
-                and self.setup_min + float(u.travel[u.home, inc.site]) <= self.max_travel
+                if self._capable(u, inc) and self.setup_min + float(u.travel[u.home, inc.site]) <= self.max_travel
             )
             self.near[key] = near
         return near
@@ -490,7 +494,7 @@ class ElectionDay:
         A queued incident has no police unit allowed to go (else it would have been sent), so a
         TNI unit needs only the incident's consent (``allow_tni``), as in ``_best_unit``.
         """
-        if u.role not in inc.roles and not (u.role == "tni" and inc.allow_tni):
+        if not self._capable(u, inc):
             return math.inf
         t = self._eta(u, inc.site)
         if t == math.inf or (self.max_travel != math.inf and self._held_back(inc, t)):
@@ -626,7 +630,7 @@ class ElectionDay:
     # --- work conservation ---------------------------------------------------------------------
     #
     # The one mechanism: every change that can let a unit take work calls ``_available`` with the
-    # units concerned (cleared, back at post, back in service, reinforcement arrived, TNI allowed),
+    # units concerned (cleared, back at post, back in service, reinforcement arrived),
     # or ``_retry`` when it concerns every queued incident (a road opened, a hold-back reason
     # gone). A returning unit comes within ``max_travel_min`` of a queued incident at a moment
     # that can be computed: ``_alarm`` wakes the dispatcher then.
@@ -638,7 +642,7 @@ class ElectionDay:
                 continue
             inc = self.policy.choose_incident(u, (x for x in self.pending if self._may_take(u, x) != math.inf))
             if inc is not None:
-                self._send(u, inc, self._may_take(u, inc))
+                self._send(u, inc, self._eta(u, inc.site))
                 if inc.n_sent >= inc.needed:
                     self.pending.remove(inc)
             elif u.state == RETURNING and self.max_travel != math.inf:
@@ -650,7 +654,7 @@ class ElectionDay:
             return  # no leg in progress (waiting for a road to open: the opening retries)
         best = math.inf
         for inc in incidents:
-            if u.role not in inc.roles and not (u.role == "tni" and inc.allow_tni):
+            if not self._capable(u, inc):
                 continue
             a = self._leg(u, u.home, inc.site)  # ETA once home (no setup while on the move)
             b = self._leg(u, u.ret_from, inc.site)  # ETA at the scene it left

@@ -50,6 +50,8 @@ Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$", min_length=1, max_le
 Mode = Literal["road", "river", "sea"]
 Role = Literal["patrol", "reserve", "tni"]
 DelayKey = Literal["default", "blank_spot", "hard_to_reach", "disaster_prone"]
+MAX_PRIORITY = 9  # priorities run 1 (most urgent) .. MAX_PRIORITY
+Priority = Annotated[int, Field(ge=1, le=MAX_PRIORITY)]
 LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
 
 
@@ -305,7 +307,7 @@ class Onsite(_Model):
 class IncidentType(_Model):
     label_id: str = ""
     label_en: str = ""
-    priority: Annotated[int, Field(ge=1, le=9)]
+    priority: Priority
     rate_per_site_hour: dict[Literal["logistics", "voting", "counting", "escort", "recap", "plenary"], NonNeg]
     class_multiplier: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], NonNeg] = Field(
         default_factory=dict
@@ -329,11 +331,10 @@ class Incidents(_Model):
 
 class Dispatch(_Model):
     policy: str = "nearest"  # a name in sim.dispatch.POLICIES (checked in _check_references)
-    tni_max_priority: Annotated[int, Field(ge=0, le=9)] = 1
+    tni_max_priority: Annotated[int, Field(ge=0, le=MAX_PRIORITY)] = 1
     max_travel_min: Pos | None = None
 
 
-Priority = Annotated[int, Field(ge=1, le=9)]
 # A response-time target [min]: one number for every priority, or minutes per priority ({1: 30, 2: 60}).
 Target = Pos | dict[Priority, Pos]
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
-from sim.scenario import MODES, TPS_CLASSES, TPS_FLAGS, LoadedScenario
+from sim.scenario import MAX_PRIORITY, MODES, TPS_CLASSES, TPS_FLAGS, LoadedScenario
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -162,9 +162,6 @@ def build_world(sc: LoadedScenario) -> World:
         setup_min=spec.travel.setup_min,
         noise_cv=spec.travel.noise_cv,
     )
-
-
-MAX_PRIORITY = 9
 
 
 def _by_priority(target: float | dict[int, float]) -> np.ndarray:

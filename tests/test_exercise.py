@@ -339,6 +339,8 @@ BAD_INJECTS = [
     ("1,10:00,incident,SGU-01-001\n", "row 2 column type: an incident needs its type"),
     ("1,10:00,incident,SGU-01-001,tawuran\n", "row 2 column type: unknown incident type 'tawuran'"),
     ("1,10:00,incident,SGU-01-001,bentrok,urgent\n", "row 2 column priority: 'urgent' is not a priority"),
+    # Kutim's targets are per priority 1-4: a priority-5 inject could never be judged in time.
+    ("1,10:00,incident,SGU-01-001,bentrok,5\n", "row 2 column priority: no response target for priority 5"),
     ("1,10:00,flood,Bengalon,,1\n", "row 2 column priority: '1' does not apply to a flood inject"),
     ("1,10:00,flood,Bengalon,,,0.5\n", "row 2 column value: '0.5' would speed travel up"),
     ("1,10:00,surge,Bengalon,hoaks\n", "row 2 column value: a surge needs its rate multiplier"),

@@ -185,24 +185,38 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         },
         "incidents": {"types": types, "report_delay_min": {"default": _dist(draw)}},
         "dispatch": dispatch,
-        "targets": {"default_min": draw(st.sampled_from([15, 30, 60]))},
+        "targets": {
+            "default_min": draw(
+                st.sampled_from([15, 30, 60])
+                | st.fixed_dictionaries({p: st.sampled_from([15, 30, 60]) for p in (1, 2, 3)})
+            )
+        },
     }
     return data, TPS_HEADER + "".join(rows)
+
+
+def _loaded(case: tuple[dict[str, Any], str], folder: str) -> tuple[Path, Any]:
+    """Write a drawn case into ``folder``; its path and the loaded scenario, or None if it is refused
+    (e.g. a plan needs more personnel than the forces have: the one-line error)."""
+    data, tps = case
+    path = Path(folder) / "prop.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    (Path(folder) / "tps.csv").write_text(tps)
+    try:
+        sc = load_scenario(path)
+        check_personnel(sc, list(sc.spec.plans))
+    except UserError:
+        return path, None
+    return path, sc
 
 
 @settings(max_examples=30, **PROFILE)
 @given(scenarios(), st.integers(0, 2**31))
 def test_random_scenarios_keep_invariants(case: tuple[dict[str, Any], str], seed: int) -> None:
-    data, tps = case
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "prop.yaml"
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-        (Path(tmp) / "tps.csv").write_text(tps)
-        try:
-            sc = load_scenario(path)
-            check_personnel(sc, list(sc.spec.plans))
-        except UserError:
-            return  # e.g. a plan needs more personnel than the forces have: the one-line error
+        path, sc = _loaded(case, tmp)
+        if sc is None:
+            return
         plans = list(sc.spec.plans)
         res = run_experiment(sc, plans, 2, seed)
         # A day on which no unit is sent leaves the incident table's `units` column all empty, so
@@ -232,15 +246,9 @@ def test_random_scenarios_are_work_conserving(case: tuple[dict[str, Any], str], 
 
     300 examples: the code before the work-conserving dispatcher failed this within them (a call
     held back for a unit that came home and was never offered the queue)."""
-    data, tps = case
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "prop.yaml"
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-        (Path(tmp) / "tps.csv").write_text(tps)
-        try:
-            sc = load_scenario(path)
-            check_personnel(sc, list(sc.spec.plans))
-        except UserError:
+        _, sc = _loaded(case, tmp)
+        if sc is None:
             return
         res = run_experiment(sc, list(sc.spec.plans), 2, seed)
         assert violations(sc, build_world(sc), res.incidents, res.units) == []

@@ -633,16 +633,7 @@ def _points_table(run: RunData, t: Text, lang: str) -> Table:
 
 # The rows of the compare table, keys of comparison.csv (sim.metrics names, units and direction);
 # the p90 row is the paired difference of pooled p90s, the figure of the plans table above it.
-COMPARE_KPIS = (
-    "response_mean_min",
-    POOLED_P90,
-    "reached_share",
-    "within_target",
-    "within_target_p1",
-    "waited_share",
-    "escalations",
-    "open_at_end",
-)
+COMPARE_KPIS = (*KPI_ROWS, "open_at_end")
 
 
 def _kind(key: str) -> str:
