@@ -149,6 +149,9 @@ class Dask:
         self.client.close()
 
 
+Backend = Serial | Processes | Dask  # anything with name, workers, run(tasks, folder) and close()
+
+
 def _own_address() -> str:
     try:
         return socket.gethostbyname(socket.gethostname())
@@ -156,7 +159,8 @@ def _own_address() -> str:
         return "127.0.0.1"
 
 
-def make_backend(workers: int | None, dask: str | None) -> Serial | Processes | Dask:
+def make_backend(workers: int | None, dask: str | None) -> Backend:
+    """Dask at ``dask`` if given, else ``workers`` local processes (all cores if None; 1: this process)."""
     if dask:
         return Dask(dask)
     n = default_workers() if workers is None else workers

@@ -35,9 +35,17 @@ from typing import TextIO
 from sim.errors import UserError
 from sim.exercise import Exercise
 from sim.injects import COLUMNS, InjectReader, parse_time
-from sim.model import AT_POST, ON_SCENE, OUT_OF_SERVICE, RETURNING, TO_SCENE
+from sim.model import UnitState
+from sim.records import sites_table
+from sim.report.exercise import ExerciseInfo, LogText, Names
 
-STATE_WORDS = {AT_POST: "at post", RETURNING: "returning", TO_SCENE: "on the way", ON_SCENE: "on scene"}
+STATE_WORDS = {
+    UnitState.AT_POST: "at post",
+    UnitState.RETURNING: "returning",
+    UnitState.TO_SCENE: "on the way",
+    UnitState.ON_SCENE: "on scene",
+    UnitState.OUT_OF_SERVICE: "OUT OF SERVICE",
+}
 HELP = (
     "commands: [Enter]/c next step | j TIME jump | end | fire KIND TARGET key=value... | "
     "out UNIT [DURATION] | back UNIT | units | help | q quit and save"
@@ -48,11 +56,19 @@ MAX_OPEN_SHOWN = 12
 class Console:
     """Drives an :class:`Exercise` step by step from text commands."""
 
-    def __init__(self, ex: Exercise, step_min: float, out: TextIO, prompt: bool = True) -> None:
+    def __init__(self, ex: Exercise, step_min: float, out: TextIO, prompt: bool = True, lang: str = "id") -> None:
         self.ex, self.step, self.out, self.prompt = ex, step_min, out, prompt
         self.shown = 0  # log rows already printed
+        self.decisions_shown = 0
         self.next_number = max((i.number for i in ex.injects), default=0) + 1
         self.reader = InjectReader(Path("console"), ex.sc, ex.world, ex.plan)
+        sc = ex.sc
+        info = ExerciseInfo(
+            sc.name, sc.spec.title, ex.plan, ex.seed, 1, True, sc.epoch, sc.spec.election_day, "", 0.0, ex.queue_alert
+        )
+        self.messages = {i.number: i.message for i in ex.injects}
+        self.names = Names.of(sites_table(sc, ex.world))
+        self.text = LogText(lang, self.names, info, self.messages)
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -64,32 +80,34 @@ class Console:
         ex = self.ex
         for row in ex.rows[self.shown :]:
             mark = "!!" if row["event"] == "decision" else ">>" if row["event"] == "inject" else "  "
-            self.say(f"{mark} {row['text']}")
+            point = None
+            if row["event"] == "decision":
+                point = ex.decisions[self.decisions_shown]
+                self.decisions_shown += 1
+            self.say(f"{mark} {self.text.line(row, point)}")
         self.shown = len(ex.rows)
-        self.say(f"-- {ex.stamp(ex.now)} -- {ex.situation_text()}")
+        self.say(f"-- {ex.stamp(ex.now)} -- {self.text.situation(ex.situation().__dict__)}")
         d = ex.day
-        open_items = sorted(ex.open.items(), key=lambda kv: (kv[1], float(d.t_report[kv[0]])))
-        for i, p in open_items[:MAX_OPEN_SHOWN]:
-            node = int(d.stream.site[i])
-            kind = ex.types.names[int(d.kind[i])]
-            if not d.inc_units[i]:
-                state = "waiting"
-            else:
-                state = "unit on the way" if math.isnan(d.t_arrive[i]) else "unit on scene"
-            age = ex.now - float(d.t_report[i])
-            self.say(f"   P{p} {kind:<16} {ex.site_name(node):<40} {age:5.0f} min  {state}")
+        open_items = sorted(d.open_incidents(), key=lambda x: (x.priority, x.t_report))
+        w = ex.world
+        for x in open_items[:MAX_OPEN_SHOWN]:
+            kind = ex.types.names[x.kind]
+            state = "waiting" if not x.units else "unit on the way" if math.isnan(x.t_arrive) else "unit on scene"
+            age = ex.now - x.t_report
+            site = self.names.site(w.node_ids[x.site])
+            self.say(f"   P{x.priority} {kind:<16} {site:<40} {age:5.0f} min  {state}")
         if len(open_items) > MAX_OPEN_SHOWN:
             self.say(f"   ... and {len(open_items) - MAX_OPEN_SHOWN} more")
         posts: dict[str, list[int]] = {}
-        for u in d.units:
+        for u in d.unit_states():
             c = posts.setdefault(u.post, [0, 0, 0])
-            c[0 if u.state <= RETURNING else 2 if u.state == OUT_OF_SERVICE else 1] += 1
+            c[0 if u.state <= UnitState.RETURNING else 2 if u.state == UnitState.OUT_OF_SERVICE else 1] += 1
         self.say("   units free/busy/out: " + ", ".join(f"{p} {a}/{b}/{c}" for p, (a, b, c) in posts.items()))
 
     def units(self) -> None:
-        for u in self.ex.day.units:
-            state = "OUT OF SERVICE" if u.state == OUT_OF_SERVICE else STATE_WORDS[u.state]
-            self.say(f"   {u.uid:<28} {self.ex.unit_name(u):<40} {state}")
+        for u in self.ex.day.unit_states():
+            name = self.names.unit(u.uid, self.text.t)
+            self.say(f"   {u.uid:<28} {name:<40} {STATE_WORDS[u.state]}")
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -100,10 +118,12 @@ class Console:
             raise UserError("console", unknown[0], "unknown option; use type, priority, value, duration, role, message")
         cells["time"] = f"{self.ex.sc.epoch + dt.timedelta(minutes=self.ex.now):%Y-%m-%dT%H:%M:%S}"
         inj = self.reader.row("command", cells)
-        if inj.kind in ("unit_out", "unit_back") and inj.target not in {u.uid for u in self.ex.day.units}:
-            ids = ", ".join(u.uid for u in self.ex.day.units[:8])
+        known = [u.uid for u in self.ex.day.unit_states()]
+        if inj.kind in ("unit_out", "unit_back") and inj.target not in known:
+            ids = ", ".join(known[:8])
             raise UserError("console", "target", f"unknown unit '{inj.target}'; e.g. {ids} (see 'units')")
         self.next_number += 1
+        self.messages[inj.number] = inj.message
         self.ex.fire(inj)
         env = self.ex.day.env
         while env.peek() <= env.now:  # let what the inject sets off now happen before the next prompt

@@ -9,7 +9,8 @@ are always put together in (point, replication, plan) order.
 
 The work unit is a :class:`Batch` of consecutive replications of one point. :func:`run_batch` is a
 pure function of it, run in-process, in local worker processes or on a Dask cluster
-(:mod:`sim.backends`); each worker builds the world of a scenario once and keeps it.
+(:mod:`sim.backends`); each worker builds the world of a scenario once and keeps it. What to run
+and the checks before it are :mod:`sim.study`'s.
 """
 
 from __future__ import annotations
@@ -158,8 +159,11 @@ class Results:
         )
 
 
-def run_experiment(sc: LoadedScenario, plans: list[str], replications: int, seed: int, batch_size: int = 10) -> Results:
-    """Run ``replications`` replications of every plan in this process (the Python API's entry point)."""
-    job = Job(sc.digest(), sc, plans, seed)
-    parts = [run_batch(job, b) for b in batches(1, replications, batch_size)]
-    return Results.from_batches(parts, plans, replications, seed, [Point(0)])
+def run_local(jobs: list[Job], points: list[Point], replications: int, batch_size: int = 10) -> Results:
+    """Every batch of ``jobs`` (one per point) in this process, no folder and no checks.
+
+    The low-level runner under :func:`sim.study.run_in_memory`; call that (or
+    :func:`sim.run_experiment`), which checks the plans, personnel and size first.
+    """
+    parts = [run_batch(jobs[b.point], b) for b in batches(len(points), replications, batch_size)]
+    return Results.from_batches(parts, jobs[0].plans, replications, jobs[0].seed, points)

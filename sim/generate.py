@@ -18,6 +18,9 @@ streams of one :class:`numpy.random.SeedSequence` keyed by ``(seed, replication,
 
 Because the model only reads these arrays, every plan faces exactly the same day (common random
 numbers), and a replication is reproducible from (scenario, seed, replication) alone.
+
+The same rates and windows, integrated instead of drawn, give :func:`expected_incidents`: the
+estimate a run's size is checked with before it starts (:mod:`sim.size`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim.scenario import PHASES, TPS_CLASSES, TPS_FLAGS, Dist, LoadedScenario
-from sim.world import World, great_circle_km
+from sim.world import World, build_world, great_circle_km
 
 STREAMS = ("counting", "arrivals", "outbreak", "draws")
 MAX_UNITS = 8  # travel-noise draws per incident: one per responding unit, in dispatch order
@@ -167,7 +170,7 @@ def _split_hours(t0: np.ndarray, t1: np.ndarray, epoch_minute: float):
     return row[keep], a[keep], b[keep], (hour_abs[keep] % 24)
 
 
-def _phase_at(sc: LoadedScenario, count_end: np.ndarray, escort_end: np.ndarray, tps: np.ndarray, t: np.ndarray):
+def phase_at(sc: LoadedScenario, count_end: np.ndarray, escort_end: np.ndarray, tps: np.ndarray, t: np.ndarray):
     """Phase index of TPS ``tps`` at times ``t``, or -1 where the TPS is not active."""
     tl = sc.timeline
     ce, ee = count_end[tps], escort_end[tps]
@@ -183,6 +186,30 @@ def _phase_at(sc: LoadedScenario, count_end: np.ndarray, escort_end: np.ndarray,
     )
 
 
+def _intensity(
+    sc: LoadedScenario,
+    types: TypeTable,
+    site: np.ndarray,
+    phase: np.ndarray,
+    w0: np.ndarray,
+    w1: np.ndarray,
+    scale: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Phase windows cut at clock hours: (piece start, piece end, site, phase, expected incidents
+    per type [n_pieces, n_types]); rates times ``scale`` per type."""
+    row, a, b, hour = _split_hours(w0, w1, sc.epoch.hour * 60.0 + sc.epoch.minute)
+    seg_site, seg_phase = site[row], phase[row]
+    lam = (
+        types.rate[:, seg_phase].T
+        * types.site_mult[seg_site]
+        * types.hour_mult[hour][:, None]
+        * ((b - a) / 60.0)[:, None]
+    )
+    if scale is not None:
+        lam = lam * scale[None, :]
+    return a, b, seg_site, seg_phase, lam
+
+
 def _arrivals(
     sc: LoadedScenario,
     types: TypeTable,
@@ -194,16 +221,7 @@ def _arrivals(
     scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Poisson arrivals in phase windows: (time, site, type, phase); rates times ``scale`` per type."""
-    row, a, b, hour = _split_hours(w0, w1, sc.epoch.hour * 60.0 + sc.epoch.minute)
-    seg_site, seg_phase = site[row], phase[row]
-    lam = (
-        types.rate[:, seg_phase].T
-        * types.site_mult[seg_site]
-        * types.hour_mult[hour][:, None]
-        * ((b - a) / 60.0)[:, None]
-    )
-    if scale is not None:
-        lam = lam * scale[None, :]
+    a, b, seg_site, seg_phase, lam = _intensity(sc, types, site, phase, w0, w1, scale)
     counts = rng.poisson(lam)
     seg_i, type_i = np.nonzero(counts)
     k = counts[seg_i, type_i]
@@ -255,19 +273,44 @@ def surge(
     )
 
 
+def counting_mean_min(sc: LoadedScenario, world: World) -> np.ndarray:
+    """Mean counting time at each TPS [min]: a base plus a time per voter who voted."""
+    c = sc.spec.phases.counting
+    return c.base_min + c.per_voter_min * c.turnout * world.tps_voters
+
+
+def escort_min(world: World) -> np.ndarray:
+    """Road time from each TPS to the PPK of its kecamatan [min]: how long its box is on the way."""
+    return world.travel_min["road"][np.arange(world.n_tps), world.ppk_node[world.node_kec[: world.n_tps]]]
+
+
 def counting_times(sc: LoadedScenario, world: World, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
     """When counting ends at each TPS, and when its box reaches the PPK [min]."""
     c = sc.spec.phases.counting
     rng = stream(seed, replication, "counting")
-    mean = c.base_min + c.per_voter_min * c.turnout * world.tps_voters
+    mean = counting_mean_min(sc, world)
     if c.cv > 0:
         s2 = np.log1p(c.cv**2)
         factor = np.exp(np.sqrt(s2) * rng.standard_normal(world.n_tps) - s2 / 2)
     else:
         factor = np.ones(world.n_tps)
     count_end = sc.timeline.voting_end + np.minimum(mean * factor, c.max_min)
-    to_ppk = world.travel_min["road"][np.arange(world.n_tps), world.ppk_node[world.node_kec[: world.n_tps]]]
-    return count_end, count_end + to_ppk
+    return count_end, count_end + escort_min(world)
+
+
+def expected_incidents(sc: LoadedScenario, world: World | None = None, types: TypeTable | None = None) -> float:
+    """Background incidents one replication is expected to hold, before any is drawn.
+
+    The generator's own rates (phase rate x class and flag multipliers x the hour's multiplier)
+    integrated over its own phase windows, with counting taking its mean length (capped at
+    ``max_min``) and the escort its road time in the world. Outbreak offspring are not counted.
+    """
+    world = world or build_world(sc)
+    types = types or type_table(sc, world)
+    count_end = sc.timeline.voting_end + np.minimum(counting_mean_min(sc, world), sc.spec.phases.counting.max_min)
+    site, phase, w0, w1 = _windows(sc, world, count_end, count_end + escort_min(world))
+    *_, lam = _intensity(sc, types, site, phase, w0, w1)
+    return float(lam.sum())
 
 
 def generate(
@@ -302,7 +345,7 @@ def generate(
                     )
                     <= o.radius_km
                 )
-                ph = _phase_at(sc, count_end, escort_end, near, np.full(len(near), pt[j]))
+                ph = phase_at(sc, count_end, escort_end, near, np.full(len(near), pt[j]))
                 h = int(((pt[j] + epoch_minute) // 60) % 24)
                 rate_now = np.where(ph[:, None] >= 0, types.rate[:, np.maximum(ph, 0)].T, 0.0)
                 lam_o = rate_now * types.site_mult[near] * types.hour_mult[h] * (o.multiplier - 1.0) * o.duration_h
@@ -311,7 +354,7 @@ def generate(
                 kk = c[si, ti]
                 s_new = np.repeat(near[si], kk)
                 t_new = pt[j] + orng.random(len(s_new)) * o.duration_h * 60.0
-                p_new = _phase_at(sc, count_end, escort_end, s_new, t_new)
+                p_new = phase_at(sc, count_end, escort_end, s_new, t_new)
                 keep = p_new >= 0
                 new.append((t_new[keep], s_new[keep], np.repeat(ti, kk)[keep], p_new[keep]))
             if not new:

@@ -1,10 +1,11 @@
 """Static TPS guards: clusters (the pola pengamanan) and the ballot-box escort schedule.
 
 A plan guards the TPS of each vulnerability class with ``officers`` per cluster of ``per_tps``
-TPS; clusters are formed per kecamatan, in TPS-table order. When counting ends at a TPS, one
-guard of its cluster carries the box to the PPK (``escort.by: tps_guard``), hands it over and,
-if ``return_to_cluster``, comes back; a box whose guards are all away waits for the first one
-back. While no guard of a cluster is present, its TPS that still hold their box are unguarded.
+TPS; clusters are formed per kecamatan, in TPS-table order (:func:`sim.scenario.guard_clusters`,
+the grouping personnel are counted by too). When counting ends at a TPS, one guard of its
+cluster carries the box to the PPK (``escort.by: tps_guard``), hands it over and, if
+``return_to_cluster``, comes back; a box whose guards are all away waits for the first one back.
+While no guard of a cluster is present, its TPS that still hold their box are unguarded.
 
 Nothing here depends on incidents: the schedule follows from counting times and travel alone,
 so it is computed up front as a pure function (a FIFO multi-server recursion per cluster) instead
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import TPS_CLASSES, Escort, Plan
+from sim.scenario import Escort, Plan, guard_clusters
 from sim.world import World
 
 # Clusters of one TPS take a vectorised shortcut with the same result as the general sweep (a
@@ -50,29 +51,12 @@ class GuardSchedule:
         return not (k >= 0 and t < ends[k])
 
 
-def build_clusters(world: World, plan: Plan) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
-    """Cluster index of every TPS, the TPS of every cluster, and its officers."""
-    cluster_of = np.zeros(world.n_tps, dtype=np.int64)
-    members_of: list[list[int]] = []
-    officers: list[int] = []
-    tps_kec = world.node_kec[: world.n_tps]
-    for ci, cls in enumerate(TPS_CLASSES):
-        rule = plan.tps_guards[cls]  # type: ignore[index]
-        for k in range(len(world.kecamatan)):
-            members = np.flatnonzero((world.tps_class == ci) & (tps_kec == k))
-            for start in range(0, len(members), rule.per_tps):
-                chunk = [int(x) for x in members[start : start + rule.per_tps]]
-                cluster_of[chunk] = len(members_of)
-                members_of.append(chunk)
-                officers.append(rule.officers)
-    return cluster_of, members_of, np.asarray(officers, dtype=np.int64)
-
-
 def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: float) -> GuardSchedule:
     """The escort schedule of every cluster given when counting ends at each TPS [min]."""
     key = ("clusters", id(plan))
     if key not in world.cache:  # the grouping depends on the plan only, not on the day
-        cluster_of, members_of, officers = build_clusters(world, plan)
+        clusters = guard_clusters(plan, world.tps_class, world.node_kec[: world.n_tps], len(world.kecamatan))
+        cluster_of, members_of, officers = clusters.cluster_of, clusters.members, clusters.officers
         single = np.asarray([len(m) == 1 for m in members_of], dtype=bool)
         world.cache[key] = (plan, cluster_of, members_of, officers, single)
     _, cluster_of, members_of, officers, single = world.cache[key]

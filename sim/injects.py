@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
-from sim.model import ROLE_GROUPS
-from sim.report.i18n import when
-from sim.scenario import LoadedScenario, _read_csv, yaml_load
-from sim.timeparse import minutes_between, parse_when
+from sim.model import ROLE_GROUPS, UnitNumbering
+from sim.scenario import LoadedScenario, read_csv_table, yaml_load
+from sim.timeparse import minutes_between, parse_when, when
 from sim.world import KPU_ID, World, ppk_id
 
 KINDS = ("incident", "road_closure", "flood", "unit_out", "unit_back", "reinforcement", "surge")
@@ -124,16 +123,8 @@ def parse_time(text: str, sc: LoadedScenario) -> float:
 
 
 def unit_ids(sc: LoadedScenario, plan: str) -> list[str]:
-    """The plan's unit ids as the model names them: ``<post>-<role>-<n>``."""
-    p = sc.spec.plans[plan]
-    ids: list[str] = []
-    count: dict[tuple[str, str], int] = {}
-    for role, key in ROLE_GROUPS:
-        for g in getattr(p, key):
-            for _ in range(g.units):
-                count[g.post, role] = count.get((g.post, role), 0) + 1
-                ids.append(f"{g.post}-{role}-{count[g.post, role]}")
-    return ids
+    """The plan's unit ids as the model names them (:class:`sim.model.UnitNumbering`)."""
+    return [uid for uid, *_ in UnitNumbering.of_plan(sc.spec.plans[plan])[1]]
 
 
 def _listing(names: list[str], limit: int = 8) -> str:
@@ -326,7 +317,7 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     if not path.is_file():
         raise UserError(str(path), None, "events list not found")
     numbers = _spreadsheet_rows(path)
-    df = _read_csv(path, MAX_INJECTS, "injects")
+    df = read_csv_table(path, MAX_INJECTS, "injects")
     df.columns = [re.sub(r"[\s-]+", "_", c.lower()) for c in df.columns]
     unknown = [c for c in df.columns if c not in COLUMNS]
     if unknown:
@@ -347,7 +338,7 @@ def _spreadsheet_rows(path: Path) -> list[int]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return []  # _read_csv says what is wrong with the file
+        return []  # read_csv_table says what is wrong with the file
     first = text.split("\n", 1)[0]
     sep = ";" if ";" in first and "," not in first else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -376,9 +367,7 @@ def read_injects(path: str | Path, sc: LoadedScenario, world: World, plan: str, 
     """
     path = Path(path)
     reader = InjectReader(path, sc, world, plan)
-    rows = _rows(path)
-    if not rows:
-        raise UserError(str(path), None, "no injects; add rows under the header")
+    rows = _rows(path)  # a header alone is an empty list: the day as a plain run plays it
     injects = []
     seen: dict[int, str] = {}
     for where, cells in rows:
@@ -400,17 +389,12 @@ def read_injects(path: str | Path, sc: LoadedScenario, world: World, plan: str, 
 
 def check_units(injects: list[Inject], reader: InjectReader) -> None:
     """Unit ids of unit_out/unit_back injects, in time order: the plan's, or a reinforcement's
-    that has arrived by then (named ``<post>-<role>-<n>`` after the plan's)."""
-    known = list(reader.units)
-    count: dict[tuple[str, str], int] = {}
-    for u in known:
-        post, role, _ = u.rsplit("-", 2)
-        count[post, role] = count.get((post, role), 0) + 1
+    that has arrived by then (numbered on from the plan's, as the model does)."""
+    names, planned = UnitNumbering.of_plan(reader.sc.spec.plans[reader.plan])
+    known = [uid for uid, *_ in planned]
     for inj in injects:
         if inj.kind == "reinforcement":
-            for _ in range(int(inj.value or 1)):
-                count[inj.target, inj.role] = count.get((inj.target, inj.role), 0) + 1
-                known.append(f"{inj.target}-{inj.role}-{count[inj.target, inj.role]}")
+            known.extend(names.next(inj.target, inj.role) for _ in range(int(inj.value or 1)))
         elif inj.kind in ("unit_out", "unit_back") and inj.target not in known:
             reader.fail(
                 inj.where,

@@ -28,7 +28,8 @@ apart, never both "p90":
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -87,8 +88,42 @@ Better = Literal["lower", "higher", "none"]
 
 
 @dataclass(frozen=True)
+class Day:
+    """The facts of one replication (or of a group of incidents) that the KPIs are computed from.
+
+    :func:`sim.records.kpis` builds it from the raw records; a group of saved incidents (a
+    kecamatan, a TPS) has only the first two (:meth:`of_incidents`).
+    """
+
+    m: Measures
+    priority: np.ndarray  # final priority per incident
+    n_incidents: int = 0
+    on_site: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # resolved on site
+    open_at_end: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # not cleared by the horizon
+    escalated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    busy_min: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per unit assignment, to the horizon
+    roles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # per unit assignment
+    busy_units: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # at each change
+    unguarded_tps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # at each change
+    n_units: int = 0
+
+    @property
+    def response(self) -> np.ndarray:
+        return self.m.response_min[self.m.dispatched]
+
+    @classmethod
+    def of_incidents(cls, m: Measures, priority: np.ndarray) -> Day:
+        return cls(m, np.asarray(priority), n_incidents=len(priority))
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else float("nan")
+
+
+@dataclass(frozen=True)
 class Kpi:
-    """A key performance indicator of one replication: its meaning, unit, labels and direction."""
+    """A key performance indicator of one replication: its meaning, unit, labels, direction and
+    formula (``of``: its value from the :class:`Day`). A KPI is added here, and only here."""
 
     key: str
     unit: Unit
@@ -96,6 +131,8 @@ class Kpi:
     label_id: str
     label_en: str
     doc: str
+    of: Callable[[Day], float | int] = field(repr=False, compare=False, default=lambda d: float("nan"))
+    per_incident: bool = False  # computed from the incidents' measures alone (any group of incidents)
 
     @property
     def is_share(self) -> bool:
@@ -105,14 +142,25 @@ class Kpi:
         return self.label_id if lang == "id" else self.label_en
 
 
-def _k(key: str, unit: Unit, better: Better, label_id: str, label_en: str, doc: str) -> Kpi:
-    return Kpi(key, unit, better, label_id, label_en, doc)
+def _k(
+    key: str,
+    unit: Unit,
+    better: Better,
+    label_id: str,
+    label_en: str,
+    doc: str,
+    of: Callable[[Day], float | int] | None = None,
+    per_incident: bool = False,
+) -> Kpi:
+    if of is None:
+        return Kpi(key, unit, better, label_id, label_en, doc)
+    return Kpi(key, unit, better, label_id, label_en, doc, of, per_incident)
 
 
 KPIS: dict[str, Kpi] = {
     k.key: k
     for k in (
-        _k("incidents", "count", "none", "Kejadian", "Incidents", "incidents generated"),
+        _k("incidents", "count", "none", "Kejadian", "Incidents", "incidents generated", lambda d: d.n_incidents),
         _k(
             "resolved_on_site",
             "count",
@@ -120,6 +168,7 @@ KPIS: dict[str, Kpi] = {
             "Selesai di tempat",
             "Resolved on site",
             "incidents resolved by Linmas, TPS or PPK guards",
+            lambda d: int(d.on_site.sum()),
         ),
         _k(
             "dispatched",
@@ -128,9 +177,18 @@ KPIS: dict[str, Kpi] = {
             "Perlu unit",
             "Needed a unit",
             "incidents reported to the dispatcher (not resolved on site)",
+            lambda d: int(d.m.dispatched.sum()),
+            per_incident=True,
         ),
         _k(
-            "reached", "count", "none", "Didatangi", "Reached", "dispatched incidents a unit reached before the horizon"
+            "reached",
+            "count",
+            "none",
+            "Didatangi",
+            "Reached",
+            "dispatched incidents a unit reached before the horizon",
+            lambda d: int(d.m.reached.sum()),
+            per_incident=True,
         ),
         _k(
             "reached_share",
@@ -139,6 +197,8 @@ KPIS: dict[str, Kpi] = {
             "Proporsi didatangi",
             "Share reached",
             "share of dispatched incidents reached before the horizon",
+            lambda d: share(d.m.reached[d.m.dispatched]),
+            per_incident=True,
         ),
         _k(
             "response_mean_min",
@@ -147,6 +207,8 @@ KPIS: dict[str, Kpi] = {
             "Rata-rata waktu tanggap",
             "Mean response time",
             "mean response over dispatched incidents, unreached censored at the horizon [min]",
+            lambda d: _mean(d.response),
+            per_incident=True,
         ),
         _k(
             "response_daily_p50_min",
@@ -155,6 +217,8 @@ KPIS: dict[str, Kpi] = {
             "Median harian waktu tanggap",
             "Daily median response",
             "median response of this replication's dispatched incidents (inverted CDF, censored) [min]",
+            lambda d: percentile(d.response, 50),
+            per_incident=True,
         ),
         _k(
             "response_daily_p90_min",
@@ -163,6 +227,8 @@ KPIS: dict[str, Kpi] = {
             "p90 harian waktu tanggap",
             "Daily p90 response",
             "90th percentile response of this replication's dispatched incidents (inverted CDF, censored) [min]",
+            lambda d: percentile(d.response, 90),
+            per_incident=True,
         ),
         _k(
             "within_target",
@@ -171,6 +237,8 @@ KPIS: dict[str, Kpi] = {
             "Didatangi dalam target",
             "Reached within target",
             "share of dispatched incidents reached within the target for their kecamatan and priority",
+            lambda d: share(d.m.within_target[d.m.dispatched]),
+            per_incident=True,
         ),
         _k(
             "within_target_p1",
@@ -179,6 +247,8 @@ KPIS: dict[str, Kpi] = {
             "Prioritas 1 dalam target",
             "Priority 1 within target",
             "the same share over dispatched priority-1 incidents (empty if there were none)",
+            lambda d: share(d.m.within_target[d.m.dispatched & (d.priority == 1)]),
+            per_incident=True,
         ),
         _k(
             "wait_mean_min",
@@ -187,6 +257,8 @@ KPIS: dict[str, Kpi] = {
             "Rata-rata menunggu unit",
             "Mean wait for a unit",
             "mean wait for a free unit over dispatched incidents, never-sent censored at the horizon [min]",
+            lambda d: _mean(d.m.wait_min[d.m.dispatched]),
+            per_incident=True,
         ),
         _k(
             "waited_share",
@@ -195,8 +267,18 @@ KPIS: dict[str, Kpi] = {
             "Proporsi yang menunggu",
             "Share that waited",
             "share of dispatched incidents that found no unit free (wait > 0)",
+            lambda d: share(d.m.wait_min[d.m.dispatched] > 1e-9),
+            per_incident=True,
         ),
-        _k("escalations", "count", "lower", "Eskalasi", "Escalations", "incidents that escalated"),
+        _k(
+            "escalations",
+            "count",
+            "lower",
+            "Eskalasi",
+            "Escalations",
+            "incidents that escalated",
+            lambda d: int(d.escalated.sum()),
+        ),
         _k(
             "open_at_end",
             "count",
@@ -204,6 +286,7 @@ KPIS: dict[str, Kpi] = {
             "Belum selesai di akhir",
             "Open at the end",
             "incidents not cleared by the horizon",
+            lambda d: int(d.open_at_end.sum()),
         ),
         _k(
             "peak_busy_units",
@@ -212,8 +295,9 @@ KPIS: dict[str, Kpi] = {
             "Puncak unit sibuk",
             "Peak busy units",
             "largest number of units busy at once",
+            lambda d: int(d.busy_units.max()) if len(d.busy_units) else 0,
         ),
-        _k("units", "count", "none", "Unit bergerak", "Mobile units", "mobile units in the plan"),
+        _k("units", "count", "none", "Unit bergerak", "Mobile units", "mobile units in the plan", lambda d: d.n_units),
         _k(
             "unit_busy_hours",
             "h",
@@ -221,8 +305,17 @@ KPIS: dict[str, Kpi] = {
             "Jam sibuk unit",
             "Unit busy hours",
             "total hours units spent travelling to or working at incidents [h]",
+            lambda d: float(sum(d.busy_min.tolist()) / 60.0),
         ),
-        _k("tni_dispatches", "count", "none", "Pengiriman TNI", "TNI dispatches", "times a TNI backup unit was sent"),
+        _k(
+            "tni_dispatches",
+            "count",
+            "none",
+            "Pengiriman TNI",
+            "TNI dispatches",
+            "times a TNI backup unit was sent",
+            lambda d: int((d.roles == "tni").sum()),
+        ),
         _k(
             "peak_unguarded_tps",
             "count",
@@ -230,6 +323,7 @@ KPIS: dict[str, Kpi] = {
             "Puncak TPS tanpa penjaga",
             "Peak unguarded TPS",
             "largest number of TPS unguarded at once",
+            lambda d: int(d.unguarded_tps.max()) if len(d.unguarded_tps) else 0,
         ),
     )
 }
@@ -255,20 +349,12 @@ def kpi(key: str) -> Kpi:
     return KPIS[key] if key in KPIS else POOLED_KPIS[key]
 
 
+def day_kpis(day: Day) -> dict[str, float | int]:
+    """Every KPI of one replication, in :data:`KPIS` order."""
+    return {k: v.of(day) for k, v in KPIS.items()}
+
+
 def response_kpis(m: Measures, priority: np.ndarray) -> dict[str, float | int]:
-    """The response KPIs of one replication (or of any group of incidents) from its measures."""
-    d = m.dispatched
-    resp = m.response_min[d]
-    p1 = d & (priority == 1)
-    return {
-        "dispatched": int(d.sum()),
-        "reached": int(m.reached.sum()),
-        "reached_share": share(m.reached[d]),
-        "response_mean_min": float(resp.mean()) if len(resp) else float("nan"),
-        "response_daily_p50_min": percentile(resp, 50),
-        "response_daily_p90_min": percentile(resp, 90),
-        "within_target": share(m.within_target[d]),
-        "within_target_p1": share(m.within_target[p1]),
-        "wait_mean_min": float(m.wait_min[d].mean()) if d.any() else float("nan"),
-        "waited_share": share(m.wait_min[d] > 1e-9),
-    }
+    """The KPIs of any group of incidents (one replication's, a kecamatan's) from its measures."""
+    day = Day.of_incidents(m, priority)
+    return {k: v.of(day) for k, v in KPIS.items() if v.per_incident}

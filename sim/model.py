@@ -30,9 +30,10 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import IntEnum, StrEnum
 from functools import partial
-from typing import Any
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import simpy
@@ -44,11 +45,112 @@ from sim.scenario import LoadedScenario, Plan
 from sim.world import World
 
 EPS_MIN = 1e-6  # tolerance on "within max_travel_min" [min], for the moment a returning unit reaches it
-# Unit states; a unit is free to be sent while its state is <= RETURNING.
-AT_POST, RETURNING, TO_SCENE, ON_SCENE, OUT_OF_SERVICE = range(5)
 ROLE_GROUPS = (("patrol", "patrols"), ("reserve", "reserve"), ("tni", "tni_backup"))
-RESOLVED_BY_CODES = ("", "linmas", "tps_guard", "ppk_guard", "units")
-OUTCOMES = ("open_at_end", "resolved_on_site", "cleared", "no_capable_unit")
+
+
+class UnitState(IntEnum):
+    """Where a unit is in its cycle; it is free to be sent while ``state <= RETURNING``."""
+
+    AT_POST = 0
+    RETURNING = 1
+    TO_SCENE = 2
+    ON_SCENE = 3
+    OUT_OF_SERVICE = 4
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+
+# The members by their short names, for the dispatcher's inner loops.
+AT_POST, RETURNING, TO_SCENE, ON_SCENE, OUT_OF_SERVICE = UnitState
+
+
+class ResolvedBy(IntEnum):
+    """Who resolved an incident; ``code`` is what the tables show."""
+
+    NOBODY = 0  # still open
+    LINMAS = 1
+    TPS_GUARD = 2
+    PPK_GUARD = 3
+    UNITS = 4
+
+    @property
+    def code(self) -> str:
+        return "" if self is ResolvedBy.NOBODY else self.name.lower()
+
+
+ON_SITE = (ResolvedBy.LINMAS, ResolvedBy.TPS_GUARD, ResolvedBy.PPK_GUARD)  # resolved where it happened
+
+
+class IncidentOutcome(IntEnum):
+    """How an incident ended; ``code`` is what the tables show."""
+
+    OPEN_AT_END = 0  # not cleared by the horizon
+    RESOLVED_ON_SITE = 1
+    CLEARED = 2  # by units
+    NO_CAPABLE_UNIT = 3  # the plan has no unit of a role its type asks for
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+
+class EventKind(StrEnum):
+    """What the model reports to a listener (:attr:`ElectionDay.listen`)."""
+
+    REPORT = "report"  # reported to the dispatcher
+    ON_SITE = "on_site"  # resolved on site when it occurred
+    DISPATCH = "dispatch"  # a unit was sent
+    ARRIVE = "arrive"  # a unit arrived on scene
+    QUEUED = "queued"  # no unit may go: it waits
+    ESCALATE = "escalate"  # it became another type (the record shows the new type)
+    CLEAR = "clear"  # the units finished on scene
+
+
+class ModelEvent(NamedTuple):
+    """One event of the day: at ``t`` [min], ``event`` happened to ``incident`` (and ``unit``)."""
+
+    t: float
+    event: EventKind
+    incident: int
+    unit: str | None
+
+
+def unit_id(post: str, role: str, n: int) -> str:
+    """The one unit-id format: ``<post>-<role>-<n>``, ``n`` counted from 1 per post and role."""
+    return f"{post}-{role}-{n}"
+
+
+def split_unit_id(uid: str) -> tuple[str, str, int]:
+    """``(post, role, n)`` of a unit id (post ids may contain '-'; roles and numbers do not)."""
+    post, role, n = uid.rsplit("-", 2)
+    return post, role, int(n)
+
+
+class UnitNumbering:
+    """Names units as they are added to a day: the plan's groups in order, then reinforcements."""
+
+    def __init__(self) -> None:
+        self.count: dict[tuple[str, str], int] = {}
+
+    def next(self, post: str, role: str) -> str:
+        n = self.count.get((post, role), 0) + 1
+        self.count[post, role] = n
+        return unit_id(post, role, n)
+
+    @classmethod
+    def of_plan(cls, plan: Plan) -> tuple[UnitNumbering, list[tuple[str, str, str, str]]]:
+        """The plan's units in the model's order as ``(uid, role, post, mode)``, and the numbering
+        that goes on from them (for reinforcements)."""
+        names = cls()
+        units = [
+            (names.next(g.post, role), role, g.post, g.mode)
+            for role, key in ROLE_GROUPS
+            for g in getattr(plan, key)
+            for _ in range(g.units)
+        ]
+        return names, units
 
 
 class Unit:
@@ -58,7 +160,7 @@ class Unit:
         "covers",
         "home",
         "idx",
-        "log_row",
+        "job",
         "mode",
         "node",
         "out_pending",
@@ -85,7 +187,7 @@ class Unit:
         self.ret_from = home
         self.ret_t0 = 0.0
         self.ret_dur = 0.0
-        self.log_row: list[Any] | None = None
+        self.job: Assignment | None = None  # the current (or last) assignment
         self.out_pending = False
         self.task: Incident | None = None
 
@@ -155,7 +257,79 @@ class Disruption:
         return ka == self.kec or kb == self.kec
 
 
-Watch = Callable[[str, int, "Unit | None"], None]
+Listener = Callable[[ModelEvent], None]
+
+
+@dataclass(slots=True)
+class Assignment:
+    """One unit sent to one incident (a row of units.csv, see :mod:`sim.records`)."""
+
+    unit_id: str
+    role: str
+    post: str
+    incident_id: int
+    t_dispatch: float
+    t_arrive: float  # NaN until it arrives
+    t_clear: float  # NaN until the incident clears (or the unit is pulled out on the way)
+    t_back: float  # NaN until it is back at its post
+    travel_min: float  # travel time to the scene, setup and noise included
+    travel_km: float
+    retasked: bool  # sent while returning from another incident
+
+
+@dataclass
+class IncidentRecords:
+    """The per-incident arrays of a run, one entry per incident of the stream, in one place.
+
+    ``kind`` and ``priority`` are the type and priority at the end (after any escalation). Every
+    array is listed once, in :attr:`FILL` with the value a new incident starts with (None: given
+    when it is added); :meth:`grow` adds incidents (exercise injects) to all of them at once, so
+    none can be forgotten.
+    """
+
+    kind: np.ndarray
+    priority: np.ndarray
+    t_report: np.ndarray
+    t_dispatch: np.ndarray
+    t_arrive: np.ndarray
+    t_clear: np.ndarray
+    resolved_by: np.ndarray  # ResolvedBy
+    outcome: np.ndarray  # IncidentOutcome
+    escalated: np.ndarray
+    esc_step: np.ndarray  # escalation coins used so far
+    units: list[list[str]]  # ids of the units sent, in dispatch order
+
+    FILL: ClassVar[dict[str, tuple[object, type]]] = {
+        "kind": (None, np.int64),
+        "priority": (None, np.int64),
+        "t_report": (np.nan, np.float64),
+        "t_dispatch": (np.nan, np.float64),
+        "t_arrive": (np.nan, np.float64),
+        "t_clear": (np.nan, np.float64),
+        "resolved_by": (ResolvedBy.NOBODY, np.int64),
+        "outcome": (IncidentOutcome.OPEN_AT_END, np.int64),
+        "escalated": (False, np.bool_),
+        "esc_step": (0, np.int64),
+    }
+
+    @classmethod
+    def new(cls, kind: np.ndarray, priority: np.ndarray) -> IncidentRecords:
+        rec = cls(**{name: np.zeros(0, dtype=dtype) for name, (_, dtype) in cls.FILL.items()}, units=[])
+        rec.grow(kind, priority)
+        return rec
+
+    def grow(self, kind: np.ndarray, priority: np.ndarray) -> range:
+        """Append incidents of types ``kind`` with priorities ``priority``; their indices."""
+        n0, k = len(self.kind), len(kind)
+        given = {"kind": kind, "priority": priority}
+        for name, (fill, dtype) in self.FILL.items():
+            new: np.ndarray = np.asarray(given[name], dtype=dtype) if fill is None else np.full(k, fill, dtype=dtype)
+            setattr(self, name, np.concatenate([getattr(self, name), new]))
+        self.units.extend([] for _ in range(k))
+        return range(n0, n0 + k)
+
+    def __len__(self) -> int:
+        return len(self.kind)
 
 
 @dataclass
@@ -164,20 +338,38 @@ class RunRecords:
 
     plan: str
     stream: IncidentStream
-    kind: np.ndarray
-    priority: np.ndarray
-    t_report: np.ndarray
-    t_dispatch: np.ndarray
-    t_arrive: np.ndarray
-    t_clear: np.ndarray
-    resolved_by: np.ndarray
-    outcome: np.ndarray
-    escalated: np.ndarray
-    units: list[list[str]]
-    unit_rows: list[list[Any]]
-    timeseries: list[tuple[float, int, int]]
+    incidents: IncidentRecords
+    assignments: list[Assignment]
+    timeseries: list[tuple[float, int, int]]  # (t, busy units, open incidents) at each change
     guards: GuardSchedule
     n_units: int
+
+
+@dataclass(frozen=True)
+class UnitView:
+    """A unit as the exercise and console see it (read-only)."""
+
+    uid: str
+    role: str
+    post: str
+    number: int
+    state: UnitState
+    incident: int | None  # the incident it is sent to or working at
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """A reported incident as the exercise and console see it (read-only)."""
+
+    index: int
+    kind: int  # type index (the scenario's incident types in order)
+    priority: int
+    site: int  # node index of the world
+    t_report: float
+    t_arrive: float  # first arrival, NaN if nobody has arrived
+    units: tuple[str, ...]  # sent so far
+    resolved_by: ResolvedBy
+    queued: bool
 
 
 class ElectionDay:
@@ -197,9 +389,10 @@ class ElectionDay:
         self.setup_min = world.setup_min
 
         self.units: list[Unit] = []
-        for role, key in ROLE_GROUPS:
-            for g in getattr(self.plan, key):
-                self._new_units(g.post, role, g.units, g.mode)
+        self.by_id: dict[str, Unit] = {}
+        self.names, planned = UnitNumbering.of_plan(self.plan)
+        for uid, role, post, mode in planned:
+            self._add_unit(uid, role, post, mode)
         # What each incident type asks of the dispatcher depends on the plan only: work it out once.
         n_tni = sum(1 for u in self.units if u.role == "tni")
         self.type_roles = [tuple(t.response.roles) for t in self.types]
@@ -214,56 +407,41 @@ class ElectionDay:
 
         self.guards = guard_schedule(world, self.plan, stream.count_end, sc.timeline.logistics_start)
 
-        n = len(stream)
-        self.kind = stream.kind.copy()
-        self.priority = np.asarray([self.types[k].priority for k in self.kind], dtype=np.int64)
-        self.t_report = np.full(n, np.nan)
-        self.t_dispatch = np.full(n, np.nan)
-        self.t_arrive = np.full(n, np.nan)
-        self.t_clear = np.full(n, np.nan)
-        self.resolved_by = np.zeros(n, dtype=np.int64)
-        self.outcome = np.zeros(n, dtype=np.int64)
-        self.escalated = np.zeros(n, dtype=bool)
-        self.inc_units: list[list[str]] = [[] for _ in range(n)]
-        self.esc_step = np.zeros(n, dtype=np.int64)
-        self.pending: list[Incident] = []
+        self.incidents = IncidentRecords.new(stream.kind, self._priorities(stream.kind))
+        self.pending: list[Incident] = []  # the queue, in (priority, report time, index) order
+        self.active: dict[int, Incident] = {}  # reported and not cleared
         self.near: dict[tuple[int, int], tuple[Unit, ...]] = {}  # (type, site) -> units based within reach
         self.near_count = self._near_counts()
         self.n_out = 0  # units out of service
-        self.unit_rows: list[list[Any]] = []
+        self.assignments: list[Assignment] = []
         self.busy = 0
         self.open = 0
         self.ts: list[tuple[float, int, int]] = [(0.0, 0, 0)]
         # Exercise mode (sim.exercise) adds incidents, disruptions and unit changes while the day
-        # runs, and watches events; a plain run has none of these and pays one test for each.
+        # runs, and listens to events; a plain run has none of these and pays one test for each.
         self.node_kec: list[int] = world.node_kec.tolist()
         self.disruptions: list[Disruption] = []
         self.first_priority: dict[int, int] = {}
-        self.watch: Watch | None = None
+        self.listen: Listener | None = None
+
+    def _priorities(self, kind: np.ndarray) -> np.ndarray:
+        return np.asarray([self.types[k].priority for k in kind], dtype=np.int64)
 
     # --- bookkeeping -------------------------------------------------------------------------
 
     def _mark(self) -> None:
         self.ts.append((self.env.now, self.busy, self.open))
 
-    def _new_units(self, post: str, role: str, n: int, mode: str) -> list[Unit]:
-        home = self.world.post_node[post]
-        k = sum(1 for u in self.units if u.post == post and u.role == role)
-        new = [
-            Unit(
-                len(self.units) + j,
-                f"{post}-{role}-{k + j + 1}",
-                role,
-                post,
-                home,
-                mode,
-                self.world.travel_min[mode],
-                self.world.post_covers[post],
-            )
-            for j in range(n)
-        ]
-        self.units.extend(new)
-        return new
+    def _add_unit(self, uid: str, role: str, post: str, mode: str) -> Unit:
+        w = self.world
+        u = Unit(len(self.units), uid, role, post, w.post_node[post], mode, w.travel_min[mode], w.post_covers[post])
+        self.units.append(u)
+        self.by_id[uid] = u
+        return u
+
+    def _tell(self, event: EventKind, i: int, u: Unit | None = None) -> None:
+        assert self.listen is not None
+        self.listen(ModelEvent(float(self.env.now), event, i, None if u is None else u.uid))
 
     # --- travel --------------------------------------------------------------------------------
 
@@ -296,15 +474,15 @@ class ElectionDay:
 
     # --- on-site resolution --------------------------------------------------------------------
 
-    def _resolve_on_site(self, i: int) -> int:
-        """Who resolves incident ``i`` on site (a RESOLVED_BY code), 0 if nobody can."""
+    def _resolve_on_site(self, i: int) -> ResolvedBy:
+        """Who resolves incident ``i`` on site (``NOBODY`` if nobody can)."""
         s = self.stream
-        onsite = self.types[self.kind[i]].onsite
+        onsite = self.types[self.incidents.kind[i]].onsite
         site = int(s.site[i])
         if site < self.world.n_tps:
             escort_phase = s.phase[i] == PHASE_INDEX["escort"]
             if not escort_phase and self.plan.linmas_per_tps > 0 and s.coin_linmas[i] < onsite.linmas:
-                return 1
+                return ResolvedBy.LINMAS
             if escort_phase:  # the box is on its way, with a guard if the plan escorts by guard
                 guard_here = (
                     self.plan.escort.by == "tps_guard" and self.guards.officers[self.guards.cluster_of[site]] > 0
@@ -312,11 +490,11 @@ class ElectionDay:
             else:
                 guard_here = self.guards.guard_present(site, float(s.t_occur[i]))
             if guard_here and s.coin_guard[i] < onsite.tps_guard:
-                return 2
-            return 0
+                return ResolvedBy.TPS_GUARD
+            return ResolvedBy.NOBODY
         if self.plan.ppk_guards.officers > 0 and s.coin_guard[i] < onsite.ppk_guard:
-            return 3
-        return 0
+            return ResolvedBy.PPK_GUARD
+        return ResolvedBy.NOBODY
 
     # --- processes -----------------------------------------------------------------------------
 
@@ -333,14 +511,14 @@ class ElectionDay:
         """Incident ``i`` happens now: resolved on site, or on its way to being reported."""
         who = self._resolve_on_site(i)
         if who:
-            self.resolved_by[i] = who
-            clear = self.env.now + self.stream.scene_min[i, self.kind[i]]
+            self.incidents.resolved_by[i] = who
+            clear = self.env.now + self.stream.scene_min[i, self.incidents.kind[i]]
             if clear <= self.sc.timeline.horizon:
-                self.outcome[i] = 1
-                self.t_clear[i] = clear
+                self.incidents.outcome[i] = IncidentOutcome.RESOLVED_ON_SITE
+                self.incidents.t_clear[i] = clear
             # else: still being handled on site when the simulation ends (open_at_end)
-            if self.watch is not None:
-                self.watch("on_site", i, None)
+            if self.listen is not None:
+                self._tell(EventKind.ON_SITE, i)
         else:
             self.env.process(self.incident(i))
 
@@ -351,19 +529,20 @@ class ElectionDay:
         if delay > 0:
             yield env.timeout(delay)
         inc = Incident(env, i, int(s.site[i]), self.node_kec[s.site[i]], env.now)
-        self._set_type(inc, int(self.kind[i]))
+        self._set_type(inc, int(self.incidents.kind[i]))
         if self.first_priority:
             p = self.first_priority.get(i)
             if p is not None:  # a scripted incident given its own priority
-                inc.priority = self.priority[i] = p
+                inc.priority = self.incidents.priority[i] = p
                 inc.key = (p, inc.t_report, i)
-        self.t_report[i] = env.now
+        self.incidents.t_report[i] = env.now
         self.open += 1
+        self.active[i] = inc
         self._mark()
-        if self.watch is not None:
-            self.watch("report", i, None)
+        if self.listen is not None:
+            self._tell(EventKind.REPORT, i)
         if inc.needed == 0:
-            self.outcome[i] = 3
+            self.incidents.outcome[i] = IncidentOutcome.NO_CAPABLE_UNIT
             return
         self._fill(inc)
         if inc.n_sent < inc.needed:
@@ -371,7 +550,7 @@ class ElectionDay:
 
         while True:
             esc = self.types[inc.kind].escalation
-            step = self.esc_step[i]
+            step = self.incidents.esc_step[i]
             if esc is None or step >= s.coin_escalate.shape[1]:
                 yield inc.first_arrival
                 break
@@ -379,7 +558,7 @@ class ElectionDay:
             yield inc.first_arrival | timer
             if inc.first_arrival.triggered:
                 break
-            self.esc_step[i] = step + 1
+            self.incidents.esc_step[i] = step + 1
             if s.coin_escalate[i, step] >= esc.probability:
                 yield inc.first_arrival
                 break
@@ -398,8 +577,8 @@ class ElectionDay:
         inc.allow_tni = self.type_allow_tni[kind]
         inc.needed = self.type_needed[kind]
         inc.key = (inc.priority, inc.t_report, inc.i)
-        self.kind[inc.i] = kind
-        self.priority[inc.i] = inc.priority
+        self.incidents.kind[inc.i] = kind
+        self.incidents.priority[inc.i] = inc.priority
 
     # The shared rules (sim.dispatch explains them); the policy chooses among what they allow.
 
@@ -530,16 +709,16 @@ class ElectionDay:
         u.state = TO_SCENE
         u.task = inc
         inc.n_sent += 1
-        if math.isnan(self.t_dispatch[i]):
-            self.t_dispatch[i] = env.now
-        self.inc_units[i].append(u.uid)
+        if math.isnan(self.incidents.t_dispatch[i]):
+            self.incidents.t_dispatch[i] = env.now
+        self.incidents.units[i].append(u.uid)
         inc.crew.append(u)
-        u.log_row = [u.uid, u.role, u.post, i, env.now, math.nan, math.nan, math.nan, travel, float(km), retasked]
-        self.unit_rows.append(u.log_row)
+        u.job = Assignment(u.uid, u.role, u.post, i, env.now, math.nan, math.nan, math.nan, travel, float(km), retasked)
+        self.assignments.append(u.job)
         self.busy += 1
         self._mark()
-        if self.watch is not None:
-            self.watch("dispatch", i, u)
+        if self.listen is not None:
+            self._tell(EventKind.DISPATCH, i, u)
         env.timeout(travel).callbacks.append(partial(self._arrive, u, inc, u.trip))
 
     def _arrive(self, u: Unit, inc: Incident, token: int, _: simpy.Event) -> None:
@@ -547,50 +726,50 @@ class ElectionDay:
             return  # pulled out of service on the way
         u.state = ON_SCENE
         u.node = inc.site
-        assert u.log_row is not None
-        u.log_row[5] = self.env.now
+        assert u.job is not None
+        u.job.t_arrive = self.env.now
         inc.n_arrived += 1
         if inc.n_arrived == 1:
-            self.t_arrive[inc.i] = self.env.now
+            self.incidents.t_arrive[inc.i] = self.env.now
             inc.first_arrival.succeed()
         if inc.n_arrived >= inc.needed and not inc.all_arrived.triggered:
             inc.all_arrived.succeed()
-        if self.watch is not None:
-            self.watch("arrive", inc.i, u)
+        if self.listen is not None:
+            self._tell(EventKind.ARRIVE, inc.i, u)
 
     def _enqueue(self, inc: Incident) -> None:
         bisect.insort(self.pending, inc, key=lambda x: x.key)
-        if self.watch is not None:
-            self.watch("queued", inc.i, None)
+        if self.listen is not None:
+            self._tell(EventKind.QUEUED, inc.i)
         if self.max_travel != math.inf:
             for u in self.units:
                 if u.state == RETURNING:
                     self._alarm(u, (inc,))
 
     def _escalate(self, inc: Incident, kind: int) -> None:
-        self.escalated[inc.i] = True
-        if self.watch is not None:
-            self.watch("escalate", inc.i, None)
-        queued = inc in self.pending
-        if queued:
-            self.pending.remove(inc)
+        self.incidents.escalated[inc.i] = True
         self._set_type(inc, kind)
+        if self.listen is not None:  # told while it still waits in the queue, if it does
+            self._tell(EventKind.ESCALATE, inc.i)
+        if inc in self.pending:
+            self.pending.remove(inc)  # and queued again under its new priority if no unit may go
         self._fill(inc)
         if inc.n_sent < inc.needed:
             self._enqueue(inc)
 
     def _clear(self, inc: Incident) -> None:
         env, i = self.env, inc.i
-        self.t_clear[i] = env.now
-        self.outcome[i] = 2
-        self.resolved_by[i] = 4
+        self.incidents.t_clear[i] = env.now
+        self.incidents.outcome[i] = IncidentOutcome.CLEARED
+        self.incidents.resolved_by[i] = ResolvedBy.UNITS
         self.open -= 1
+        del self.active[i]
         on_scene = inc.crew
         freed = []
         left_service = False
         for u in on_scene:
-            assert u.log_row is not None
-            u.log_row[6] = env.now
+            assert u.job is not None
+            u.job.t_clear = env.now
             u.trip += 1
             u.task = None
             self.busy -= 1
@@ -612,8 +791,8 @@ class ElectionDay:
             elif u.ret_t0 < math.inf:
                 env.timeout(u.ret_t0 - env.now + u.ret_dur).callbacks.append(partial(self._at_post, u, u.trip))
         self._mark()
-        if self.watch is not None:
-            self.watch("clear", i, None)
+        if self.listen is not None:
+            self._tell(EventKind.CLEAR, i)
         self._available(freed)
         if left_service and self.max_travel != math.inf:
             self._retry()  # a call held back for a unit that left service may now go further
@@ -623,8 +802,8 @@ class ElectionDay:
             return  # re-tasked on the way
         u.state = AT_POST
         u.node = u.home
-        if u.log_row is not None:
-            u.log_row[7] = self.env.now
+        if u.job is not None:
+            u.job.t_back = self.env.now
         self._available([u])
 
     # --- work conservation ---------------------------------------------------------------------
@@ -681,6 +860,49 @@ class ElectionDay:
                 if u.state == RETURNING:
                     self._alarm(u, self.pending)
 
+    # --- the read-only view (sim.exercise, sim.console) -------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    def queue(self) -> tuple[int, ...]:
+        """Incidents waiting for a unit, in queue order (priority, then report time)."""
+        return tuple(inc.i for inc in self.pending)
+
+    def incident_view(self, i: int) -> IncidentView:
+        """Reported incident ``i`` as it stands now."""
+        r = self.incidents
+        return IncidentView(
+            index=i,
+            kind=int(r.kind[i]),
+            priority=int(r.priority[i]),
+            site=int(self.stream.site[i]),
+            t_report=float(r.t_report[i]),
+            t_arrive=float(r.t_arrive[i]),
+            units=tuple(r.units[i]),
+            resolved_by=ResolvedBy(int(r.resolved_by[i])),
+            queued=i in self.queue(),
+        )
+
+    def open_incidents(self) -> list[IncidentView]:
+        """Reported incidents not cleared yet, in report order."""
+        return [self.incident_view(i) for i in self.active]
+
+    def unit_states(self) -> list[UnitView]:
+        """Every unit (planned, then reinforcements) with its state now."""
+        return [self.unit_view(u.uid) for u in self.units]
+
+    def unit_view(self, uid: str) -> UnitView:
+        u = self.by_id[uid]
+        _, _, n = split_unit_id(uid)
+        return UnitView(uid, u.role, u.post, n, u.state, None if u.task is None else u.task.i)
+
+    def assignment(self, uid: str) -> Assignment | None:
+        """A copy of unit ``uid``'s current (or last) assignment."""
+        job = self.by_id[uid].job
+        return None if job is None else replace(job)
+
     # --- exercise hooks (sim.exercise) -----------------------------------------------------------
 
     def add_incidents(self, extra: IncidentStream, on_site: bool, priority: int | None = None) -> range:
@@ -689,23 +911,14 @@ class ElectionDay:
         ``on_site=False`` skips on-site resolution: the incident is a report for the dispatcher.
         Returns their incident indices.
         """
-        n0 = len(self.stream)
         self.stream = self.stream.concat(extra)
-        k = len(extra)
-        self.kind = np.concatenate([self.kind, extra.kind])
-        prio = [priority or self.types[x].priority for x in extra.kind]
-        self.priority = np.concatenate([self.priority, np.asarray(prio, dtype=np.int64)])
-        for name in ("t_report", "t_dispatch", "t_arrive", "t_clear"):
-            setattr(self, name, np.concatenate([getattr(self, name), np.full(k, np.nan)]))
-        for name in ("resolved_by", "outcome", "esc_step"):
-            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(k, dtype=np.int64)]))
-        self.escalated = np.concatenate([self.escalated, np.zeros(k, dtype=bool)])
-        self.inc_units.extend([] for _ in range(k))
-        for i in range(n0, n0 + k):
+        prio = np.full(len(extra), priority, dtype=np.int64) if priority else self._priorities(extra.kind)
+        added = self.incidents.grow(extra.kind, prio)
+        for i in added:
             if priority is not None:
                 self.first_priority[i] = priority
             self.env.process(self._later(i, on_site))
-        return range(n0, n0 + k)
+        return added
 
     def _later(self, i: int, on_site: bool):  # type: ignore[no-untyped-def]
         t = float(self.stream.t_occur[i])
@@ -730,9 +943,10 @@ class ElectionDay:
         ka, kb = self.node_kec[a], self.node_kec[b]
         return max(d.t_end for d in self.disruptions if d.hits(ka, kb) and math.isinf(d.factor))
 
-    def take_out(self, u: Unit) -> None:
-        """Unit ``u`` goes out of service now (a breakdown). On its way to a scene it turns back
+    def take_out(self, uid: str) -> None:
+        """Unit ``uid`` goes out of service now (a breakdown). On its way to a scene it turns back
         and the incident is given to another unit; on scene it finishes the job first."""
+        u = self.by_id[uid]
         if u.state == OUT_OF_SERVICE:
             return
         if u.state == ON_SCENE:
@@ -740,10 +954,10 @@ class ElectionDay:
             return
         if u.state == TO_SCENE:
             inc = u.task
-            assert inc is not None and u.log_row is not None
+            assert inc is not None and u.job is not None
             inc.crew.remove(u)
             inc.n_sent -= 1
-            u.log_row[6] = self.env.now
+            u.job.t_clear = self.env.now
             u.task = None
             self.busy -= 1
             self._mark()
@@ -765,8 +979,9 @@ class ElectionDay:
         if self.max_travel != math.inf:
             self._retry()  # a call held back for this unit may now go to one further away
 
-    def bring_back(self, u: Unit) -> None:
-        """Unit ``u`` is back in service, ready at its post."""
+    def bring_back(self, uid: str) -> None:
+        """Unit ``uid`` is back in service, ready at its post."""
+        u = self.by_id[uid]
         u.out_pending = False
         if u.state != OUT_OF_SERVICE:
             return
@@ -777,19 +992,21 @@ class ElectionDay:
         self._available([u])
 
     def reinforce(
-        self, post: str, role: str, n: int, mode: str = "road", announce: Callable[[list[Unit]], None] | None = None
-    ) -> list[Unit]:
+        self, post: str, role: str, n: int, mode: str = "road", announce: Callable[[list[str]], None] | None = None
+    ) -> list[str]:
         """``n`` units of ``role`` arrive at ``post`` now, ready; each takes queued work it may.
 
-        ``announce`` is told of the new units before they take any work (the exercise log).
+        ``announce`` is told the new unit ids before they take any work (the exercise log).
+        Returns their ids (numbered on from the plan's, see :class:`UnitNumbering`).
         """
-        new = self._new_units(post, role, n, mode)
+        new = [self._add_unit(self.names.next(post, role), role, post, mode) for _ in range(n)]
         self.near.clear()  # the units based within reach of a site have changed
         self.near_count = None
+        ids = [u.uid for u in new]
         if announce is not None:
-            announce(new)
+            announce(ids)
         self._available(new)
-        return new
+        return ids
 
     # --- run ---------------------------------------------------------------------------------
 
@@ -806,17 +1023,8 @@ class ElectionDay:
         return RunRecords(
             plan=self.plan_name,
             stream=self.stream,
-            kind=self.kind,
-            priority=self.priority,
-            t_report=self.t_report,
-            t_dispatch=self.t_dispatch,
-            t_arrive=self.t_arrive,
-            t_clear=self.t_clear,
-            resolved_by=self.resolved_by,
-            outcome=self.outcome,
-            escalated=self.escalated,
-            units=self.inc_units,
-            unit_rows=self.unit_rows,
+            incidents=self.incidents,
+            assignments=self.assignments,
             timeseries=self.ts,
             guards=self.guards,
             n_units=len(self.units),

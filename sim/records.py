@@ -7,11 +7,13 @@ defined in :mod:`sim.metrics`; this module only lays them out.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 
 from sim import metrics
-from sim.model import OUTCOMES, RESOLVED_BY_CODES, RunRecords
+from sim.model import ON_SITE, Assignment, IncidentOutcome, ResolvedBy, RunRecords
 from sim.scenario import PHASES, LoadedScenario
 from sim.world import World
 
@@ -95,26 +97,30 @@ KPI_COLUMNS: dict[str, str] = {
 
 def run_measures(world: World, rec: RunRecords, horizon: float) -> metrics.Measures:
     """The per-incident predicates of one run (:func:`sim.metrics.measures`)."""
-    on_site = np.isin(rec.resolved_by, (1, 2, 3))
-    t_report = np.where(on_site, np.nan, rec.t_report)
-    target = world.target_min[world.node_kec[rec.stream.site], rec.priority] if len(rec.priority) else np.zeros(0)
-    return metrics.measures(t_report, rec.t_dispatch, rec.t_arrive, target, horizon)
+    r = rec.incidents
+    t_report = np.where(np.isin(r.resolved_by, ON_SITE), np.nan, r.t_report)
+    target = world.target_min[world.node_kec[rec.stream.site], r.priority] if len(r) else np.zeros(0)
+    return metrics.measures(t_report, r.t_dispatch, r.t_arrive, target, horizon)
+
+
+RESOLVED_BY_CODES = np.asarray([r.code for r in ResolvedBy], dtype=object)
+OUTCOME_CODES = np.asarray([o.code for o in IncidentOutcome], dtype=object)
 
 
 def incident_table(
     sc: LoadedScenario, world: World, rec: RunRecords, m: metrics.Measures | None = None
 ) -> pd.DataFrame:
-    s = rec.stream
+    s, r = rec.stream, rec.incidents
     names = list(sc.spec.incidents.types)
     m = m if m is not None else run_measures(world, rec, sc.timeline.horizon)
-    t_report = np.where(m.dispatched, rec.t_report, np.nan)
+    t_report = np.where(m.dispatched, r.t_report, np.nan)
     df = pd.DataFrame(
         {
             "replication": s.replication,
             "plan": rec.plan,
             "incident_id": np.arange(len(s)),
-            "type": np.asarray(names, dtype=object)[rec.kind] if len(s) else np.asarray([], dtype=object),
-            "priority": rec.priority,
+            "type": np.asarray(names, dtype=object)[r.kind] if len(s) else np.asarray([], dtype=object),
+            "priority": r.priority,
             "site_id": np.asarray(world.node_ids, dtype=object)[s.site] if len(s) else np.asarray([], dtype=object),
             "kecamatan": np.asarray(world.kecamatan, dtype=object)[world.node_kec[s.site]]
             if len(s)
@@ -122,45 +128,32 @@ def incident_table(
             "phase": np.asarray(PHASES, dtype=object)[s.phase] if len(s) else np.asarray([], dtype=object),
             "t_occur": s.t_occur,
             "t_report": t_report,
-            "t_dispatch": rec.t_dispatch,
-            "t_arrive": rec.t_arrive,
-            "t_clear": rec.t_clear,
+            "t_dispatch": r.t_dispatch,
+            "t_arrive": r.t_arrive,
+            "t_clear": r.t_clear,
             "wait_min": m.wait_min,
-            "travel_min": rec.t_arrive - rec.t_dispatch,
+            "travel_min": r.t_arrive - r.t_dispatch,
             "response_min": m.response_min,
             "reached": m.reached,
             "target_min": m.target_min,
             "within_target": m.within_target,
-            "units": [";".join(u) for u in rec.units],
-            "resolved_by": np.asarray(RESOLVED_BY_CODES, dtype=object)[rec.resolved_by]
-            if len(s)
-            else np.asarray([], dtype=object),
-            "escalated": rec.escalated,
-            "outcome": np.asarray(OUTCOMES, dtype=object)[rec.outcome] if len(s) else np.asarray([], dtype=object),
+            "units": [";".join(u) for u in r.units],
+            "resolved_by": RESOLVED_BY_CODES[r.resolved_by] if len(s) else np.asarray([], dtype=object),
+            "escalated": r.escalated,
+            "outcome": OUTCOME_CODES[r.outcome] if len(s) else np.asarray([], dtype=object),
         }
     )
     return df[list(INCIDENT_COLUMNS)]
 
 
-UNIT_ROW = (
-    "unit_id",
-    "role",
-    "post",
-    "incident_id",
-    "t_dispatch",
-    "t_arrive",
-    "t_clear",
-    "t_back",
-    "travel_min",
-    "travel_km",
-    "retasked",
-)  # the order of a row of RunRecords.unit_rows
+UNIT_ROW = tuple(f.name for f in fields(Assignment))  # a row of units.csv is an Assignment
 
 
 def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
-    cols = list(zip(*rec.unit_rows, strict=True)) if rec.unit_rows else [()] * len(UNIT_ROW)
+    jobs = rec.assignments
     data: dict[str, object] = {"replication": rec.stream.replication, "plan": rec.plan}
-    for name, values in zip(UNIT_ROW, cols, strict=True):
+    for name in UNIT_ROW:
+        values = [getattr(a, name) for a in jobs]
         if name in ("unit_id", "role", "post"):
             data[name] = np.asarray(values, dtype=object)
         elif name == "incident_id":
@@ -171,7 +164,7 @@ def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
             data[name] = np.asarray(values, dtype=float)
     t_clear = np.asarray(data["t_clear"], dtype=float)
     data["busy_min"] = np.where(np.isnan(t_clear), horizon, t_clear) - np.asarray(data["t_dispatch"], dtype=float)
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rec.unit_rows)))[list(UNIT_COLUMNS)]
+    return pd.DataFrame(data, index=pd.RangeIndex(len(jobs)))[list(UNIT_COLUMNS)]
 
 
 def timeseries_table(rec: RunRecords) -> pd.DataFrame:
@@ -198,22 +191,22 @@ def timeseries_table(rec: RunRecords) -> pd.DataFrame:
 def kpis(world: World, rec: RunRecords, horizon: float, m: metrics.Measures | None = None) -> dict[str, object]:
     """Key performance indicators of one run (see :data:`sim.metrics.KPIS`), from the raw records."""
     m = m if m is not None else run_measures(world, rec, horizon)
-    rows = rec.unit_rows
-    busy = sum((horizon if np.isnan(r[6]) else r[6]) - r[4] for r in rows)
-    out: dict[str, object] = {
-        "replication": rec.stream.replication,
-        "plan": rec.plan,
-        "incidents": len(rec.outcome),
-        "resolved_on_site": int((rec.outcome == 1).sum()),
-        **metrics.response_kpis(m, rec.priority),
-        "escalations": int(rec.escalated.sum()),
-        "open_at_end": int((rec.outcome == 0).sum()),
-        "peak_busy_units": int(max(b for _, b, _ in rec.timeseries)),
-        "units": rec.n_units,
-        "unit_busy_hours": float(busy / 60.0),
-        "tni_dispatches": sum(1 for r in rows if r[1] == "tni"),
-        "peak_unguarded_tps": int(rec.guards.unguarded_n.max()) if len(rec.guards.unguarded_n) else 0,
-    }
+    r, jobs = rec.incidents, rec.assignments
+    t_clear = np.asarray([a.t_clear for a in jobs], dtype=float)
+    day = metrics.Day(
+        m,
+        r.priority,
+        n_incidents=len(r),
+        on_site=r.outcome == IncidentOutcome.RESOLVED_ON_SITE,
+        open_at_end=r.outcome == IncidentOutcome.OPEN_AT_END,
+        escalated=r.escalated,
+        busy_min=np.where(np.isnan(t_clear), horizon, t_clear) - np.asarray([a.t_dispatch for a in jobs], dtype=float),
+        roles=np.asarray([a.role for a in jobs], dtype=object),
+        busy_units=np.asarray([b for _, b, _ in rec.timeseries], dtype=np.int64),
+        unguarded_tps=np.asarray(rec.guards.unguarded_n, dtype=np.int64),
+        n_units=rec.n_units,
+    )
+    out: dict[str, object] = {"replication": rec.stream.replication, "plan": rec.plan, **metrics.day_kpis(day)}
     return {k: out[k] for k in KPI_COLUMNS}
 
 

@@ -94,11 +94,17 @@ class RunFolder:
 
     # --- starting and resuming ------------------------------------------------------------------
 
-    @classmethod
-    def create(cls, path: Path, job: dict[str, Any]) -> RunFolder:
+    @staticmethod
+    def check_new(path: Path) -> None:
+        """Refuse a folder that exists and is not empty (a finished or unfinished run in it)."""
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise UserError("--out", str(path), "exists and is not an empty folder; choose a new one, or --resume it")
+
+    @classmethod
+    def create(cls, path: Path, job: dict[str, Any]) -> RunFolder:
+        path = Path(path)
+        cls.check_new(path)
         path.mkdir(parents=True, exist_ok=True)
         rf = cls(path)
         rf.batches.mkdir()
@@ -148,6 +154,10 @@ class RunFolder:
         return {name: pd.read_parquet(folder / f"{name}.parquet") for name in tables or TABLES}
 
     # --- finishing -----------------------------------------------------------------------------
+
+    def discard(self) -> None:
+        """Remove the unfinished folder (a job that cannot be resumed, e.g. an exercise)."""
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def finish(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
         files = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.backends import Dask, Processes, Serial
+from sim.backends import Backend
 from sim.experiment import Batch, Job, Point, Results, batches
 from sim.runfolder import RunFolder
 from sim.stats import half_width_ratio
@@ -29,16 +29,20 @@ PRECISION_KPI = "response_mean_min"
 
 @dataclass
 class Precision:
+    """Stop adding replications once the CI half-width of ``PRECISION_KPI`` is this share of its mean."""
+
     target: float  # relative half-width, e.g. 0.05
-    min_replications: int = 10
+    min_replications: int = 10  # never judge the rule on fewer
 
 
 @dataclass
 class Outcome:
-    results: Results
-    replications: int
+    """What an execution produced."""
+
+    results: Results  # the tables, put together from the saved batches
+    replications: int  # replications per point actually used (fewer than asked when precision stopped early)
     precision_reached: bool | None  # None when no precision target was set
-    precision_achieved: float | None
+    precision_achieved: float | None  # the worst plan's half-width share at the stop, None without a target
 
 
 def _progress(total: int, done: int) -> Callable[[int], None]:
@@ -63,7 +67,7 @@ def execute(
     points: list[Point],
     replications: int,
     batch_size: int,
-    backend: Serial | Processes | Dask,
+    backend: Backend,
     precision: Precision | None = None,
 ) -> Outcome:
     """Run what is missing, then assemble everything from the saved batches."""

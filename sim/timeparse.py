@@ -1,4 +1,5 @@
-"""Scenario times: date-times, clock times on election day, and ``H-1 08:00`` offsets.
+"""Scenario times: date-times, clock times on election day, and ``H-1 08:00`` offsets, read from
+scenario text and shown as people write them (``27 November 2024 10:52``).
 
 All model time is minutes (float) from the scenario epoch, a local date-time in the scenario's
 time zone (WITA, Asia/Makassar, for Kutim). Local times are used throughout, so no conversion is
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+
+from babel.dates import format_date, format_time
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _HDAY = re.compile(r"^H([+-]\d+)?(?:\s+(\d{1,2}:\d{2}))?$")
@@ -52,3 +55,19 @@ def parse_when(value: object, election_day: dt.date) -> dt.datetime:
 def minutes_between(start: dt.datetime, end: dt.datetime) -> float:
     """Minutes from ``start`` to ``end`` [min]."""
     return (end - start).total_seconds() / 60.0
+
+
+def date(d: dt.date, lang: str) -> str:
+    """'27 November 2024' in both languages (day first, as Indonesian readers and Kutim's English readers write it)."""
+    return format_date(d, format="d MMMM y", locale=lang)
+
+
+def clock(d: dt.datetime, lang: str) -> str:
+    """'10:52' (24-hour clock)."""
+    return format_time(d, format="HH:mm", locale=lang)
+
+
+def when(epoch: dt.datetime, minutes: float, lang: str) -> str:
+    """Model minutes from the epoch as a local date and clock time ('27 November 2024 10:52')."""
+    d = epoch + dt.timedelta(minutes=float(minutes))
+    return f"{date(d.date(), lang)} {clock(d, lang)}"

@@ -18,6 +18,7 @@ incident (see :mod:`sim.generate`), so every plan sees the same draws.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,20 @@ def ppk_id(kecamatan: str) -> str:
 
 
 KPU_ID = "KPU"
+
+
+def world_key(sc: LoadedScenario) -> str:
+    """SHA-256 of what :func:`build_world` reads (sites, travel, targets, the TPS table and the
+    travel matrix): scenarios with the same key have the same world, whatever else they change."""
+    spec = sc.spec
+    h = hashlib.sha256(str(sc.path).encode())
+    for part in (spec.sites, spec.travel, spec.targets):
+        h.update(part.model_dump_json().encode())
+    for table in (sc.tps, sc.travel_matrix):
+        if table is not None:  # row hashes: a third of the time of writing the table out as text
+            h.update(",".join(table.columns).encode())
+            h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def build_world(sc: LoadedScenario) -> World:

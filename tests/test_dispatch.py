@@ -100,20 +100,21 @@ def test_a_unit_back_in_service_takes_a_held_back_call_elsewhere(tmp_path):
         d["dispatch"] = {"max_travel_min": 60}
 
     sc, world = _scenario(tmp_path, change, FAR_TPS, FAR_LEGS)
-    from sim.model import ElectionDay
+    from sim.model import ElectionDay, UnitState
 
     stream = make_stream(world, [(400, "Z", GANGGUAN), (510, "A", GANGGUAN)], escalate=False)
     day = ElectionDay(sc, world, stream, "one")
     day.start()
     day.env.run(until=520)
-    assert [x.i for x in day.pending] == [1]  # held back for P's car (busy at Z)
-    p_car = next(u for u in day.units if u.uid == "P-patrol-1")
-    day.take_out(p_car)  # on scene at Z: it finishes first, then leaves service
+    assert day.queue() == (1,)  # held back for P's car (busy at Z)
+    assert day.unit_view("P-patrol-1").state == UnitState.ON_SCENE
+    day.take_out("P-patrol-1")  # on scene at Z: it finishes first, then leaves service
     day.env.run(until=531)
     # P's car cleared at 530 and left service: no unit based within 60 min of A is in service, so
     # the hold-back is gone and F's car goes at 530 (200 min away): arrives 730.
     rec = day.records()
-    assert rec.t_dispatch[1] == 530.0 and rec.units[1] == ["F-patrol-1"]
+    assert rec.incidents.t_dispatch[1] == 530.0 and rec.incidents.units[1] == ["F-patrol-1"]
+    assert day.unit_view("P-patrol-1").state == UnitState.OUT_OF_SERVICE
 
 
 # --- policies ------------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from conftest import TPS_HEADER, assert_refused, trace_copy
 
-import sim.scenario
+import sim.size
 from sim.cli import get_parser, main
 from sim.errors import UserError
-from sim.scenario import check_size, expected_incidents, load_scenario
+from sim.generate import expected_incidents
+from sim.scenario import load_scenario
+from sim.size import check_size
 
 RATE = ("incidents", "types", "gangguan", "rate_per_site_hour", "voting")
 
@@ -233,7 +235,7 @@ def test_force_lets_a_large_run_start(tmp_path, capsys, monkeypatch):
     assert get_parser().parse_args(["run", str(scenario), "--force"]).force
 
     # Through the command line: with small limits, a small run is refused, then runs with --force.
-    monkeypatch.setattr(sim.scenario, "MAX_INCIDENTS_TOTAL", 1)
+    monkeypatch.setattr(sim.size, "MAX_INCIDENTS_TOTAL", 1)
     args = ["run", str(scenario), "--reps", "1", "--no-report", "--quiet", "--set", RATE_SET]
     assert main([*args, "--out", str(tmp_path / "refused")]) == 2
     assert "about 6 incidents expected" in capsys.readouterr().err

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from sim import load_scenario, run_experiment
-from sim.cli import main, summary_table
+from sim.cli import main
 from sim.exercise import DECISION_COLUMNS, TIMELINE_COLUMNS
 from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
+from sim.report.exercise import ExerciseData
+from sim.report.printed import summary_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -93,6 +94,8 @@ def test_the_exercise_log_shown_is_real(tmp_path):
     argv = ["exercise", str(ROOT / "scenarios/kutim-2024.yaml"), "--injects"]
     argv += [str(ROOT / "scenarios/exercises/kutim-latihan-pra-operasi.csv"), "--plan", "pemilu2024"]
     assert main([*argv, "--out", str(tmp_path / "e"), "--quiet"]) == 0
-    text = set(pd.read_csv(tmp_path / "e" / "timeline.csv")["text"])
+    ex = ExerciseData.load(tmp_path / "e")
+    text = {line for _, line in ex.log("id").lines(ex.timeline[ex.timeline["replication"] == 0], ex.first_decisions)}
+    assert any(line in (tmp_path / "e" / "timeline.html").read_text(encoding="utf-8") for line in text)
     for line in shown.group(1).splitlines():
         assert line in text, line

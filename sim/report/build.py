@@ -25,13 +25,20 @@ def parse_formats(text: str | None) -> list[str]:
 
 
 def make_report(run_dir: str | Path, lang: str = "id", formats: list[str] | None = None) -> list[Path]:
-    """Write charts/*.png and the asked documents into the run folder; return the files written."""
+    """Write charts/*.png and the asked documents into the run folder; return the files written.
+
+    An exercise folder gets its own outputs instead (:func:`sim.report.exercise.write_exercise_report`:
+    timeline chart, timeline page, after-action summary); ``formats`` does not apply to it.
+    """
     from sim.report.charts import make_charts
     from sim.report.content import briefing_content
     from sim.report.documents import write_html, write_pdf, write_pptx, write_xlsx
+    from sim.report.exercise import is_exercise, write_exercise_report
 
     if lang not in LANGS:
         raise UserError("--lang", lang, f"unknown language; valid: {', '.join(LANGS)}")
+    if is_exercise(run_dir):
+        return write_exercise_report(run_dir, lang)
     formats = list(FORMATS) if formats is None else formats
     run = RunData.load(run_dir)
     charts_dir = run.path / "charts"

@@ -278,12 +278,12 @@ def make_charts(run: RunData, lang: str, out_dir: Path) -> list[Chart]:
     charts = []
     for make in makers:
         name = make.__name__.lstrip("_")
-        with _style():
+        with chart_style():
             made = make(run, t, view)
             if made is None:
                 continue
             fig, title, caption = made
-            path = _save(fig, out_dir, name)
+            path = save_figure(fig, out_dir, name)
         charts.append(Chart(name, path, title, caption))
     return charts
 
@@ -319,18 +319,20 @@ def _titled(t: Text, view: _View, title: str) -> str:
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def chart_style() -> Iterator[None]:
+    """The reports' chart style (matplotlib rc settings) inside the ``with`` block."""
     with mpl.rc_context(STYLE):
         yield
 
 
-def _figure(**kw: Any) -> Figure:
+def new_figure(**kw: Any) -> Figure:
+    """A figure of the reports' size and resolution, drawn without a display (Agg)."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained", **kw)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _save(fig: Figure, out_dir: Path, name: str) -> Path:
+def save_figure(fig: Figure, out_dir: Path, name: str) -> Path:
     """Write the figure as ``<name>.png`` via a temporary file and a rename (never half-written)."""
     path = out_dir / f"{name}.png"
     tmp = out_dir / f".{name}.png.tmp-{os.getpid()}"
@@ -538,7 +540,7 @@ def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str
     # would otherwise take a quarter of the width
     lo = max(float(np.percentile(values, 1)) * 0.8, 0.5)
     hi = max(float(values.max()) * 1.25, max(targets, default=0.0) * 1.3)
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.grid(True, which="major")
     ax.axhline(0.9, color="#888888", lw=1, ls=":", zorder=1)
@@ -617,7 +619,7 @@ def _incidents_per_hour(run: RunData, t: Text, view: _View) -> tuple[Figure, str
     colour = {k: TYPE_COLOURS[i % len(TYPE_COLOURS)] for i, k in enumerate(run.spec.incidents.types)}
     counts = {k: np.histogram(inc.loc[inc["type"] == k, "t_occur"], bins=edges)[0] / n_rep for k in types}
 
-    fig = _figure()
+    fig = new_figure()
     gs = fig.add_gridspec(1, 2, width_ratios=[3.3, 1])
     ax, axd = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
     _time_axis(ax, run, t0, t1, t.lang)
@@ -746,7 +748,7 @@ def _busy_open(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | 
         return None
     t0, t1 = _window(run)
     grid = np.arange(t0, t1 + 1e-9, GRID_STEP_MIN)
-    fig = _figure()
+    fig = new_figure()
     axes = fig.subplots(2, 1, sharex=True)
     spans = _phase_spans(run, view.incidents, t0, t1)
     peaks: dict[str, tuple[float, float]] = {}
@@ -832,7 +834,7 @@ def _kecamatan_response(run: RunData, t: Text, view: _View) -> tuple[Figure, str
     plans = [p for p in run.plans if p in set(tab["plan"])]
     k = len(plans)
     h = min(0.8 / k, 0.3)
-    fig = _figure()
+    fig = new_figure()
     ax_w, ax = fig.subplots(1, 2, sharey=True, width_ratios=[1, 2.6])
     for i, kec in enumerate(order):
         for a in (ax_w, ax):
@@ -939,7 +941,7 @@ def _comparison_forest(run: RunData, t: Text, view: _View) -> tuple[Figure, str,
     plans = [p for p in run.plans if p != baseline and p in set(cmp["plan"])]
     if not plans:
         return None
-    fig = _figure()
+    fig = new_figure()
     axes = fig.subplots(1, 2)
     for ax, kpis, unit in zip(axes, FOREST_KPIS, ("diff_minutes", "diff_points"), strict=True):
         scale = 1.0 if unit == "diff_minutes" else 100.0
@@ -1053,7 +1055,7 @@ def _sweep_curve(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] 
     xnum = pd.to_numeric(s[key], errors="coerce")
     numeric = bool(xnum.notna().all())
     cats = list(dict.fromkeys(s.sort_values("point")[key].astype(str)))
-    fig = _figure()
+    fig = new_figure()
     axes = fig.subplots(1, 2)
     styles = ("-", "--", ":", "-.")
     markers = ("o", "s", "^", "D", "v")
@@ -1367,7 +1369,7 @@ def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
     colours = [mpl.colormaps["YlOrRd"](v) for v in np.linspace(0.12, 0.85, len(MAP_BOUNDS) - 1)]
     cmap = ListedColormap([*colours, "#3B0A1E"])  # the last one: above the top bound
     norm = BoundaryNorm(MAP_BOUNDS, cmap.N, extend="max")
-    fig = _figure()
+    fig = new_figure()
     if len(plans) == 1:
         panels = [fig.add_subplot()]
         key_ax = panels[0]

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from sim import metrics
 from sim.errors import UserError
-from sim.scenario import Scenario, Timeline, _timeline, personnel_use
+from sim.scenario import Scenario, Timeline, personnel_use, resolve_timeline
 
 
 @dataclass
@@ -75,24 +75,9 @@ class RunData:
     @classmethod
     def load(cls, run_dir: str | Path) -> RunData:
         path = Path(run_dir)
-        man_path = path / "manifest.json"
-        if not man_path.is_file():
-            raise UserError(str(path), None, "not a finished run folder (no manifest.json); finish it with --resume")
-        try:
-            manifest = json.loads(man_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise UserError(str(man_path), None, "not a readable manifest") from None
-        for name, digest in manifest.get("files", {}).items():
-            f = path / name
-            if not f.is_file():
-                raise UserError(str(path), name, "listed in the manifest but missing")
-            if hashlib.sha256(f.read_bytes()).hexdigest() != digest:
-                raise UserError(str(path), name, "does not match its checksum in the manifest (changed after the run)")
-        try:
-            spec = Scenario.model_validate(manifest["scenario"]["resolved"])
-        except (KeyError, ValidationError):
-            raise UserError(str(man_path), "scenario.resolved", "missing or not a valid scenario") from None
-        epoch, timeline = _timeline(spec, str(man_path))
+        manifest, spec, epoch, timeline = verified_manifest(path)
+        if manifest.get("command") == "exercise":
+            raise UserError(str(path), "manifest.json", "an exercise folder: 'pilkada-sim report' renders its review")
 
         def read(name: str) -> pd.DataFrame:
             return pd.read_csv(path / name, keep_default_na=True)
@@ -121,6 +106,31 @@ class RunData:
             read("sites.csv"),
             read("targets.csv"),
         )
+
+
+def verified_manifest(folder: str | Path) -> tuple[dict[str, Any], Scenario, dt.datetime, Timeline]:
+    """The manifest of a finished folder (run, compare, sweep or exercise), its resolved scenario,
+    epoch and timeline; refused if it is unfinished or any file differs from its checksum."""
+    path = Path(folder)
+    man_path = path / "manifest.json"
+    if not man_path.is_file():
+        raise UserError(str(path), None, "not a finished run folder (no manifest.json); finish it with --resume")
+    try:
+        manifest = json.loads(man_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise UserError(str(man_path), None, "not a readable manifest") from None
+    for name, digest in manifest.get("files", {}).items():
+        f = path / name
+        if not f.is_file():
+            raise UserError(str(path), name, "listed in the manifest but missing")
+        if hashlib.sha256(f.read_bytes()).hexdigest() != digest:
+            raise UserError(str(path), name, "does not match its checksum in the manifest (changed after the run)")
+    try:
+        spec = Scenario.model_validate(manifest["scenario"]["resolved"])
+    except (KeyError, ValidationError):
+        raise UserError(str(man_path), "scenario.resolved", "missing or not a valid scenario") from None
+    epoch, timeline = resolve_timeline(spec, str(man_path))
+    return manifest, spec, epoch, timeline
 
 
 # A kecamatan (or a TPS) meets its targets when at least this share of its incidents needing a

@@ -1,7 +1,11 @@
-"""The exercise's outputs: timeline chart, timeline page (HTML), after-action summary (Markdown).
+"""The exercise's outputs in words: timeline chart, timeline page (HTML), after-action summary
+(Markdown), and the log lines of the console.
 
-Everything is built from the tables of :class:`sim.exercise.ExerciseResult`; the log shown is
-replication 0's (the one played at the console), the after-action summary covers every
+Everything is built from the saved, language-free tables of an exercise folder
+(:mod:`sim.exercise`: codes, ids and numbers) and its manifest, so ``pilkada-sim report
+EXERCISE_DIR --lang en`` renders the English review from the files without playing the exercise
+again, and refuses a folder whose files no longer match their checksums, as for a run. The log
+shown is replication 0's (the one played at the console); the after-action summary covers every
 replication. Text is in Bahasa Indonesia (default) or English.
 """
 
@@ -12,7 +16,7 @@ import datetime as dt
 import json
 import math
 import os
-import shutil
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +26,14 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from matplotlib.patches import Patch, Rectangle
 
-from sim.exercise import ExerciseResult, stamp
-from sim.injects import COLUMNS, Inject
-from sim.report.charts import _figure, _save, _style
-from sim.report.i18n import Text, date, percent
-from sim.runfolder import MANIFEST, sha256, write_csv
+from sim.errors import UserError
+from sim.exercise import AAR_COLUMNS, DECISION_COLUMNS, TIMELINE_COLUMNS, stamp
+from sim.injects import COLUMNS as EVENT_COLUMNS
+from sim.injects import Inject
+from sim.model import split_unit_id
+from sim.report.charts import chart_style, new_figure, save_figure
+from sim.report.data import verified_manifest
+from sim.report.i18n import LANGS, Text, date, percent
 
 PRIORITY_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#0072B2"}  # 3 = every lower priority too
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,6 +53,25 @@ class ExerciseInfo:
     election_day: dt.date
     events_file: str
     shift_min: float
+    queue_alert: int = 3
+
+    @classmethod
+    def of(cls, manifest: dict[str, Any], election_day: dt.date, epoch: dt.datetime) -> ExerciseInfo:
+        """What the manifest of an exercise folder says it was."""
+        ex = manifest["exercise"]
+        return cls(
+            scenario=manifest["scenario"]["name"],
+            title=manifest["scenario"].get("title") or "",
+            plan=ex["plan"],
+            seed=int(manifest["seed"]),
+            replications=int(manifest["replications"]),
+            background=bool(ex["background"]),
+            epoch=epoch,
+            election_day=election_day,
+            events_file=Path(ex["events_file"]["path"]).name,
+            shift_min=float(ex["shift_min"]),
+            queue_alert=int(ex["queue_alert"]),
+        )
 
 
 WORDS: dict[str, dict[str, str]] = {
@@ -147,8 +173,200 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+LOG_WORDS: dict[str, dict[str, str]] = {
+    "patrol": {"id": "Patroli", "en": "Patrol"},
+    "reserve": {"id": "Cadangan", "en": "Reserve"},
+    "tni": {"id": "TNI", "en": "TNI"},
+    "linmas": {"id": "Linmas", "en": "Linmas"},
+    "tps_guard": {"id": "petugas TPS", "en": "the TPS guard"},
+    "ppk_guard": {"id": "petugas PPK", "en": "the PPK guard"},
+    "ev_report": {"id": "Laporan {type} (prioritas {p}) di {site}", "en": "Report: {type} (priority {p}) at {site}"},
+    "ev_on_site": {
+        "id": "{type} di {site} diselesaikan di tempat oleh {who}",
+        "en": "{type} at {site} resolved on site by {who}",
+    },
+    "ev_dispatch": {
+        "id": "{unit} diberangkatkan ke {site} (perjalanan {m} menit)",
+        "en": "{unit} sent to {site} ({m} min on the way)",
+    },
+    "ev_arrive": {
+        "id": "{unit} tiba di {site} ({m} menit setelah laporan)",
+        "en": "{unit} arrived at {site} ({m} min after the report)",
+    },
+    "ev_queued": {
+        "id": "Tidak ada unit bebas untuk {type} di {site}: menunggu (antrean {q})",
+        "en": "No unit free for {type} at {site}: waiting (queue {q})",
+    },
+    "ev_escalate": {
+        "id": "Situasi di {site} meningkat menjadi {type} (prioritas {p})",
+        "en": "{site} escalated to {type} (priority {p})",
+    },
+    "ev_clear": {
+        "id": "{type} di {site} selesai ditangani ({m} menit setelah laporan)",
+        "en": "{type} at {site} cleared ({m} min after the report)",
+    },
+    "ev_unit_out": {"id": "{unit} tidak dapat beroperasi", "en": "{unit} out of service"},
+    "ev_unit_back": {"id": "{unit} kembali beroperasi", "en": "{unit} back in service"},
+    "ev_reinforcement": {"id": "Bantuan tiba di {post}: {units}", "en": "Reinforcement at {post}: {units}"},
+    "ev_cut": {"id": "Jalan ke {area} terputus", "en": "Roads to {area} cut"},
+    "ev_slow": {
+        "id": "Jalan ke {area} terhambat: waktu tempuh x{f}",
+        "en": "Roads to {area} slowed: travel time x{f}",
+    },
+    "ev_road_open": {"id": "Jalan ke {area} kembali normal", "en": "Roads to {area} back to normal"},
+    "ev_surge": {
+        "id": "Lonjakan {type} di {kec}: laju x{f} ({n} kejadian tambahan)",
+        "en": "Surge of {type} in {kec}: rate x{f} ({n} extra incidents)",
+    },
+    "ev_surge_end": {"id": "Lonjakan di {kec} berakhir", "en": "Surge in {kec} over"},
+    "all_types": {"id": "semua jenis kejadian", "en": "all incident types"},
+    "dp_no_unit_priority_1": {
+        "id": "KEPUTUSAN: tidak ada unit bebas untuk kejadian prioritas 1 di {site}",
+        "en": "DECISION: no unit free for a priority-1 incident at {site}",
+    },
+    "dp_queue_long": {
+        "id": "KEPUTUSAN: antrean lebih dari {n} kejadian",
+        "en": "DECISION: more than {n} incidents waiting",
+    },
+    "dp_escalation": {
+        "id": "KEPUTUSAN: situasi di {site} meningkat menjadi {type}",
+        "en": "DECISION: {site} escalated to {type}",
+    },
+    "dp_cut_off": {"id": "KEPUTUSAN: {area} terputus", "en": "DECISION: {area} cut off"},
+    "situation": {
+        "id": "{open} kejadian terbuka ({p1} prioritas 1), {q} menunggu; "
+        "unit sibuk {busy}, bebas {free}, tidak beroperasi {out}",
+        "en": "{open} open incidents ({p1} priority 1), {q} waiting; units busy {busy}, free {free}, out {out}",
+    },
+}
+
+
 def _text(lang: str) -> Text:
-    return Text(lang, WORDS)
+    return Text(lang, {**WORDS, **LOG_WORDS})
+
+
+# --- the log in words -------------------------------------------------------------------------
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or v == ""
+
+
+@dataclass(frozen=True)
+class Names:
+    """Sites, posts and units by the names a trainer knows (from the folder's ``sites.csv``)."""
+
+    kind: dict[str, str]  # site id -> tps, ppk, kpu or post
+    kecamatan: dict[str, str]
+    post_name: dict[str, str]
+
+    @classmethod
+    def of(cls, sites: pd.DataFrame) -> Names:
+        ids = sites["site_id"].astype(str).tolist()
+        posts = sites[sites["kind"] == "post"]
+        return cls(
+            dict(zip(ids, sites["kind"].astype(str), strict=True)),
+            dict(zip(ids, sites["kecamatan"].astype(str), strict=True)),
+            dict(zip(posts["site_id"].astype(str), posts["name"].astype(str), strict=True)),
+        )
+
+    def site(self, sid: str) -> str:
+        return f"TPS {sid} ({self.kecamatan[sid]})" if self.kind.get(sid) == "tps" else sid
+
+    def unit(self, uid: str, t: Text) -> str:
+        post, role, n = split_unit_id(uid)
+        return f"{t(role)} {self.post_name.get(post, post)}-{n}"
+
+
+class LogText:
+    """Rows of ``timeline.csv`` (or of a running :class:`sim.exercise.Exercise`) as log lines."""
+
+    def __init__(self, lang: str, names: Names, info: ExerciseInfo, messages: dict[int, str]) -> None:
+        self.t, self.names, self.info, self.messages = _text(lang), names, info, messages
+
+    def situation(self, s: Mapping[Any, Any]) -> str:
+        return self.t(
+            "situation",
+            open=int(s["open_incidents"]),
+            p1=int(s["open_priority_1"]),
+            q=int(s["queued"]),
+            busy=int(s["units_busy"]),
+            free=int(s["units_free"]),
+            out=int(s["units_out"]),
+        )
+
+    def decision(self, d: Mapping[Any, Any]) -> str:
+        """A decision point: what is to be decided, then the situation."""
+        t, kind = self.t, str(d["decision"])
+        words: dict[str, Any] = {}
+        if kind in ("no_unit_priority_1", "escalation"):
+            words["site"] = self.names.site(str(d["site_id"]))
+        if kind == "escalation":
+            words["type"] = d["type"]
+        if kind == "queue_long":
+            words["n"] = self.info.queue_alert
+        if kind == "cut_off":
+            words["area"] = d["kecamatan"]
+        return f"{t(f'dp_{kind}', **words)}. {self.situation(d)}"
+
+    def line(self, row: Mapping[Any, Any], decision: Mapping[Any, Any] | None = None) -> str:
+        """One log row in words, after its time stamp; a decision row needs its decision point."""
+        t, names, ev = self.t, self.names, str(row["event"])
+        area = str(row["kecamatan"])
+        if not _blank(row["other_kecamatan"]):
+            area = f"{area} - {row['other_kecamatan']}"
+        site = "" if _blank(row["site_id"]) else names.site(str(row["site_id"]))
+        units = [] if _blank(row["unit_id"]) else [names.unit(u, t) for u in str(row["unit_id"]).split(";")]
+        unit = ", ".join(units)
+        minutes = None if _blank(row["minutes"]) else round(float(row["minutes"]))
+        kind, prio = row["type"], None if _blank(row["priority"]) else int(row["priority"])
+        if ev == "inject":
+            text = f"[{int(row['inject'])}] {self.messages.get(int(row['inject']), '')}"
+        elif ev in ("road_closure", "flood"):
+            factor = float(row["value"])
+            text = t("ev_cut", area=area) if math.isinf(factor) else t("ev_slow", area=area, f=f"{factor:g}")
+        elif ev == "road_open":
+            text = t("ev_road_open", area=area)
+        elif ev in ("unit_out", "unit_back"):
+            text = t(f"ev_{ev}", unit=unit)
+        elif ev == "reinforcement":
+            post = names.post_name.get(str(row["site_id"]), str(row["site_id"]))
+            text = t("ev_reinforcement", post=post, units=unit)
+        elif ev == "surge":
+            what = t("all_types") if _blank(kind) else kind
+            text = t("ev_surge", type=what, kec=area, f=f"{float(row['value']):g}", n=int(row["count"]))
+        elif ev == "surge_end":
+            text = t("ev_surge_end", kec=area)
+        elif ev == "report":
+            text = t("ev_report", type=kind, p=prio, site=site)
+        elif ev == "on_site":
+            text = t("ev_on_site", type=kind, site=site, who=t(str(row["resolved_by"])))
+        elif ev == "dispatch":
+            text = t("ev_dispatch", unit=unit, site=site, m=minutes)
+        elif ev == "arrive":
+            text = t("ev_arrive", unit=unit, site=site, m=minutes)
+        elif ev == "queued":
+            text = t("ev_queued", type=kind, site=site, q=int(row["count"]))
+        elif ev == "escalate":
+            text = t("ev_escalate", site=site, type=kind, p=prio)
+        elif ev == "clear":
+            text = t("ev_clear", type=kind, site=site, m=minutes)
+        elif ev == "decision":
+            assert decision is not None, "a decision row needs its decision point"
+            text = self.decision(decision)
+        else:
+            raise ValueError(f"no words for event '{ev}'")
+        return f"{_stamp(self.info, float(row['t']))} {text}"
+
+    def lines(self, timeline: pd.DataFrame, decisions: pd.DataFrame) -> list[tuple[str, str]]:
+        """``(event, line)`` of every row of one replication's log, decision rows with their point
+        (the n-th decision row of the log is the n-th row of ``decision_points.csv``)."""
+        points = iter(decisions.to_dict("records"))
+        out = []
+        for row in timeline.to_dict("records"):
+            d = next(points) if row["event"] == "decision" else None
+            out.append((str(row["event"]), self.line(row, d)))
+        return out
 
 
 def _stamp(info: ExerciseInfo, t: float) -> str:
@@ -156,12 +374,6 @@ def _stamp(info: ExerciseInfo, t: float) -> str:
 
 
 # --- the after-action summary ---------------------------------------------------------------
-
-
-# Injects judged by the incidents they concern. A unit_back concerns none; a reinforcement helps
-# with incidents rather than posing them (those its units took were late, if at all, for waiting
-# before it came), so it is neither a shortfall nor a success.
-JUDGED = ("incident", "surge", "road_closure", "flood", "unit_out")
 
 
 @dataclass(frozen=True)
@@ -175,6 +387,7 @@ class InjectOutcome:
     related: int  # incidents it concerns that needed a unit, summed over replications
     related_in_time: int  # of these, reached within their target
     missed_reps: int  # replications in which at least one of them missed its target
+    judged_kind: bool  # the kind is judged by its incidents (aar.csv "judged", from sim.exercise.KINDS)
 
     @property
     def related_share(self) -> float:
@@ -183,7 +396,7 @@ class InjectOutcome:
 
     @property
     def judged(self) -> bool:
-        return self.inject.kind in JUDGED and self.related > 0
+        return self.judged_kind and self.related > 0
 
     @property
     def went_well(self) -> bool:
@@ -195,7 +408,7 @@ class InjectOutcome:
         return self.judged and self.related_in_time < self.related
 
 
-def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[InjectOutcome]:
+def inject_outcomes(aar: pd.DataFrame, played: list[Inject], names: Names, lang: str) -> list[InjectOutcome]:
     t = _text(lang)
     out = []
     for inj in played:
@@ -208,7 +421,7 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[
             if r0 is not None and r0["incidents"]:
                 target = {"target": round(float(r0["target_min"])), "p": int(r0["priority"])}
                 if r0["reached"]:
-                    units = str(r0["unit_names"]).replace(";", ", ")
+                    units = ", ".join(names.unit(u, t) for u in str(r0["units"]).split(";"))
                     happened = t("reached_by", units=units, m=round(float(r0["response_min"])), **target)
                 else:
                     happened = t("not_reached", **target)
@@ -227,16 +440,15 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], lang: str) -> list[
                 in_time = t("share_incidents", share=percent(related_in_time / related, lang), n=related)
             else:
                 in_time = t("na")
-        out.append(InjectOutcome(inj, happened, in_time, related, related_in_time, missed))
+        judged = bool(rows["judged"].all()) if len(rows) else False
+        out.append(InjectOutcome(inj, happened, in_time, related, related_in_time, missed, judged))
     return out
 
 
-def aar_markdown(
-    info: ExerciseInfo, aar: pd.DataFrame, decisions: pd.DataFrame, open_end: int, played: list[Inject], lang: str
-) -> str:
+def aar_markdown(ex: ExerciseData, lang: str) -> str:
     """``aar.md``: the after-action summary (HSEEP spirit: objectives, what happened, shortfalls)."""
-    t = _text(lang)
-    outcomes = inject_outcomes(aar, played, lang)
+    t, info, decisions = _text(lang), ex.info, ex.decisions
+    outcomes = inject_outcomes(ex.aar, ex.played, ex.names, lang)
     lines = [f"# {t('aar_title')}", "", _scope(info, lang), "", f"## {t('injects')}", ""]
     head = [
         t(k) for k in ("col_no", "col_time", "col_kind", "col_target", "col_expected", "col_happened", "col_in_time")
@@ -255,9 +467,9 @@ def aar_markdown(
         ]
         lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     lines += ["", f"## {t('decisions')}", ""]
-    lines += _decision_lines(info, decisions, lang)
+    lines += _decision_lines(ex, lang)
     lines += ["", f"## {t('short')}", ""]
-    short = shortfalls(outcomes, decisions, open_end, info, lang)
+    short = shortfalls(outcomes, decisions, ex.open_end, info, lang)
     lines += [f"- {s}" for s in short] or [t("nothing_short")]
     lines += ["", f"## {t('good')}", ""]
     lines += [f"- {g}" for g in went_well(outcomes, lang)] or [t("nothing_good")]
@@ -293,14 +505,13 @@ def _decision_counts(decisions: pd.DataFrame) -> tuple[dict[str, int], int, floa
     return {str(k): int(v) for k, v in counts.items()}, len(first), len(decisions) / reps
 
 
-def _decision_lines(info: ExerciseInfo, decisions: pd.DataFrame, lang: str) -> list[str]:
-    t = _text(lang)
-    _, n0, mean = _decision_counts(decisions)
+def _decision_lines(ex: ExerciseData, lang: str) -> list[str]:
+    t, log = _text(lang), ex.log(lang)
+    _, n0, mean = _decision_counts(ex.decisions)
     lines = [t("decision_counts", n=n0, mean=f"{mean:.1f}".replace(".", "," if lang == "id" else "."))]
-    first = decisions[decisions["replication"] == 0]
     lines.append("")
-    for r in first.to_dict("records"):
-        lines.append(f"- {_stamp(info, float(r['t']))} {_md_cell(str(r['text']))}")
+    for r in ex.first_decisions.to_dict("records"):
+        lines.append(f"- {_stamp(ex.info, float(r['t']))} {_md_cell(log.decision(r))}")
     return lines
 
 
@@ -372,8 +583,8 @@ def timeline_chart(
     rows = sorted(set(inc["kecamatan"]) | {kecamatan[i.kec] for i in played if i.kec >= 0}, key=kecamatan.index)
     rows += sorted({kecamatan[i.other] for i in played if i.other >= 0} - set(rows), key=kecamatan.index)
     y_of = {k: j for j, k in enumerate(rows)}
-    with _style():
-        fig = _figure()
+    with chart_style():
+        fig = new_figure()
         total = sum(b - a for a, b in panels)
         widths = [max(b - a, 0.07 * total) for a, b in panels]  # a short day stays wide enough to read
         axes = fig.subplots(1, len(panels), sharey=True, width_ratios=widths, squeeze=False)[0]
@@ -403,7 +614,7 @@ def timeline_chart(
             Patch(color="#999999", label=t("on_scene")),
         ]
         fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
-        return _save(fig, out_dir, "timeline")
+        return save_figure(fig, out_dir, "timeline")
 
 
 def _draw_bars(ax: Any, inc: pd.DataFrame, y_of: dict[str, int], horizon: float) -> None:
@@ -483,17 +694,10 @@ def _clock_ticks(ax: Any, info: ExerciseInfo, lo: float, hi: float, most: int) -
 # --- the timeline page ------------------------------------------------------------------------
 
 
-def timeline_html(
-    info: ExerciseInfo,
-    timeline: pd.DataFrame,
-    aar_md_sections: dict[str, Any],
-    chart: Path,
-    lang: str,
-) -> str:
+def timeline_html(ex: ExerciseData, aar_md_sections: dict[str, Any], chart: Path, lang: str) -> str:
     """``timeline.html``: one self-contained page (chart inline, no scripts)."""
-    t = _text(lang)
+    t, info = _text(lang), ex.info
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    log = timeline[timeline["replication"] == 0]
     img = base64.b64encode(chart.read_bytes()).decode("ascii")
     return env.get_template("exercise.html.j2").render(
         lang=lang,
@@ -503,17 +707,15 @@ def timeline_html(
         chart_caption=t("chart_caption"),
         chart_src=f"data:image/png;base64,{img}",
         log_title=t("log"),
-        log=list(zip(log["event"].astype(str), log["text"].astype(str), strict=True)),
+        log=ex.log(lang).lines(ex.timeline[ex.timeline["replication"] == 0], ex.first_decisions),
         **aar_md_sections,
     )
 
 
-def aar_sections(
-    info: ExerciseInfo, aar: pd.DataFrame, decisions: pd.DataFrame, open_end: int, played: list[Inject], lang: str
-) -> dict[str, Any]:
+def aar_sections(ex: ExerciseData, lang: str) -> dict[str, Any]:
     """The after-action summary as parts for the HTML page."""
-    t = _text(lang)
-    outcomes = inject_outcomes(aar, played, lang)
+    t, info, decisions, log = _text(lang), ex.info, ex.decisions, ex.log(lang)
+    outcomes = inject_outcomes(ex.aar, ex.played, ex.names, lang)
     head = [
         t(k)
         for k in (
@@ -548,9 +750,9 @@ def aar_sections(
         "inject_rows": rows,
         "decisions_title": t("decisions"),
         "decision_summary": t("decision_counts", n=n0, mean=f"{mean:.1f}".replace(".", "," if lang == "id" else ".")),
-        "decision_rows": [(_stamp(info, float(r["t"])), str(r["text"])) for r in first.to_dict("records")],
+        "decision_rows": [(_stamp(info, float(r["t"])), log.decision(r)) for r in first.to_dict("records")],
         "short_title": t("short"),
-        "short": shortfalls(outcomes, decisions, open_end, info, lang) or [t("nothing_short")],
+        "short": shortfalls(outcomes, decisions, ex.open_end, info, lang) or [t("nothing_short")],
         "good_title": t("good"),
         "good": went_well(outcomes, lang) or [t("nothing_good")],
     }
@@ -558,80 +760,145 @@ def aar_sections(
 
 # --- the exercise folder ----------------------------------------------------------------------
 
-PLAYED_COLUMNS = COLUMNS
+TEXT_COLUMNS = (
+    *("type", "site_id", "kecamatan", "other_kecamatan", "unit_id", "resolved_by", "decision", "units"),
+    *("event", "kind", "target", "time", "message", "expected_action", "role", "outcome"),
+)
 
 
-def played_table(played: list[Inject], info: ExerciseInfo) -> pd.DataFrame:
-    """The injects as played (shifted, live ones included), as an events list that replays them."""
-    rows = []
-    for i in played:
-        d = info.epoch + dt.timedelta(minutes=float(i.t))
-        time = f"{d:%Y-%m-%d %H:%M}" if d.second == 0 and d.microsecond == 0 else f"{d:%Y-%m-%dT%H:%M:%S}"
-        if i.kind in ("road_closure", "flood"):
-            value = "" if i.value is None or math.isinf(i.value) else f"{i.value:g}"
-        elif i.kind in ("reinforcement", "surge"):
-            value = f"{i.value:g}" if i.value is not None else ""
-        else:
-            value = ""
-        rows.append(
-            {
-                "number": i.number,
-                "time": time,
-                "kind": i.kind,
-                "target": i.target,
-                "type": i.type if i.kind in ("incident", "surge") else "",
-                "priority": "" if i.priority is None else str(i.priority),
-                "value": value,
-                "duration": "" if i.duration_min is None else f"{i.duration_min:g}",
-                "role": i.role if i.kind == "reinforcement" else "",
-                "message": i.message,
-                "expected_action": i.expected_action,
-            }
+def _read(path: Path) -> pd.DataFrame:
+    """A saved table, ids and codes as text (a TPS id '007' stays '007'), empty cells ''."""
+    head = pd.read_csv(path, nrows=0).columns
+    text = {c: str for c in head if c in TEXT_COLUMNS}
+    df = pd.read_csv(path, dtype=text, keep_default_na=True)
+    for c in text:
+        df[c] = df[c].fillna("")
+    return df
+
+
+@dataclass
+class ExerciseData:
+    """A finished exercise folder, read back (never played again) for its outputs in words."""
+
+    path: Path
+    manifest: dict[str, Any]
+    info: ExerciseInfo
+    timeline: pd.DataFrame
+    decisions: pd.DataFrame
+    aar: pd.DataFrame
+    events: pd.DataFrame  # injects.csv: the events list as played
+    incidents: pd.DataFrame
+    sites: pd.DataFrame
+    kecamatan: list[str]  # in the scenario's order
+    played: list[Inject]  # replication 0's injects, as played (typed-in ones included)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ExerciseData:
+        path = Path(folder)
+        manifest, spec, epoch, _ = verified_manifest(path)
+        if manifest.get("command") != "exercise":
+            raise UserError(str(path), "manifest.json", "not an exercise folder")
+        tables = {n: _read(path / n) for n in EXERCISE_TABLES}
+        missing = [(n, c) for n, cols in EXERCISE_TABLES.items() for c in cols if c not in tables[n].columns]
+        if missing:
+            n, c = missing[0]
+            raise UserError(str(path / n), c, "no such column: made by an older pilkada-sim; play the exercise again")
+        targets = pd.read_csv(path / "targets.csv", dtype={"kecamatan": str})
+        kecamatan = list(dict.fromkeys(targets["kecamatan"]))
+        events = tables["injects.csv"]
+        aar = tables["aar.csv"]
+        first = aar[aar["replication"] == 0]
+        by_number = {int(r["number"]): r for r in events.to_dict("records")}
+        played = []
+        for r in first.to_dict("records"):
+            e = by_number.get(int(r["inject"]), {})
+            kec = kecamatan.index(r["kecamatan"]) if r["kecamatan"] else -1
+            other = kecamatan.index(r["other_kecamatan"]) if r["other_kecamatan"] else -1
+            end = float(r["t_end"])
+            played.append(
+                Inject(
+                    number=int(r["inject"]),
+                    where="",
+                    t=float(r["t"]),
+                    kind=str(r["kind"]),
+                    target=str(r["target"]),
+                    duration_min=None if math.isnan(end) else end - float(r["t"]),
+                    message=str(e.get("message", "")),
+                    expected_action=str(e.get("expected_action", "")),
+                    kec=kec,
+                    other=other,
+                )
+            )
+        info = ExerciseInfo.of(manifest, spec.election_day, epoch)
+        return cls(
+            path,
+            manifest,
+            info,
+            tables["timeline.csv"],
+            tables["decision_points.csv"],
+            aar,
+            events,
+            tables["incidents.csv"],
+            _read(path / "sites.csv"),
+            kecamatan,
+            played,
         )
-    return pd.DataFrame(rows, columns=list(PLAYED_COLUMNS))
+
+    @property
+    def names(self) -> Names:
+        return Names.of(self.sites)
+
+    @property
+    def first_decisions(self) -> pd.DataFrame:
+        return self.decisions[self.decisions["replication"] == 0]
+
+    @property
+    def open_end(self) -> int:
+        """Incidents still open at the end of replication 0."""
+        inc = self.incidents
+        return int(((inc["replication"] == 0) & (inc["outcome"] == "open_at_end")).sum())
+
+    def log(self, lang: str) -> LogText:
+        messages = {int(r["number"]): str(r["message"]) for r in self.events.to_dict("records")}
+        return LogText(lang, self.names, self.info, messages)
 
 
-def write_exercise(
-    out: Path,
-    result: ExerciseResult,
-    info: ExerciseInfo,
-    kecamatan: list[str],
-    lang: str,
-    manifest: dict[str, Any],
-) -> list[Path]:
-    """Write the exercise folder ``out`` (must not exist): built in a temporary sibling folder,
-    then renamed, so a folder either is complete (with ``manifest.json``) or does not exist."""
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / "charts").mkdir(parents=True)
+EXERCISE_TABLES: dict[str, Iterable[str]] = {
+    "timeline.csv": TIMELINE_COLUMNS,
+    "decision_points.csv": DECISION_COLUMNS,
+    "aar.csv": AAR_COLUMNS,
+    "injects.csv": EVENT_COLUMNS,
+    "incidents.csv": ("replication", "kecamatan", "t_report", "t_arrive", "t_clear", "priority", "outcome"),
+}
+EXERCISE_FILES = ("charts/timeline.png", "aar.md", "timeline.html")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def is_exercise(folder: str | Path) -> bool:
+    """Whether ``folder``'s manifest says an exercise made it (False if it has none readable)."""
     try:
-        open_end = int(((result.incidents["replication"] == 0) & (result.incidents["outcome"] == "open_at_end")).sum())
-        tables = {
-            "timeline.csv": result.timeline,
-            "decision_points.csv": result.decisions,
-            "aar.csv": result.aar,
-            "injects.csv": played_table(result.events, info),
-            "incidents.csv": result.incidents,
-            "units.csv": result.units,
-        }
-        for name, df in tables.items():
-            write_csv(df, tmp / name)
-        chart = timeline_chart(info, result.incidents, result.played, kecamatan, lang, tmp / "charts")
-        md = aar_markdown(info, result.aar, result.decisions, open_end, result.played, lang)
-        (tmp / "aar.md").write_text(md, encoding="utf-8")
-        sections = aar_sections(info, result.aar, result.decisions, open_end, result.played, lang)
-        (tmp / "timeline.html").write_text(
-            timeline_html(info, result.timeline, sections, chart, lang), encoding="utf-8"
-        )
-        files = {str(p.relative_to(tmp)): sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        (tmp / MANIFEST).write_text(
-            json.dumps({**manifest, "files": files}, indent=2, default=str, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [out / name for name in files] + [out / MANIFEST]
+        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("command") == "exercise"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def write_exercise_report(folder: str | Path, lang: str = "id") -> list[Path]:
+    """The exercise's outputs in ``lang`` from its saved tables: ``charts/timeline.png``,
+    ``aar.md``, ``timeline.html`` (each written whole or not at all); the files written."""
+    if lang not in LANGS:
+        raise UserError("--lang", lang, f"unknown language; valid: {', '.join(LANGS)}")
+    ex = ExerciseData.load(folder)
+    charts = ex.path / "charts"
+    charts.mkdir(exist_ok=True)
+    chart = timeline_chart(ex.info, ex.incidents, ex.played, ex.kecamatan, lang, charts)
+    _write_text(ex.path / "aar.md", aar_markdown(ex, lang))
+    _write_text(ex.path / "timeline.html", timeline_html(ex, aar_sections(ex, lang), chart, lang))
+    written = [chart, ex.path / "aar.md", ex.path / "timeline.html"]
+    record = {"lang": lang, "files": [str(p.relative_to(ex.path)) for p in written]}
+    _write_text(ex.path / "report.json", json.dumps(record, indent=2) + "\n")
+    return written

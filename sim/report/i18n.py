@@ -7,13 +7,17 @@ of the report: they come with their definition from :mod:`sim.metrics` (:func:`k
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
-from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 
 from sim import metrics
+
+# Dates and clock times are formatted on the model side (an inject's error message shows them
+# too); the reports take them from here.
+from sim.timeparse import clock as clock
+from sim.timeparse import date as date
+from sim.timeparse import when as when
 
 LANGS = ("id", "en")
 
@@ -31,21 +35,6 @@ def percent(x: float | None, lang: str, decimals: int = 0) -> str:
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
     return format_percent(x, format=pattern, locale=lang)
-
-
-def date(d: dt.date, lang: str) -> str:
-    """'27 November 2024' in both languages (day first, as Indonesian readers and Kutim's English readers write it)."""
-    return format_date(d, format="d MMMM y", locale=lang)
-
-
-def clock(d: dt.datetime, lang: str) -> str:
-    return format_time(d, format="HH:mm", locale=lang)
-
-
-def when(epoch: dt.datetime, minutes: float, lang: str) -> str:
-    """Model minutes from the epoch as a local date and clock time ('27 November 2024 10:52')."""
-    d = epoch + dt.timedelta(minutes=float(minutes))
-    return f"{date(d.date(), lang)} {clock(d, lang)}"
 
 
 def duration(minutes: float, lang: str) -> str:

@@ -1,0 +1,189 @@
+"""What the command line prints: the run, confidence-interval, verdict and sweep tables, the
+precision line and the validate personnel table.
+
+These are report output (words and layout, no statistics): every figure comes from the saved
+tables or from :mod:`sim.metrics` and :mod:`sim.scenario`, which define it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import metrics
+from sim.exercise import ExerciseResult
+from sim.experiment import Point
+from sim.runner import PRECISION_KPI, Outcome, Precision
+from sim.scenario import LoadedScenario, personnel_use
+
+
+def validation_text(sc: LoadedScenario) -> str:
+    """What ``validate`` prints: the scenario in one line, then each plan's personnel per kind."""
+    n_sites = len(sc.spec.sites.ppk) + 1
+    kinds = list(sc.spec.forces)
+    lines = [
+        f"{sc.path}: scenario '{sc.name}' is valid: {len(sc.tps)} TPS, {len(sc.spec.sites.ppk)} kecamatan, "
+        f"{int(sc.tps['voters'].sum()):,} voters, {len(sc.spec.plans)} plans",
+        f"{'plan':<16}" + "".join(f"{k:>16}" for k in kinds),
+        f"{'(available)':<16}" + "".join(f"{sc.spec.forces[k]:>16}" for k in kinds),
+    ]
+    for name, plan in sc.spec.plans.items():
+        use = personnel_use(plan, sc.tps, n_sites)
+        lines.append(f"{name:<16}" + "".join(f"{use.get(k, 0):>16}" for k in kinds))
+    return "\n".join(lines)
+
+
+SUMMARY_COLUMNS = [  # kpi, header, width, format: the printed run table (means over replications)
+    ("incidents", "incidents", 10, ".1f"),
+    ("dispatched", "dispatched", 11, ".1f"),
+    ("reached_share", "reached", 9, ".0%"),
+    ("response_mean_min", "mean resp", 10, ".1f"),
+    ("within_target", "in target", 10, ".0%"),
+    ("within_target_p1", "P1 in target", 13, ".0%"),
+    ("escalations", "escalated", 10, ".1f"),
+    ("peak_busy_units", "peak busy", 10, ".1f"),
+]
+
+
+def summary_table(kpi: pd.DataFrame, plans: list[str]) -> str:
+    """Mean over replications per plan, as printed after a run (definitions: sim.metrics)."""
+    head = f"{'plan':<14}" + "".join(f"{h:>{w}}" for _, h, w, _ in SUMMARY_COLUMNS)
+    lines = [head, "-" * len(head)]
+    for plan in plans:
+        k = kpi[kpi["plan"] == plan]
+        cells = []
+        for col, _, w, fmt in SUMMARY_COLUMNS:
+            vals = k[col].to_numpy(dtype=float)
+            v = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+            cells.append(f"{v:>{w}{fmt}}" if np.isfinite(v) else f"{'n/a':>{w}}")
+        lines.append(f"{plan:<14}" + "".join(cells))
+    lines.append(
+        f"(means over {kpi['replication'].nunique()} replications of dispatched incidents; response in minutes, "
+        "unreached counted at the horizon; 'in target' = reached within the target for their kecamatan and priority)"
+    )
+    return "\n".join(lines)
+
+
+def _records(df: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Rows of a table as dicts, looked up by the values of ``keys``."""
+    return {tuple(r[k] for k in keys): {str(c): v for c, v in r.items()} for r in df.to_dict("records")}
+
+
+def _ci(row: dict[str, Any], scale: float = 1.0, fmt: str = ".1f") -> str:
+    if not np.isfinite(row["mean"]):
+        return "n/a"
+    if not np.isfinite(row["ci_low"]):
+        return f"{row['mean'] * scale:{fmt}}"
+    return f"{row['mean'] * scale:{fmt}} [{row['ci_low'] * scale:{fmt}}, {row['ci_high'] * scale:{fmt}}]"
+
+
+def ci_table(summary: pd.DataFrame, pct: pd.DataFrame, plans: list[str]) -> str:
+    """Main KPIs with 95% intervals: replication means (Student t) and the pooled p90 (bootstrap)."""
+    s = _records(summary, ["plan", "kpi"])
+    q = _records(pct, ["plan", "quantile"])
+    head = f"{'plan':<14}{'mean response min':>26}{'pooled p90 min':>26}{'in target %':>16}{'reached %':>16}"
+    lines = ["95% confidence intervals", head, "-" * len(head)]
+    for plan in plans:
+        p90 = q[(plan, metrics.HEADLINE_QUANTILE)]
+        pooled = _ci({"mean": p90["response_min"], "ci_low": p90["ci_low"], "ci_high": p90["ci_high"]})
+        lines.append(
+            f"{plan:<14}{_ci(s[(plan, 'response_mean_min')]):>26}{pooled:>26}"
+            f"{_ci(s[(plan, 'within_target')], 100, '.0f'):>16}{_ci(s[(plan, 'reached_share')], 100, '.0f'):>16}"
+        )
+    return "\n".join(lines)
+
+
+VERDICT_KPIS = [  # kpi, unit, scale: the compare verdict; labels and direction from sim.metrics
+    ("response_mean_min", "min", 1.0),
+    (f"response_pooled_p{metrics.HEADLINE_QUANTILE}_min", "min", 1.0),
+    ("within_target", "points", 100.0),
+    ("within_target_p1", "points", 100.0),
+    ("waited_share", "points", 100.0),
+    ("escalations", "", 1.0),
+    ("open_at_end", "", 1.0),
+]
+
+
+def verdict_table(comparison: pd.DataFrame, baseline: str, plans: list[str]) -> str:
+    """One block per plan: paired differences against the baseline in words, with 95% intervals."""
+    c = _records(comparison, ["plan", "kpi"])
+    lines = []
+    for plan in plans:
+        n = int(c[(plan, "response_mean_min")]["n"])
+        lines.append(f"{plan} vs {baseline} (paired over {n} replications, 95% CI)")
+        for kpi, unit, scale in VERDICT_KPIS:
+            meta = metrics.kpi(kpi)
+            label, smaller_better = meta.label_en.lower(), meta.better == "lower"
+            r = c[(plan, kpi)]
+            d, lo, hi = r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale
+            if not np.isfinite(d):
+                lines.append(f"  {label:<24} n/a")
+                continue
+            if d == 0 and lo == 0 and hi == 0:
+                words = "no difference"
+            elif unit == "points":
+                words = f"{d:+.1f} points"
+            elif unit == "min":
+                words = f"{abs(d):.1f} min {'shorter' if d < 0 else 'longer'}"
+            else:
+                words = f"{d:+.2f}"
+            better = (d < 0) == smaller_better
+            verdict = ("better" if better else "worse") if r["significant"] else "not significant"
+            if not np.isfinite(lo):
+                interval = ""
+            elif unit == "min" and (lo > 0 or hi < 0):  # magnitudes, in the sense of the words
+                interval = f"[{min(abs(lo), abs(hi)):.1f}, {max(abs(lo), abs(hi)):.1f}]"
+            else:
+                interval = f"[{lo:+.1f}, {hi:+.1f}]"
+            lines.append(f"  {label:<24} {words:<22} {interval:<20} {verdict}")
+    return "\n".join(lines)
+
+
+def sweep_table(summary: pd.DataFrame, points: list[Point], plans: list[str]) -> str:
+    """Per grid point and plan: mean response, mean daily p90 and share in target, with 95% intervals."""
+    keys = [k for k, _ in points[0].values]
+    head = (
+        "  ".join(f"{k.split('.')[-1]:>10}" for k in keys) + f"  {'plan':<14}{'mean response min':>26}"
+        f"{'daily p90 min (mean)':>26}{'in target %':>22}"
+    )
+    lines = [head, "-" * len(head)]
+    s = _records(summary, ["point", "plan", "kpi"])
+    for pt in points:
+        for plan in plans:
+            vals = "  ".join(f"{v:>10}" for _, v in pt.values)
+            lines.append(
+                f"{vals}  {plan:<14}{_ci(s[(pt.index, plan, 'response_mean_min')]):>26}"
+                f"{_ci(s[(pt.index, plan, 'response_daily_p90_min')]):>26}"
+                f"{_ci(s[(pt.index, plan, 'within_target')], 100, '.0f'):>22}"
+            )
+    lines.append("(mean over replications with 95% Student-t intervals)")
+    return "\n".join(lines)
+
+
+def precision_line(outcome: Outcome, precision: Precision) -> str:
+    """Whether the precision target was reached, and after how many replications."""
+    got = outcome.precision_achieved
+    got_text = f"{got:.1%}" if got is not None and np.isfinite(got) else "n/a"
+    if outcome.precision_reached:
+        return (
+            f"precision {precision.target:.0%} reached after {outcome.replications} replications "
+            f"({PRECISION_KPI} half-width {got_text} of the mean, worst plan)"
+        )
+    return (
+        f"precision {precision.target:.0%} NOT reached: stopped at the ceiling of {outcome.replications} "
+        f"replications ({PRECISION_KPI} half-width {got_text} of the mean); raise --reps"
+    )
+
+
+def exercise_line(result: ExerciseResult, plan: str, seed: int, replications: int) -> str:
+    """What an exercise printed when it is done: the injects, and replication 0 in two numbers."""
+    aar = result.aar
+    first = aar[(aar["replication"] == 0) & (aar["kind"] == "incident")]
+    n_dec = int((result.decisions["replication"] == 0).sum())
+    return (
+        f"exercise: {len(result.events)} injects, plan {plan}, seed {seed}, {replications} replication(s); "
+        f"replication 0: {int((first['in_time'] > 0).sum())} of {len(first)} incident injects reached in time, "
+        f"{n_dec} decision points"
+    )

@@ -1,0 +1,287 @@
+"""Loading a scenario: the YAML file, ``--set`` overrides, the schema's verdict in one line for
+people, the checks between sections, and the data tables, resolved into a :class:`LoadedScenario`.
+
+Everything is validated here, at the edge: the model receives a :class:`LoadedScenario` and never
+re-checks it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from sim.dispatch import POLICIES
+from sim.errors import UserError
+from sim.scenario.schema import Scenario
+from sim.scenario.tables import COMMA_DECIMAL, THOUSANDS, load_matrix, load_tps
+from sim.scenario.timeline import Timeline, resolve_timeline
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """Safe YAML (no object construction) without YAML 1.1 base-60 integers, so ``13:00`` stays text."""
+
+
+ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
+def yaml_load(text: str) -> Any:
+    """YAML text as Python values, read with :class:`ScenarioLoader`."""
+    return yaml.load(text, Loader=ScenarioLoader)
+
+
+@dataclass
+class LoadedScenario:
+    """A validated scenario with its tables loaded and times resolved."""
+
+    spec: Scenario
+    path: Path
+    raw: dict[str, Any]
+    tps: pd.DataFrame
+    timeline: Timeline
+    epoch: dt.datetime
+    travel_matrix: pd.DataFrame | None = None
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved scenario content (YAML after overrides plus the TPS table)."""
+        h = hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode())
+        h.update(self.tps.to_csv(index=False).encode())
+        if self.travel_matrix is not None:
+            h.update(self.travel_matrix.to_csv(index=False).encode())
+        return h.hexdigest()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(str(path), None, "scenario file not found")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(str(path), None, f"cannot read as UTF-8 text ({exc.__class__.__name__})") from None
+    try:
+        data = yaml_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        raise UserError(str(path), where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        raise UserError(str(path), None, "the file is empty; expected a scenario mapping (name:, sites:, plans: ...)")
+    if not isinstance(data, dict):
+        raise UserError(
+            str(path), None, f"expected a mapping of keys (name:, sites:, plans: ...) at the top, got {_kind(data)}"
+        )
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides to the raw scenario. Values are parsed as YAML scalars.
+
+    A key that the file leaves at its default may be set too (the schema then checks its name);
+    list items are addressed by index (``sites.posts.0.kecamatan``).
+    """
+    for item in overrides:
+        key, eq, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not eq or not all(parts):
+            raise UserError("--set", item, "expected key.path=value, e.g. travel.road_factor=2.2")
+        try:
+            value = yaml_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise UserError("--set", key, f"'{text}' is not a value") from None
+        if isinstance(value, dict | list):
+            raise UserError("--set", key, "only scalar values can be set (a number, text, true/false)")
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise UserError("--set", key, f"'{part}' is not an index 0..{len(node) - 1}")
+                name: Any = int(part)
+            elif isinstance(node, dict):
+                # Mappings with number keys (hourly_multiplier) are written with digits on the command line.
+                name = int(part) if part not in node and part.isdigit() and int(part) in node else part
+                if name not in node:
+                    node[name] = None if last else {}
+            else:
+                raise UserError("--set", key, f"'{part}' goes below a scalar value")
+            if last:
+                if isinstance(node[name], dict | list):
+                    raise UserError("--set", key, "only scalar values can be set; name a key below it")
+                node[name] = value
+            else:
+                node = node[name]
+    return data
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in words, for error messages."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return f"true/false ({value})"
+    if isinstance(value, str):
+        return f"text '{value[:40]}'"
+    return f"the value {str(value)[:40]}"
+
+
+def _validation_line(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    kind, value = err["type"], err.get("input")
+    text = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+    if kind == "extra_forbidden":
+        msg = "unknown key (check the spelling; see scenarios/README.md for valid keys)"
+    elif kind == "missing":
+        msg = "required key is missing"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        msg = f"expected a mapping (key: value), got {_kind(value)}"
+    elif kind in ("list_type", "tuple_type"):
+        msg = f"expected a list ([a, b] or lines starting '- '), got {_kind(value)}"
+    elif kind in ("float_parsing", "float_type"):
+        msg = f"Input should be a valid number, not {_kind(value)}"
+        if text is not None and COMMA_DECIMAL.fullmatch(text):
+            msg = f"'{text}' is not a number; write decimals with a dot: {text.replace(',', '.')}"
+    elif kind == "finite_number":
+        msg = "must be a finite number, not .nan or .inf"
+    elif kind in ("int_parsing", "int_from_float", "int_type"):
+        if text is not None and THOUSANDS.fullmatch(text):
+            whole = re.sub(r"[.,]", "", text)
+            msg = f"'{text}' is ambiguous; write a whole number without a thousands separator, e.g. {whole}"
+        else:
+            msg = f"expected a whole number, not {_kind(value)}"
+    msg = msg.removeprefix("Value error, ")
+    return loc, msg
+
+
+def _resolve_data_path(base: Path, name: str, where: str, key: str, allow_outside: bool = False) -> Path:
+    """A data file named in the scenario, which must lie in the scenario's folder (or below it).
+
+    A scenario received from someone else should not read files elsewhere on this machine
+    (``../../secret.csv``, an absolute path), unless it says ``allow_data_outside: true``.
+    """
+    try:
+        path = (base / name).resolve()
+        exists = path.is_file()
+    except OSError as exc:  # a name too long for the file system, and the like
+        raise UserError(where, key, f"'{name[:60]}' is not a usable file name ({exc.strerror})") from None
+    if not allow_outside and not path.is_relative_to(base.resolve()):
+        raise UserError(
+            where, key, f"'{name}' lies outside the scenario's folder; move it there, or set allow_data_outside: true"
+        )
+    if not exists:
+        raise UserError(where, key, f"data file '{name}' not found next to the scenario")
+    return path
+
+
+def _check_references(spec: Scenario, where: str) -> None:
+    kec = {v.kecamatan for v in spec.sites.ppk}
+    posts = {p.id for p in spec.sites.posts}
+    if len(posts) != len(spec.sites.posts):
+        raise UserError(where, "sites.posts", "post ids must be unique")
+    if len(kec) != len(spec.sites.ppk):
+        raise UserError(where, "sites.ppk", "one PPK venue per kecamatan")
+    valid_kec = ", ".join(sorted(kec))
+    for i, p in enumerate(spec.sites.posts):
+        for k in [p.kecamatan, *p.covers]:
+            if k not in kec:
+                raise UserError(where, f"sites.posts.{i} ({p.id})", f"unknown kecamatan '{k}'; valid: {valid_kec}")
+    if spec.sites.kpu.kecamatan not in kec:
+        raise UserError(
+            where, "sites.kpu.kecamatan", f"unknown kecamatan '{spec.sites.kpu.kecamatan}'; valid: {valid_kec}"
+        )
+    for k in spec.travel.access:
+        if k not in kec:
+            raise UserError(where, f"travel.access.{k}", f"unknown kecamatan; valid: {valid_kec}")
+    used = sorted({t.priority for t in spec.incidents.types.values()})
+    for gi, g in enumerate(spec.targets.groups):
+        for k in g.kecamatan:
+            if k not in kec:
+                raise UserError(where, f"targets.groups.{gi}.kecamatan", f"unknown kecamatan '{k}'; valid: {valid_kec}")
+    for key, target in [("targets.default_min", spec.targets.default_min)] + [
+        (f"targets.groups.{gi}.target_min", g.target_min) for gi, g in enumerate(spec.targets.groups)
+    ]:
+        missing = [p for p in used if isinstance(target, dict) and p not in target]
+        if missing:
+            raise UserError(
+                where,
+                key,
+                f"no target for priority {', '.join(map(str, missing))}; "
+                f"give minutes for every priority the incident types use ({', '.join(map(str, used))})",
+            )
+    if spec.dispatch.policy not in POLICIES:
+        raise UserError(
+            where, "dispatch.policy", f"unknown policy '{spec.dispatch.policy}'; valid: {', '.join(POLICIES)}"
+        )
+    types = spec.incidents.types
+    for name, it in types.items():
+        if it.escalation and it.escalation.to not in types:
+            raise UserError(
+                where,
+                f"incidents.types.{name}.escalation.to",
+                f"unknown incident type '{it.escalation.to}'; valid: {', '.join(types)}",
+            )
+    for pname, plan in spec.plans.items():
+        kinds = {g.kind for g in plan.tps_guards.values()} | {plan.linmas_kind, plan.ppk_guards.kind}
+        for group_key in ("patrols", "reserve", "tni_backup"):
+            for gi, g in enumerate(getattr(plan, group_key)):
+                kinds.add(g.kind)
+                if g.post not in posts:
+                    raise UserError(
+                        where,
+                        f"plans.{pname}.{group_key}.{gi}.post",
+                        f"unknown post '{g.post}'; valid: {', '.join(sorted(posts))}",
+                    )
+        for k in sorted(kinds):
+            if k not in spec.forces:
+                raise UserError(
+                    where, f"plans.{pname}", f"personnel kind '{k}' is not in forces; valid: {', '.join(spec.forces)}"
+                )
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> LoadedScenario:
+    """Load, validate and resolve a scenario file. Raises :class:`UserError` on any mistake."""
+    path = Path(path)
+    where = str(path)
+    raw = apply_overrides(_read_yaml(path), list(overrides or []), where)
+    try:
+        spec = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        key, msg = _validation_line(exc)
+        from_set = any(f"{key}.".startswith(o.partition("=")[0].strip() + ".") for o in overrides or [])
+        raise UserError("--set" if from_set else where, key, msg) from None
+    _check_references(spec, where)
+    epoch, timeline = resolve_timeline(spec, where)
+    base = path.resolve().parent
+    tps_path = _resolve_data_path(base, spec.sites.tps_file, where, "sites.tps_file", spec.allow_data_outside)
+    tps = load_tps(tps_path, {v.kecamatan for v in spec.sites.ppk})
+    matrix = None
+    if spec.travel.matrix_file:
+        mpath = _resolve_data_path(base, spec.travel.matrix_file, where, "travel.matrix_file", spec.allow_data_outside)
+        matrix = load_matrix(mpath)
+    return LoadedScenario(spec, path, raw, tps, timeline, epoch, matrix, list(overrides or []))

@@ -1,0 +1,104 @@
+"""A scenario's plans: which ones a run uses, how each groups its TPS guards into clusters (its
+pola pengamanan), and the personnel it needs against the forces available.
+
+Counting personnel needs no world: the guard clusters follow from the TPS table and the plan
+alone, so :func:`guard_clusters` is the one grouping both this count and the escort schedule
+(:mod:`sim.guards`) use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+from sim.scenario.load import LoadedScenario
+from sim.scenario.schema import TPS_CLASSES, Plan
+
+
+@dataclass(frozen=True)
+class GuardClusters:
+    """A plan's static TPS guards, cluster by cluster."""
+
+    cluster_of: np.ndarray  # cluster index of every TPS
+    members: list[list[int]]  # the TPS of every cluster, in table order
+    officers: np.ndarray  # officers of every cluster
+    tps_class: np.ndarray  # index into TPS_CLASSES of every cluster
+
+
+def guard_clusters(plan: Plan, tps_class: np.ndarray, tps_kec: np.ndarray, n_kecamatan: int) -> GuardClusters:
+    """Group the TPS into guard clusters: per class (in TPS_CLASSES order) and kecamatan (in index
+    order), the class's TPS in table order are cut into clusters of the rule's ``per_tps``.
+
+    ``tps_class`` is each TPS's index into TPS_CLASSES, ``tps_kec`` its kecamatan index
+    (0 .. n_kecamatan - 1); a TPS with neither is in no cluster.
+    """
+    cluster_of = np.zeros(len(tps_class), dtype=np.int64)
+    members_of: list[list[int]] = []
+    officers: list[int] = []
+    classes: list[int] = []
+    for ci, cls in enumerate(TPS_CLASSES):
+        rule = plan.tps_guards[cls]  # type: ignore[index]
+        for k in range(n_kecamatan):
+            members = np.flatnonzero((tps_class == ci) & (tps_kec == k))
+            for start in range(0, len(members), rule.per_tps):
+                chunk = [int(x) for x in members[start : start + rule.per_tps]]
+                cluster_of[chunk] = len(members_of)
+                members_of.append(chunk)
+                officers.append(rule.officers)
+                classes.append(ci)
+    return GuardClusters(
+        cluster_of, members_of, np.asarray(officers, dtype=np.int64), np.asarray(classes, dtype=np.int64)
+    )
+
+
+def personnel_use(plan: Plan, tps: pd.DataFrame, n_ppk_sites: int) -> dict[str, int]:
+    """Personnel a plan needs, per kind, at its peak.
+
+    TPS guards stand down once their boxes reach the PPK, so the voting-day shift (TPS guards,
+    Linmas, mobile units) and the recap shift (PPK guards, mobile units) are counted separately and
+    the larger of the two is what the plan needs of each kind.
+    """
+    day: dict[str, int] = {}
+    recap: dict[str, int] = {}
+
+    def add(d: dict[str, int], kind: str, n: int) -> None:
+        d[kind] = d.get(kind, 0) + n
+
+    tps_class = pd.Categorical(tps["class"], categories=TPS_CLASSES).codes
+    tps_kec, kecamatan = pd.factorize(tps["kecamatan"])
+    clusters = guard_clusters(plan, np.asarray(tps_class), tps_kec, len(kecamatan))
+    per_class = np.bincount(clusters.tps_class, minlength=len(TPS_CLASSES))
+    for cls, rule in plan.tps_guards.items():
+        add(day, rule.kind, rule.officers * int(per_class[TPS_CLASSES.index(cls)]))
+    add(day, plan.linmas_kind, plan.linmas_per_tps * len(tps))
+    for group in (*plan.patrols, *plan.reserve, *plan.tni_backup):
+        add(day, group.kind, group.units * group.crew)
+        add(recap, group.kind, group.units * group.crew)
+    add(recap, plan.ppk_guards.kind, plan.ppk_guards.officers * n_ppk_sites)
+    return {k: max(day.get(k, 0), recap.get(k, 0)) for k in sorted(set(day) | set(recap))}
+
+
+def check_personnel(sc: LoadedScenario, plan_names: list[str]) -> None:
+    """Raise :class:`UserError` naming the plan, kind and shortfall if a plan over-allocates."""
+    for name in plan_names:
+        use = personnel_use(sc.spec.plans[name], sc.tps, len(sc.spec.sites.ppk) + 1)
+        for kind, n in use.items():
+            have = sc.spec.forces.get(kind, 0)
+            if n > have:
+                raise UserError(
+                    str(sc.path), f"plans.{name}", f"needs {n} {kind} but forces.{kind} is {have} (short by {n - have})"
+                )
+
+
+def select_plans(sc: LoadedScenario, plans: str | None) -> list[str]:
+    """Plan names from a comma list (all plans when None), checked against the scenario."""
+    if not plans:
+        return list(sc.spec.plans)
+    names = [p.strip() for p in plans.split(",") if p.strip()]
+    for n in names:
+        if n not in sc.spec.plans:
+            raise UserError("--plans", n, f"unknown plan; valid: {', '.join(sc.spec.plans)}")
+    return names
