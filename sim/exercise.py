@@ -2,20 +2,11 @@
 
 An :class:`Exercise` is one plan facing one replication's day (the random background, or none)
 plus the injects of an events list (:mod:`sim.injects`). Each inject acts through the model's
-exercise hooks at its time (what each kind does is in :data:`KINDS`):
-
-- ``incident``: a report reaches the dispatcher at that time (no report delay, no on-site
-  resolution: the inject is there to test the response). Its on-scene time, escalation coins and
-  travel noise come from the inject's own random stream, keyed by its number, so the same inject
-  draws the same numbers whatever else the list holds or however it is shifted.
-- ``road_closure`` / ``flood``: a :class:`~sim.model.Disruption` for a kecamatan or a link until
-  ``duration`` runs out. Roads cut to a kecamatan leave it to the units based inside it.
-- ``unit_out`` / ``unit_back``: a unit goes out of service (back automatically after
-  ``duration``, if given) or comes back.
-- ``reinforcement``: units of a role arrive at a post, ready there.
-- ``surge``: the rate of one type (or all) in a kecamatan is multiplied for a while (e.g. a hoax
-  spreading); the extra incidents are drawn from the inject's stream and go through on-site
-  resolution like any other.
+exercise hooks at its time; what each kind does (an incident reported, roads cut or slowed, a unit
+out of service and back, reinforcements, a surge of one type) is its class in
+:mod:`sim.inject_kinds`, which draws any random numbers from the inject's own stream, keyed by its
+number, so the same inject draws the same numbers whatever else the list holds or however it is
+shifted.
 
 While the day runs, the model reports its events (:class:`sim.model.ModelEvent`) to
 :meth:`Exercise.hear`, which writes the timeline and spots the moments a commander would have to
@@ -40,30 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.generate import (
-    PHASE_INDEX,
-    IncidentStream,
-    TypeTable,
-    generate,
-    inject_stream,
-    phase_at,
-    quiet_day,
-    surge,
-    type_table,
-    with_draws,
-)
+from sim.generate import IncidentStream, TypeTable, generate, quiet_day, type_table
+from sim.inject_kinds import KINDS
 from sim.injects import COLUMNS as EVENT_COLUMNS
 from sim.injects import Inject
 from sim.metrics import Measures
-from sim.model import (
-    OUT_OF_SERVICE,
-    RETURNING,
-    Disruption,
-    ElectionDay,
-    EventKind,
-    ModelEvent,
-    RunRecords,
-)
+from sim.model import OUT_OF_SERVICE, RETURNING, ElectionDay, EventKind, ModelEvent, RunRecords
 from sim.records import incident_table, run_measures, unit_table
 from sim.scenario import LoadedScenario
 from sim.world import World
@@ -128,7 +101,7 @@ AAR_COLUMNS: dict[str, str] = {
         "of these, reached within the target for their kecamatan and priority (sim.metrics 'within_target'; "
         "the priority at the end: a dispute that became a clash is judged as a clash)"
     ),
-    "judged": "True if the review judges the inject by its incidents (see KINDS in sim/exercise.py)",
+    "judged": "True if the review judges the inject by its incidents (its kind's `judged`, sim/inject_kinds.py)",
     "response_min": "incident inject: report to first arrival [min]; never reached: end - report (censored)",
     "priority": "incident inject: its priority at the end (1 = most urgent), the one target_min is for",
     "target_min": "incident inject: the response target for its kecamatan and priority [min]",
@@ -161,21 +134,6 @@ class Situation:
     units_busy: int
     units_free: int
     units_out: int
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What an inject kind does in an exercise (its columns and checks are in :mod:`sim.injects`).
-
-    ``fire`` plays it on the exercise now; ``concerns`` says which incidents the review relates to
-    it: ``own`` (those it created), ``area`` (reported in its kecamatan while it lasted),
-    ``new_units`` (those its new units took) or ``none``; ``judged``: whether the review counts
-    them as the inject's successes or shortfalls.
-    """
-
-    fire: Callable[[Exercise, Inject], None]
-    concerns: str
-    judged: bool
 
 
 class Exercise:
@@ -255,90 +213,21 @@ class Exercise:
         self.fired.append(inj)
         if inj.message:
             self.log("inject", inject=inj.number)
-        KINDS[inj.kind].fire(self, inj)
+        KINDS[inj.kind].play(self, inj)
 
-    def _incident(self, inj: Inject) -> None:
-        w, sc = self.world, self.sc
-        rng = inject_stream(self.seed, self.rep, inj.number)
-        site = np.asarray([inj.site], dtype=np.int64)
-        t = np.asarray([self.now])
-        if inj.site < w.n_tps:
-            ph = int(phase_at(sc, self.day.stream.count_end, self.day.stream.escort_end, site, t)[0])
-            if ph < 0:
-                ph = PHASE_INDEX["logistics" if self.now < sc.timeline.voting_start else "escort"]
-        else:
-            ph = PHASE_INDEX["plenary" if inj.site == w.kpu_node else "recap"]
-        extra = with_draws(
-            sc,
-            w,
-            self.types,
-            rng,
-            self.rep,
-            t,
-            site,
-            np.asarray([self.types.names.index(inj.type)], dtype=np.int64),
-            np.asarray([ph], dtype=np.int64),
-            np.zeros(1, dtype=np.int64),
-            self.day.stream.count_end,
-            self.day.stream.escort_end,
-        )
-        extra.t_report = extra.t_occur.copy()  # the inject is the report
-        self._add(inj, extra, on_site=False)
+    # --- what the kinds' play needs (sim.inject_kinds) --------------------------------------------
 
-    def _disruption(self, inj: Inject) -> None:
-        d = Disruption(inj.kec, None if inj.other < 0 else inj.other, float(inj.value or math.inf), inj.t_end)
-        self.day.disrupt(d)
-        area = self._area(inj)
-        self.log(inj.kind, inject=inj.number, value=d.factor, **area)
-        if math.isinf(d.factor) and d.other is None:
-            self.decide("cut_off", None, inj.number, kecamatan=area["kecamatan"])
-        if inj.t_end < self.horizon:
-            self._at(inj.t_end, lambda: self.log("road_open", inject=inj.number, **area))
-
-    def _unit_out(self, inj: Inject) -> None:
-        uid = inj.target
-        self.post_of[uid] = self.day.unit_view(uid).post
-        self.log("unit_out", unit_id=uid, inject=inj.number)
-        self.day.take_out(uid)
-        if inj.t_end < self.horizon:
-            self._at(inj.t_end, lambda: self._back(uid, inj.number))
-
-    def _unit_back(self, inj: Inject) -> None:
-        self._back(inj.target, inj.number)
-
-    def _back(self, uid: str, number: int) -> None:
-        self.log("unit_back", unit_id=uid, inject=number)
-        self.day.bring_back(uid)
-
-    def _reinforcement(self, inj: Inject) -> None:
-        def announce(new: list[str]) -> None:
-            self.new_units_of[inj.number] = new
-            self.log("reinforcement", site_id=inj.target, unit_id=";".join(new), inject=inj.number)
-
-        self.day.reinforce(inj.target, inj.role, int(inj.value or 1), announce=announce)
-
-    def _surge(self, inj: Inject) -> None:
-        rng = inject_stream(self.seed, self.rep, inj.number)
-        scale = np.full(len(self.types.names), float(inj.value or 1.0) - 1.0)
-        if inj.type:
-            keep = np.asarray([n == inj.type for n in self.types.names])
-            scale = np.where(keep, scale, 0.0)
-        end = min(inj.t_end, self.horizon)
-        extra = surge(self.sc, self.world, self.types, self.day.stream, inj.kec, self.now, end, scale, rng)
-        self._add(inj, extra, on_site=True)
-        kec = self.world.kecamatan[inj.kec]
-        self.log("surge", type=inj.type, kecamatan=kec, value=inj.value, count=len(extra), inject=inj.number)
-        if inj.t_end < self.horizon:
-            self._at(inj.t_end, lambda: self.log("surge_end", kecamatan=kec, inject=inj.number))
-
-    def _area(self, inj: Inject) -> dict[str, str]:
+    def area(self, inj: Inject) -> dict[str, str]:
+        """The kecamatan (and the second one of a link) an inject concerns, as log columns."""
         w = self.world
         return {"kecamatan": w.kecamatan[inj.kec], "other_kecamatan": w.kecamatan[inj.other] if inj.other >= 0 else ""}
 
-    def _at(self, t: float, action: Callable[[], None]) -> None:
+    def at(self, t: float, action: Callable[[], None]) -> None:
+        """Do ``action`` at model time ``t`` (e.g. log the end of a closure)."""
         self.day.env.timeout(t - self.now).callbacks.append(lambda _: action())
 
-    def _add(self, inj: Inject, extra: IncidentStream, on_site: bool) -> None:
+    def add(self, inj: Inject, extra: IncidentStream, on_site: bool) -> None:
+        """Add the inject's incidents to the day (``on_site=False``: straight to the dispatcher)."""
         idx = self.day.add_incidents(extra, on_site=on_site, priority=inj.priority)
         self.incidents_of.setdefault(inj.number, []).extend(idx)
         for i in idx:
@@ -527,32 +416,13 @@ class Exercise:
         return rows
 
 
-# Each inject kind once: how it plays and how the review judges it. A unit_back concerns no
-# incident; a reinforcement helps with incidents rather than posing them (those its units took
-# were late, if at all, for waiting before it came), so it is neither a shortfall nor a success.
-KINDS: dict[str, Kind] = {
-    "incident": Kind(Exercise._incident, "own", True),
-    "road_closure": Kind(Exercise._disruption, "area", True),
-    "flood": Kind(Exercise._disruption, "area", True),
-    "unit_out": Kind(Exercise._unit_out, "area", True),
-    "unit_back": Kind(Exercise._unit_back, "none", False),
-    "reinforcement": Kind(Exercise._reinforcement, "new_units", False),
-    "surge": Kind(Exercise._surge, "own", True),
-}
-
-
 def events_table(played: list[Inject], epoch: dt.datetime) -> pd.DataFrame:
     """The injects as played (shifted, live ones included), as an events list that replays them."""
     rows = []
     for i in played:
         d = epoch + dt.timedelta(minutes=float(i.t))
         time = f"{d:%Y-%m-%d %H:%M}" if d.second == 0 and d.microsecond == 0 else f"{d:%Y-%m-%dT%H:%M:%S}"
-        if i.kind in ("road_closure", "flood"):
-            value = "" if i.value is None or math.isinf(i.value) else f"{i.value:g}"
-        elif i.kind in ("reinforcement", "surge"):
-            value = f"{i.value:g}" if i.value is not None else ""
-        else:
-            value = ""
+        value = KINDS[i.kind].value_text(i)
         rows.append(
             {
                 "number": i.number,

@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
-from sim.model import ROLE_GROUPS, UnitNumbering
+from sim.inject_kinds import KINDS
+from sim.model import UnitNumbering
 from sim.scenario import LoadedScenario, read_csv_table, yaml_load
 from sim.timeparse import minutes_between, parse_when, when
 from sim.world import KPU_ID, World, ppk_id
 
-KINDS = ("incident", "road_closure", "flood", "unit_out", "unit_back", "reinforcement", "surge")
 COLUMNS = (
     "number",
     "time",
@@ -43,19 +43,7 @@ COLUMNS = (
     "expected_action",
 )
 REQUIRED = ("number", "time", "kind", "target")
-ROLES = tuple(r for r, _ in ROLE_GROUPS)
 MAX_INJECTS = 10_000
-LINK = "/"  # "Kaliorang / Bengalon": the roads between two kecamatan
-# Which optional columns each kind takes (others must stay empty: a filled one is a slipped cell).
-USES = {
-    "incident": {"type", "priority"},
-    "road_closure": {"value", "duration"},
-    "flood": {"value", "duration"},
-    "unit_out": {"duration"},
-    "unit_back": set(),
-    "reinforcement": {"value", "role", "duration"},
-    "surge": {"type", "value", "duration"},
-}
 
 _H_OFFSET = re.compile(r"^H\s*([+-])\s*(\d{1,3}):(\d{2})$")
 _HHMM = re.compile(r"^([+-]?)(\d{1,3}):(\d{2})$")
@@ -169,14 +157,15 @@ class InjectReader:
         kind = re.sub(r"[\s-]+", "_", cell("kind").lower())
         if kind not in KINDS:
             self.fail(where, "kind", f"unknown kind '{cell('kind')}'; valid: {', '.join(KINDS)}")
+        uses = KINDS[kind].uses
         try:
             t = parse_time(cell("time"), self.sc)
         except ValueError as exc:
             self.fail(where, "time", str(exc))
         self.check_window(where, "time", t)
         for name in ("type", "priority", "value", "duration", "role"):
-            if cell(name) and name not in USES[kind]:
-                takes = ", ".join(sorted(USES[kind])) or "none of type, priority, value, duration, role"
+            if cell(name) and name not in uses:
+                takes = ", ".join(sorted(uses)) or "none of type, priority, value, duration, role"
                 self.fail(where, name, f"'{cell(name)}' does not apply to a {kind} inject (it takes: {takes})")
 
         inj = Inject(
@@ -201,7 +190,7 @@ class InjectReader:
             assert value is not None
             if not math.isfinite(value):
                 self.fail(where, "value", f"'{cell('value')}' is not a finite number")
-        return getattr(self, f"_{kind}", self._closure)(inj, cell, value)
+        return KINDS[kind].check(self, inj, cell, value)
 
     def check_window(self, where: str, field: str, t: float) -> None:
         tl = self.sc.timeline
@@ -213,7 +202,10 @@ class InjectReader:
                 f"({when(self.sc.epoch, tl.logistics_start, 'en')} to {when(self.sc.epoch, tl.horizon, 'en')})",
             )
 
-    def _incident(self, inj: Inject, cell: Any, value: float | None) -> Inject:
+    # --- what the kinds' checks share (sim.inject_kinds) ---------------------------------------
+
+    def site(self, inj: Inject) -> int:
+        """The node of an inject's target site (a TPS id, 'PPK <kecamatan>' or 'KPU')."""
         site = self.nodes.get(inj.target)
         if site is None:
             examples = [self.world.node_ids[0], ppk_id(self.world.kecamatan[0]), KPU_ID]
@@ -223,72 +215,20 @@ class InjectReader:
                 f"unknown site '{inj.target}'; an incident's target is a TPS id, 'PPK <kecamatan>' or 'KPU' "
                 f"(e.g. {', '.join(examples)})",
             )
-        if not cell("type"):
-            self.fail(inj.where, "type", f"an incident needs its type; valid: {', '.join(self.types)}")
-        if cell("type") not in self.types:
-            self.fail(inj.where, "type", f"unknown incident type '{cell('type')}'; valid: {', '.join(self.types)}")
-        priority = None
-        if cell("priority"):
-            if not re.fullmatch(r"[1-9]", cell("priority")):
-                self.fail(inj.where, "priority", f"'{cell('priority')}' is not a priority; use 1 (most urgent) to 9")
-            priority = int(cell("priority"))
-            with_target = [p for p in range(1, self.world.target_min.shape[1]) if self._has_target(p)]
-            if priority not in with_target:
-                self.fail(
-                    inj.where,
-                    "priority",
-                    f"no response target for priority {priority} in the scenario's targets; "
-                    f"valid: {', '.join(map(str, with_target))}",
-                )
         assert site is not None
-        return replace(inj, site=site, type=cell("type"), priority=priority)
+        return site
 
-    def _has_target(self, priority: int) -> bool:
-        """Every kecamatan has a response target for ``priority`` (per-priority targets may lack it)."""
-        return not np.isnan(self.world.target_min[:, priority]).any()
+    def check_type(self, inj: Inject, name: str) -> None:
+        if name not in self.types:
+            self.fail(inj.where, "type", f"unknown incident type '{name}'; valid: {', '.join(self.types)}")
 
-    def _closure(self, inj: Inject, cell: Any, value: float | None) -> Inject:
-        if value is not None and value < 1:
-            self.fail(
-                inj.where,
-                "value",
-                f"'{cell('value')}' would speed travel up; give a travel-time factor of 1 or more, "
-                "or leave it empty for roads cut",
-            )
-        parts = [p.strip() for p in inj.target.split(LINK)]
-        if len(parts) > 2 or not all(parts):
-            self.fail(inj.where, "target", f"'{inj.target}': give a kecamatan, or two joined by '{LINK}' for a link")
-        kec = self.kecamatan(inj.where, parts[0])
-        other = self.kecamatan(inj.where, parts[1]) if len(parts) == 2 else -1
-        if other == kec:
-            self.fail(inj.where, "target", f"'{inj.target}' links a kecamatan with itself")
-        return replace(inj, kec=kec, other=other, value=math.inf if value is None else value)
+    def priorities_with_target(self) -> list[int]:
+        """Priorities every kecamatan has a response target for (per-priority targets may lack one)."""
+        return [p for p in range(1, self.world.target_min.shape[1]) if not np.isnan(self.world.target_min[:, p]).any()]
 
-    def _unit_out(self, inj: Inject, cell: Any, value: float | None) -> Inject:
-        return inj  # the unit is checked in time order, with the reinforcements (see read_injects)
-
-    _unit_back = _unit_out
-
-    def _reinforcement(self, inj: Inject, cell: Any, value: float | None) -> Inject:
-        if inj.target not in self.posts:
-            self.fail(inj.where, "target", f"unknown post '{inj.target}'; valid: {_listing(self.posts)}")
-        n = 1.0 if value is None else value
-        if n != round(n) or not 1 <= n <= 100:
-            self.fail(inj.where, "value", f"'{cell('value')}' units: give a whole number from 1 to 100")
-        role = cell("role").lower() or "reserve"
-        if role not in ROLES:
-            self.fail(inj.where, "role", f"unknown role '{cell('role')}'; valid: {', '.join(ROLES)}")
-        if inj.duration_min is not None:
-            self.fail(inj.where, "duration", "reinforcements stay to the end; leave duration empty")
-        return replace(inj, value=n, role=role)
-
-    def _surge(self, inj: Inject, cell: Any, value: float | None) -> Inject:
-        kec = self.kecamatan(inj.where, inj.target)
-        if cell("type") and cell("type") not in self.types:
-            self.fail(inj.where, "type", f"unknown incident type '{cell('type')}'; valid: {', '.join(self.types)}")
-        if value is None or not 1 < value <= 100:
-            self.fail(inj.where, "value", "a surge needs its rate multiplier, more than 1 and at most 100 (e.g. 3)")
-        return replace(inj, kec=kec, type=cell("type"), value=value)
+    @staticmethod
+    def listing(names: list[str]) -> str:
+        return _listing(names)
 
 
 def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
