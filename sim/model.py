@@ -80,7 +80,8 @@ class ResolvedBy(IntEnum):
         return "" if self is ResolvedBy.NOBODY else self.name.lower()
 
 
-ON_SITE = (ResolvedBy.LINMAS, ResolvedBy.TPS_GUARD, ResolvedBy.PPK_GUARD)  # resolved where it happened
+NOBODY, LINMAS, TPS_GUARD, PPK_GUARD, UNITS = ResolvedBy  # short names for the model's inner loops
+ON_SITE = (LINMAS, TPS_GUARD, PPK_GUARD)  # resolved where it happened
 
 
 class IncidentOutcome(IntEnum):
@@ -94,6 +95,9 @@ class IncidentOutcome(IntEnum):
     @property
     def code(self) -> str:
         return self.name.lower()
+
+
+OPEN_AT_END, RESOLVED_ON_SITE, CLEARED, NO_CAPABLE_UNIT = IncidentOutcome
 
 
 class EventKind(StrEnum):
@@ -482,7 +486,7 @@ class ElectionDay:
         if site < self.world.n_tps:
             escort_phase = s.phase[i] == PHASE_INDEX["escort"]
             if not escort_phase and self.plan.linmas_per_tps > 0 and s.coin_linmas[i] < onsite.linmas:
-                return ResolvedBy.LINMAS
+                return LINMAS
             if escort_phase:  # the box is on its way, with a guard if the plan escorts by guard
                 guard_here = (
                     self.plan.escort.by == "tps_guard" and self.guards.officers[self.guards.cluster_of[site]] > 0
@@ -490,11 +494,11 @@ class ElectionDay:
             else:
                 guard_here = self.guards.guard_present(site, float(s.t_occur[i]))
             if guard_here and s.coin_guard[i] < onsite.tps_guard:
-                return ResolvedBy.TPS_GUARD
-            return ResolvedBy.NOBODY
+                return TPS_GUARD
+            return NOBODY
         if self.plan.ppk_guards.officers > 0 and s.coin_guard[i] < onsite.ppk_guard:
-            return ResolvedBy.PPK_GUARD
-        return ResolvedBy.NOBODY
+            return PPK_GUARD
+        return NOBODY
 
     # --- processes -----------------------------------------------------------------------------
 
@@ -514,7 +518,7 @@ class ElectionDay:
             self.incidents.resolved_by[i] = who
             clear = self.env.now + self.stream.scene_min[i, self.incidents.kind[i]]
             if clear <= self.sc.timeline.horizon:
-                self.incidents.outcome[i] = IncidentOutcome.RESOLVED_ON_SITE
+                self.incidents.outcome[i] = RESOLVED_ON_SITE
                 self.incidents.t_clear[i] = clear
             # else: still being handled on site when the simulation ends (open_at_end)
             if self.listen is not None:
@@ -542,7 +546,7 @@ class ElectionDay:
         if self.listen is not None:
             self._tell(EventKind.REPORT, i)
         if inc.needed == 0:
-            self.incidents.outcome[i] = IncidentOutcome.NO_CAPABLE_UNIT
+            self.incidents.outcome[i] = NO_CAPABLE_UNIT
             return
         self._fill(inc)
         if inc.n_sent < inc.needed:
@@ -760,8 +764,8 @@ class ElectionDay:
     def _clear(self, inc: Incident) -> None:
         env, i = self.env, inc.i
         self.incidents.t_clear[i] = env.now
-        self.incidents.outcome[i] = IncidentOutcome.CLEARED
-        self.incidents.resolved_by[i] = ResolvedBy.UNITS
+        self.incidents.outcome[i] = CLEARED
+        self.incidents.resolved_by[i] = UNITS
         self.open -= 1
         del self.active[i]
         on_scene = inc.crew
