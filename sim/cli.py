@@ -55,8 +55,17 @@ def get_parser() -> argparse.ArgumentParser:
         sp.add_argument("--reps", type=int, help="replications (default: the scenario's); the ceiling with --precision")
         sp.add_argument("--seed", type=int, help="master seed (default: the scenario's)")
         sp.add_argument("--out", type=Path, help="run folder (default: reports/<scenario>/<run-id>/)")
-        sp.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-        sp.add_argument("--dask", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS instead")
+        sp.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="local worker processes (default: all CPUs; never more than the CPUs available or the batches)",
+        )
+        sp.add_argument(
+            "--dask",
+            metavar="ADDRESS",
+            help="run on the Dask scheduler at ADDRESS (tcp://HOST:PORT) instead of --workers",
+        )
         sp.add_argument("--batch", type=int, default=10, help="replications per batch (saved as it finishes)")
         sp.add_argument("--resume", type=Path, metavar="DIR", help="finish an interrupted run in DIR")
         sp.add_argument("--quiet", action="store_true", help="print only the run folder")
@@ -126,7 +135,10 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from sim.world import build_world
+
     sc = load_scenario(args.scenario, args.overrides)
+    build_world(sc)  # sim.world.check_world, as run checks it, then every leg: refused before "is valid"
     print(validation_text(sc))
     sys.stdout.flush()
     check_personnel(sc, list(sc.spec.plans))  # the table is out; now the first over-allocated plan

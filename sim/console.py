@@ -101,7 +101,7 @@ class Console:
         posts: dict[str, list[int]] = {}
         for u in d.unit_states():
             c = posts.setdefault(u.post, [0, 0, 0])
-            c[0 if u.state <= UnitState.RETURNING else 2 if u.state == UnitState.OUT_OF_SERVICE else 1] += 1
+            c[0 if u.state.free else 1 if u.state.busy else 2] += 1
         self.say("   units free/busy/out: " + ", ".join(f"{p} {a}/{b}/{c}" for p, (a, b, c) in posts.items()))
 
     def units(self) -> None:

@@ -36,7 +36,7 @@ from sim.inject_kinds import KINDS
 from sim.injects import COLUMNS as EVENT_COLUMNS
 from sim.injects import Inject
 from sim.metrics import Measures
-from sim.model import OUT_OF_SERVICE, RETURNING, ElectionDay, EventKind, ModelEvent, RunRecords
+from sim.model import ElectionDay, EventKind, ModelEvent, RunRecords, UnitState
 from sim.records import incident_table, run_measures, unit_table
 from sim.scenario import LoadedScenario
 from sim.world import World
@@ -262,8 +262,8 @@ class Exercise:
     def situation(self) -> Situation:
         d = self.day
         states = [u.state for u in d.unit_states()]
-        busy = sum(1 for s in states if RETURNING < s < OUT_OF_SERVICE)
-        out = sum(1 for s in states if s == OUT_OF_SERVICE)
+        busy = sum(1 for s in states if s.busy)
+        out = sum(1 for s in states if s == UnitState.OUT_OF_SERVICE)
         open_now = d.open_incidents()
         return Situation(
             open_incidents=len(open_now),

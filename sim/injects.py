@@ -25,8 +25,8 @@ import pandas as pd
 from sim.errors import UserError
 from sim.inject_kinds import KINDS
 from sim.model import UnitNumbering
-from sim.scenario import LoadedScenario, read_csv_table, yaml_load
-from sim.timeparse import minutes_between, parse_when, when
+from sim.scenario import MAX_MINUTES, LoadedScenario, read_csv_table, read_yaml_file
+from sim.timeparse import MAX_WINDOW_DAYS, minutes_between, parse_when, when
 from sim.world import KPU_ID, World, ppk_id
 
 COLUMNS = (
@@ -115,6 +115,10 @@ def unit_ids(sc: LoadedScenario, plan: str) -> list[str]:
     return [uid for uid, *_ in UnitNumbering.of_plan(sc.spec.plans[plan])[1]]
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
 def _listing(names: list[str], limit: int = 8) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
@@ -166,7 +170,8 @@ class InjectReader:
         for name in ("type", "priority", "value", "duration", "role"):
             if cell(name) and name not in uses:
                 takes = ", ".join(sorted(uses)) or "none of type, priority, value, duration, role"
-                self.fail(where, name, f"'{cell(name)}' does not apply to a {kind} inject (it takes: {takes})")
+                what = f"{_article(kind)} {kind} inject"
+                self.fail(where, name, f"'{cell(name)}' does not apply to {what} (it takes: {takes})")
 
         inj = Inject(
             number, where, t, kind, cell("target"), message=cell("message"), expected_action=cell("expected_action")
@@ -194,6 +199,12 @@ class InjectReader:
 
     def check_window(self, where: str, field: str, t: float) -> None:
         tl = self.sc.timeline
+        if not abs(t) <= MAX_MINUTES:  # too far to be a date at all (or not a number)
+            self.fail(
+                where,
+                field,
+                f"{t:g} min from the epoch is far outside the scenario window (at most {MAX_WINDOW_DAYS} days)",
+            )
         if not tl.logistics_start <= t < tl.horizon:
             self.fail(
                 where,
@@ -234,17 +245,12 @@ class InjectReader:
 def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(where, cells) of every row of a CSV or YAML events list."""
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            data = yaml_load(path.read_text(encoding="utf-8-sig"))
-        except OSError as exc:
-            raise UserError(str(path), None, f"cannot read the file ({exc.__class__.__name__})") from None
-        except Exception as exc:  # yaml errors carry a position; one line is enough
-            mark = getattr(exc, "problem_mark", None)
-            at = f"line {mark.line + 1}" if mark is not None else None
-            raise UserError(str(path), at, "not valid YAML") from None
+        data = read_yaml_file(path, "events list")  # the scenario's YAML rules: no repeated keys, size caps
         entries = data.get("injects") if isinstance(data, dict) else data
         if not isinstance(entries, list):
             raise UserError(str(path), "injects", "expected a list of injects (lines starting '- ')")
+        if len(entries) > MAX_INJECTS:
+            raise UserError(str(path), None, f"{len(entries):,} injects; at most {MAX_INJECTS:,} are supported")
         out = []
         for k, e in enumerate(entries, start=1):
             if not isinstance(e, dict):
@@ -252,7 +258,7 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
             unknown = [c for c in e if c not in COLUMNS]
             if unknown:
                 raise UserError(str(path), f"entry {k} key {unknown[0]}", f"unknown key; valid: {', '.join(COLUMNS)}")
-            out.append((f"entry {k}", {c: "" if v is None else str(v) for c, v in e.items()}))
+            out.append((f"entry {k}", {str(c): _yaml_cell(path, f"entry {k} key {c}", v) for c, v in e.items()}))
         return out
     if not path.is_file():
         raise UserError(str(path), None, "events list not found")
@@ -270,6 +276,18 @@ def _rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         (f"row {numbers[int(i)] if int(i) < len(numbers) else int(i) + 2}", {str(c): v for c, v in row.items()})
         for i, row in zip(df.index, df.to_dict("records"), strict=True)
     ]
+
+
+def _yaml_cell(path: Path, where: str, value: Any) -> str:
+    """A YAML value as the text of a cell. A yes/no or a list is refused: no column takes one, and
+    read as text (``True``, ``['a', 'b']``) it would silently mean something else."""
+    if isinstance(value, bool):
+        raise UserError(
+            str(path), where, f"{str(value).lower()} is read as yes/no; quote it ('{str(value).lower()}') if it is text"
+        )
+    if isinstance(value, dict | list):
+        raise UserError(str(path), where, "expected one value (text or a number), not a list or mapping")
+    return "" if value is None else str(value)
 
 
 def _spreadsheet_rows(path: Path) -> list[int]:

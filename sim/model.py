@@ -61,6 +61,16 @@ class UnitState(IntEnum):
     def code(self) -> str:
         return self.name.lower()
 
+    @property
+    def free(self) -> bool:
+        """At its post or on the way back: it may be sent."""
+        return self <= UnitState.RETURNING
+
+    @property
+    def busy(self) -> bool:
+        """Travelling to or working at an incident."""
+        return UnitState.RETURNING < self < UnitState.OUT_OF_SERVICE
+
 
 # The members by their short names, for the dispatcher's inner loops.
 AT_POST, RETURNING, TO_SCENE, ON_SCENE, OUT_OF_SERVICE = UnitState

@@ -1,35 +1,62 @@
 """The run folder: its life from the first batch to the manifest, and nothing half-written.
 
 - ``job.json`` (written when the run starts) says what the run is: command, scenario digest,
-  plans, seed, replications, batch size, sweep grid. ``--resume`` checks it against the command.
+  plans, seed, replications, batch size, sweep grid, and the SHA-256 of that description
+  (``job_sha256``). ``--resume`` checks its shape, its checksum (an edited job.json is refused:
+  its batches were made for the job it described before) and then each setting against the command.
 - ``batches/<point>-<first replication>/`` holds each finished batch's tables (Parquet: exact
-  values and dtypes, and quick), written to a temporary name and renamed, so a batch folder either
-  is complete or does not exist. The final tables are always put together from them, so a resumed
-  run ends byte for byte like an uninterrupted one.
+  values and dtypes, and quick) and ``sha256.json``, the batch's name and the SHA-256 of each table,
+  all written to a temporary name and renamed, so a batch folder either is complete or does not
+  exist. Before a resume reuses them, every batch is checked against its checksums: one whose files
+  are missing or differ is named on stderr, dropped and recomputed; every batch read back is
+  checked again. The final tables are always put together from them, so a resumed run ends byte for
+  byte like an uninterrupted one.
+- While a run or a resume writes the folder, its process holds an exclusive lock (``flock``) on
+  ``.lock`` in it; another ``--resume`` of the folder, or a ``run --out`` into it, is refused with
+  one line. The kernel drops the lock when the process ends, however it ends; forked workers do
+  not keep it (a killed run's folder can be resumed at once: its batches are immutable once
+  renamed, and a batch saved twice keeps the first copy).
 - At the end the final tables are written (each to a temporary name, then renamed), then
-  ``manifest.json`` with the SHA-256 of every file; only then are ``batches/`` and ``job.json``
-  removed. A folder without ``manifest.json`` is not a finished run.
+  ``manifest.json`` with the SHA-256 of every file; only then are ``batches/``, ``job.json`` and
+  ``.lock`` removed. A folder without ``manifest.json`` is not a finished run.
+
+What an error leaves behind: an ``--out`` that cannot be written (under a file, read-only, disk
+full) is refused with one line and whatever this run created is removed. An interruption (Ctrl-C,
+a killed process, a crash) keeps the folder with its finished batches, to be resumed. A user error
+(:class:`~sim.errors.UserError`, also one raised inside a batch) will recur on every resume, so a
+folder the run created is removed entirely (:meth:`RunFolder.__exit__`): nothing half-written is
+left to block the corrected command's ``--out``. A resumed folder is left as it was found (its
+batches are the user's work; only verified batches are ever added to it). A damaged batch read
+back during a run (:class:`DamagedBatch`) is not such an error: the folder stays, to be resumed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import fcntl
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pandas as pd
 
 from sim.errors import UserError
 from sim.experiment import TABLES, Batch
+from sim.textsafe import neutralise, one_line_break
 
 FLOAT_FORMAT = "%.4f"
 JOB = "job.json"
 MANIFEST = "manifest.json"
+LOCK = ".lock"  # flock-ed while a process writes the folder
+CHECKSUMS = "sha256.json"  # in each batch folder: its name and the SHA-256 of each table
 
 
 def safe_name(text: str) -> str:
@@ -52,33 +79,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-FORMULA_START = ("=", "+", "-", "@")
-
-
-def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @ first) get a leading quote.
-
-    Such text can only come from the scenario (TPS ids, names, plan names): opening the CSV in Excel
-    must show it, not evaluate it. Numbers are not touched.
-    """
-    out = df
-    for col in df.columns:
-        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            text = df[col]
-            try:
-                risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
-            except AttributeError:  # an object column that holds no text
-                continue
-            if risky.any():
-                if out is df:
-                    out = df.copy()
-                out[col] = text.where(~risky, "'" + text.astype(str))
-    return out
-
-
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A final table: 4 decimals (0.0001 min is 6 ms), empty cells for unset values, no formulas."""
-    data = neutralise(df).to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    """A final table: 4 decimals (0.0001 min is 6 ms), empty cells for unset values, no formulas,
+    one row per line (:func:`sim.textsafe.one_line_break`)."""
+    data = neutralise(one_line_break(df)).to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     _write_atomic(path, data.encode())
 
 
@@ -86,54 +90,268 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def job_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of a job record: everything ``job.json`` holds but the digest itself, keys sorted."""
+    body = {k: v for k, v in record.items() if k != "job_sha256"}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+class DamagedBatch(UserError):
+    """A saved batch whose files are missing or differ from their checksums; the folder stays resumable."""
+
+
+_HELD: set[int] = set()  # descriptors of the folder locks this process holds
+
+
+def _forget_locks() -> None:
+    # A forked worker gets copies of the run's lock descriptors; closing the copies leaves the lock
+    # with the run's own process, so a killed run's folder is free as soon as that process is gone.
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks)
+
+
+def _holder(lock: Path) -> str:
+    """`` (pid N)`` of the process that wrote the lock file, if it says."""
+    try:
+        return f" (pid {int(lock.read_text(encoding='ascii').strip())})"
+    except (OSError, ValueError):
+        return ""
+
+
+def _held(lock: Path) -> bool:
+    """Whether some process holds the folder lock ``lock`` now (it is only probed, not kept)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _os_problem(exc: OSError) -> str:
+    """What an OSError says about a place, in words (no errno, no traceback)."""
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "cannot write there (read-only or no permission); choose a folder you can write to"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on the disk; free some or choose another folder"
+    if exc.errno == errno.ENOTDIR:
+        return "part of the path is a file, not a folder; choose a folder path"
+    return f"cannot write there ({exc.strerror or exc}); choose another folder"
+
+
+def _topmost_missing(path: Path) -> Path | None:
+    """The highest folder of ``path`` that does not exist yet (what creating it makes), or None."""
+    made = None
+    for p in [path, *path.parents]:
+        if p.exists() or p.is_symlink():
+            break
+        made = p
+    return made
+
+
+_KINDS = {dict: "an object", list: "a list", str: "a text", bool: "true/false", int: "a number", float: "a number"}
+
+
+def _read_job(path: Path) -> dict[str, Any]:
+    """The record of ``job.json`` in ``path``, its shape checked (a UserError naming the problem)."""
+
+    def bad(problem: str) -> UserError:
+        return UserError(
+            "--resume", str(path), f"{JOB}: {problem}; it was damaged or edited: start a new run with --out"
+        )
+
+    try:
+        text = (path / JOB).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise bad("is not UTF-8 text") from None
+    except OSError as exc:
+        raise UserError("--resume", str(path), f"{JOB}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise bad(f"is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise bad("is not JSON (nested too deeply)") from None
+    if not isinstance(record, dict):
+        kind = _KINDS.get(type(record), "null")
+        raise bad(f"expected an object with 'job', 'started' and 'job_sha256', found {kind}")
+    if not isinstance(record.get("job"), dict):
+        raise bad("'job' is missing or not an object")
+    if not isinstance(record.get("started"), str):
+        raise bad("'started' is missing or not a text")
+    if not isinstance(record.get("job_sha256", ""), str):
+        raise bad("'job_sha256' is not a text")
+    return record
+
+
 class RunFolder:
+    """A run folder being written (see the module docstring); a context manager for the run's life."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.batches = self.path / "batches"
         self.started = ""
+        self._lock_fd: int | None = None
+        self._lock_pid = 0  # the process that took the lock (a forked copy of this object does not hold it)
+        self._created = False  # made by create(): a user error removes it
+        self._made: Path | None = None  # the highest folder create() made (None: the folder existed, empty)
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        """A user error removes a folder this run created (it would recur); the lock goes either way."""
+        if isinstance(exc, UserError) and not isinstance(exc, DamagedBatch) and self._created:
+            self.discard()
+        self.release()
 
     # --- starting and resuming ------------------------------------------------------------------
 
     @staticmethod
     def check_new(path: Path) -> None:
-        """Refuse a folder that exists and is not empty (a finished or unfinished run in it)."""
+        """Refuse a folder that exists and is not empty, or one that cannot be created or written."""
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise UserError("--out", str(path), "exists and is not an empty folder; choose a new one, or --resume it")
+        try:
+            if path.is_dir():
+                if any(path.iterdir()):
+                    if _held(path / LOCK):
+                        raise UserError(
+                            "--out",
+                            str(path),
+                            f"another process{_holder(path / LOCK)} is writing a run into this "
+                            "folder; choose a new one",
+                        )
+                    raise UserError(
+                        "--out", str(path), "exists and is not an empty folder; choose a new one, or --resume it"
+                    )
+                base = path
+            elif path.exists() or path.is_symlink():
+                raise UserError("--out", str(path), "exists and is not a folder; choose a new folder")
+            else:
+                base = next(p for p in path.parents if p.exists())
+                if not base.is_dir():
+                    raise UserError("--out", str(path), f"{base} is a file, not a folder; choose a folder path")
+            if not os.access(base, os.W_OK | os.X_OK):
+                raise UserError(
+                    "--out",
+                    str(path),
+                    f"cannot write in {base} (read-only or no permission); choose a folder you can write to",
+                )
+        except OSError as exc:
+            raise UserError("--out", str(path), _os_problem(exc)) from None
 
     @classmethod
     def create(cls, path: Path, job: dict[str, Any]) -> RunFolder:
+        """A new run folder at ``path``, locked, with ``job.json``; any OSError is one UserError line."""
         path = Path(path)
         cls.check_new(path)
-        path.mkdir(parents=True, exist_ok=True)
         rf = cls(path)
-        rf.batches.mkdir()
-        record: dict[str, Any] = {"job": job, "started": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
-        _write_atomic(path / JOB, (json.dumps(record, indent=2, default=str, ensure_ascii=False) + "\n").encode())
+        rf._created, rf._made = True, _topmost_missing(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            rf._lock("--out")
+        except OSError as exc:
+            if rf._made is not None:
+                shutil.rmtree(rf._made, ignore_errors=True)
+            raise UserError("--out", str(path), _os_problem(exc)) from None
+        try:
+            if any(p.name != LOCK for p in path.iterdir()):  # written by another process since check_new
+                raise UserError("--out", str(path), "exists and is not an empty folder; choose a new one")
+            rf.batches.mkdir()
+            record: dict[str, Any] = {
+                "job": json.loads(json.dumps(job, default=str)),
+                "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            }
+            record["job_sha256"] = job_digest(record)
+            _write_atomic(path / JOB, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
+        except OSError as exc:
+            rf.discard()
+            raise UserError("--out", str(path), _os_problem(exc)) from None
+        except BaseException:
+            rf.release()  # another writer's files are not ours to remove
+            raise
         rf.started = record["started"]
         return rf
 
     @classmethod
     def resume(cls, path: Path, job: dict[str, Any]) -> RunFolder:
+        """The unfinished run folder ``path``, locked, once ``job.json`` is intact and asks for ``job``."""
         path = Path(path)
         if (path / MANIFEST).exists():
             raise UserError("--resume", str(path), "this run is already complete (it has a manifest.json)")
         if not (path / JOB).exists():
             raise UserError("--resume", str(path), "not an unfinished run folder (no job.json)")
-        record = json.loads((path / JOB).read_text(encoding="utf-8"))
-        saved = record["job"]
-        for key in job:
-            if saved.get(key) != json.loads(json.dumps(job[key], default=str)):
-                raise UserError(
-                    "--resume",
-                    str(path),
-                    f"'{key}' differs from the run being resumed ({saved.get(key)!r}); "
-                    "repeat the original command with --resume",
-                )
         rf = cls(path)
-        rf.batches.mkdir(exist_ok=True)
+        try:
+            rf._lock("--resume")
+            if (path / MANIFEST).exists():  # finished by the process that held it a moment ago
+                raise UserError("--resume", str(path), "this run is already complete (it has a manifest.json)")
+            record = _read_job(path)
+            _check_job(path, record, job)
+            if rf.batches.exists() and not rf.batches.is_dir():
+                raise UserError("--resume", str(path), "batches is not a folder: this is not a run folder")
+            rf.batches.mkdir(exist_ok=True)
+        except BaseException as exc:
+            rf.release()
+            if isinstance(exc, OSError):
+                raise UserError("--resume", str(path), _os_problem(exc)) from None
+            raise
         rf.started = record["started"]
         return rf
+
+    def _lock(self, option: str) -> None:
+        """Take the folder's lock for this process, or refuse (``option``: the command's option) if held."""
+        lock = self.path / LOCK
+        for _ in range(100):
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise UserError(
+                    option,
+                    str(self.path),
+                    f"another process{_holder(lock)} is writing this run folder; wait for it to end, or stop it",
+                ) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(lock))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # its holder finished and removed it after we opened it: lock the new one
+        else:  # pragma: no cover - a hundred writers finishing in turn
+            raise UserError(option, str(self.path), "other processes keep writing this run folder; try again")
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd, self._lock_pid = fd, os.getpid()
+        _HELD.add(fd)
+
+    def release(self) -> None:
+        """Give up the folder's lock and remove ``.lock`` (nothing if this process does not hold it)."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is None or self._lock_pid != os.getpid():
+            return
+        _HELD.discard(fd)
+        # Removed while still held: whoever opened the old file sees it is gone once it gets the lock.
+        with contextlib.suppress(OSError):
+            (self.path / LOCK).unlink(missing_ok=True)
+        os.close(fd)
 
     # --- batches -----------------------------------------------------------------------------------
 
@@ -141,23 +359,104 @@ class RunFolder:
         return {p.name for p in self.batches.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
     def save_batch(self, batch: Batch, tables: dict[str, pd.DataFrame]) -> None:
+        """Save a finished batch with its checksums, all into a temporary folder renamed when complete."""
         tmp = self.batches / f".{batch.name}.tmp-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
+        sums = {}
         for name, df in tables.items():
-            df.to_parquet(tmp / f"{name}.parquet", index=False)  # exact values and dtypes, fast
-        os.replace(tmp, self.batches / batch.name)
+            data = df.to_parquet(index=False)  # exact values and dtypes, fast
+            (tmp / f"{name}.parquet").write_bytes(data)
+            sums[f"{name}.parquet"] = hashlib.sha256(data).hexdigest()
+        (tmp / CHECKSUMS).write_text(json.dumps({"batch": batch.name, "sha256": sums}, indent=2) + "\n")
+        dest = self.batches / batch.name
+        try:
+            os.replace(tmp, dest)
+        except OSError:
+            if not dest.is_dir():
+                raise
+            # Saved meanwhile by another process (a killed run's worker): the same job, the same bytes.
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _checksums(self, name: str, hint: str) -> dict[str, str]:
+        path = self.batches / name / CHECKSUMS
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DamagedBatch(f"batch {name}", None, f"{CHECKSUMS} is missing; {hint}") from None
+        except (OSError, ValueError, RecursionError):
+            raise DamagedBatch(f"batch {name}", None, f"{CHECKSUMS} is not readable JSON; {hint}") from None
+        sums = record.get("sha256") if isinstance(record, dict) else None
+        if not isinstance(sums, dict):
+            raise DamagedBatch(f"batch {name}", None, f"{CHECKSUMS} lists no checksums; {hint}")
+        if record.get("batch") != name:  # a batch folder renamed or copied from elsewhere
+            raise DamagedBatch(f"batch {name}", None, f"{CHECKSUMS} is that of batch {record.get('batch')!r}; {hint}")
+        return sums
+
+    def _read_table(self, name: str, table: str, sums: dict[str, str], hint: str) -> bytes:
+        file = f"{table}.parquet"
+        try:
+            data = (self.batches / name / file).read_bytes()
+        except FileNotFoundError:
+            raise DamagedBatch(f"batch {name}", None, f"{file} is missing; {hint}") from None
+        except OSError as exc:
+            raise DamagedBatch(f"batch {name}", None, f"{file} cannot be read ({exc.strerror}); {hint}") from None
+        if hashlib.sha256(data).hexdigest() != sums.get(file):
+            raise DamagedBatch(f"batch {name}", None, f"{file} does not match its checksum; {hint}")
+        return data
 
     def load_batch(self, batch: Batch, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
-        folder = self.batches / batch.name
-        return {name: pd.read_parquet(folder / f"{name}.parquet") for name in tables or TABLES}
+        """A saved batch's tables, each checked against its checksum first (else :class:`DamagedBatch`)."""
+        hint = f"finish the run with --resume {self.path} to recompute it"
+        sums = self._checksums(batch.name, hint)
+        return {
+            name: pd.read_parquet(io.BytesIO(self._read_table(batch.name, name, sums, hint)))
+            for name in tables or TABLES
+        }
+
+    def drop_damaged(self, names: list[str]) -> list[str]:
+        """Remove those of the batches ``names`` that are saved but incomplete or differ from their
+        checksums, so that they are computed again; one line for each, to tell the user."""
+        present = set(os.listdir(self.batches))
+        lines = []
+        for name in names:
+            if name not in present:
+                continue
+            folder = self.batches / name
+            try:
+                if not folder.is_dir():
+                    raise DamagedBatch(f"batch {name}", None, "is not a folder; recomputing")
+                sums = self._checksums(name, "recomputing")
+                for table in TABLES:
+                    self._read_table(name, table, sums, "recomputing")
+            except DamagedBatch as err:
+                aside = self.batches / f".{name}.damaged-{os.getpid()}"
+                os.replace(folder, aside)
+                if aside.is_dir() and not aside.is_symlink():
+                    shutil.rmtree(aside, ignore_errors=True)
+                else:
+                    aside.unlink(missing_ok=True)
+                lines.append(err.line())
+        return lines
 
     # --- finishing -----------------------------------------------------------------------------
 
     def discard(self) -> None:
-        """Remove the unfinished folder (a job that cannot be resumed, e.g. an exercise)."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Remove what this run wrote (a job that cannot be finished: an exercise, a user error).
+
+        The folder and any parents :meth:`create` made go; an empty folder given as ``--out`` is
+        emptied, not removed.
+        """
+        self.release()
+        if self._created and self._made is None:
+            for p in self.path.iterdir():
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(self._made or self.path, ignore_errors=True)
 
     def finish(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
         files = {}
@@ -170,3 +469,31 @@ class RunFolder:
         )
         shutil.rmtree(self.batches, ignore_errors=True)
         (self.path / JOB).unlink(missing_ok=True)
+        self.release()
+
+
+def _check_job(path: Path, record: dict[str, Any], job: dict[str, Any]) -> None:
+    """Refuse a job.json edited since the run started, or one made by another command."""
+    digest = record.get("job_sha256")
+    if digest is not None and digest != job_digest(record):
+        raise UserError(
+            "--resume",
+            str(path),
+            f"{JOB}: its content no longer matches the checksum written when the run started (edited?); "
+            "its batches were made for the job it described then: start a new run with --out",
+        )
+    saved = record["job"]
+    for key in job:
+        if saved.get(key) != json.loads(json.dumps(job[key], default=str)):
+            raise UserError(
+                "--resume",
+                str(path),
+                f"'{key}' differs from the run being resumed ({saved.get(key)!r}); "
+                "repeat the original command with --resume",
+            )
+    if digest is None:
+        raise UserError(
+            "--resume",
+            str(path),
+            f"{JOB}: has no 'job_sha256' (written by an older version, or edited); start a new run with --out",
+        )

@@ -3,7 +3,9 @@
 ``execute`` is what ``run``, ``compare`` and ``sweep`` share. It runs the batches the folder does
 not have yet, saves each as it finishes, and then puts every table together in (point,
 replication, plan) order from the saved batches, so the result is the same whatever the backend,
-the number of workers or the interruptions.
+the number of workers or the interruptions. Saved batches are checked against their checksums
+before they are reused: one that is incomplete or differs is named on stderr (one line each),
+dropped and computed again.
 
 With a precision target, replications of point 0 are added batch by batch until the main KPI's
 confidence-interval half-width is within the target share of its mean for every plan (or the
@@ -72,6 +74,8 @@ def execute(
 ) -> Outcome:
     """Run what is missing, then assemble everything from the saved batches."""
     plan_batches = batches(len(points), replications, batch_size)
+    for line in folder.drop_damaged([b.name for b in plan_batches]):
+        sys.stderr.write(line + "\n")
     done = folder.done()
     todo = [b for b in plan_batches if b.name not in done]
     update = _progress(sum(b.count for b in plan_batches), sum(b.count for b in plan_batches if b.name in done))

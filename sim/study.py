@@ -31,19 +31,28 @@ from typing import Any
 import pandas as pd
 
 from sim import metrics
-from sim.backends import Backend, make_backend
+from sim.backends import Backend, check_backend, make_backend
 from sim.errors import UserError
 from sim.exercise import Exercise, ExerciseResult, events_table, run_exercise
-from sim.experiment import Job, Point, Results, grid, run_local
+from sim.experiment import Job, Point, Results, batches, grid, run_local
 from sim.injects import Inject, parse_span, read_injects
 from sim.provenance import provenance
 from sim.records import sites_table, targets_table
 from sim.runfolder import RunFolder, default_run_dir, safe_name, sha256
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
-from sim.scenario import LoadedScenario, check_personnel, load_scenario, select_plans
+from sim.scenario import (
+    MAX_MINUTES,
+    MAX_REPLICATIONS,
+    LoadedScenario,
+    check_personnel,
+    check_plan,
+    load_scenario,
+    select_plans,
+)
 from sim.size import check_size
 from sim.stats import paired_comparison, paired_pooled_difference, pooled_percentiles, summarise
-from sim.world import World, build_world
+from sim.timeparse import MAX_WINDOW_DAYS
+from sim.world import World, build_world, check_world
 
 COMMANDS = ("run", "compare", "sweep")
 REPORTS_DIR = Path("reports")  # default home of run folders, relative to the working directory
@@ -119,6 +128,12 @@ def check_positive(name: str, value: float | None, minimum: float) -> None:
         raise UserError(name, str(value), f"must be at least {minimum:g}")
 
 
+def check_at_most(name: str, value: float | None, maximum: float) -> None:
+    """Refuse an option above ``maximum`` (None: not given, nothing to check)."""
+    if value is not None and value > maximum:
+        raise UserError(name, str(value), f"must be at most {maximum:,g}")
+
+
 def parse_vary(items: Sequence[str]) -> list[tuple[str, list[str]]]:
     """``KEY.PATH=V1,V2,...`` items as (key, values) pairs."""
     out = []
@@ -183,25 +198,28 @@ def prepare(
 
     compared: list[str] = []
     if baseline is not None:
-        select_plans(scenario, baseline)
+        check_plan(scenario, baseline, "--baseline")
         compared = _plan_names(scenario, plans) if plans else [p for p in scenario.spec.plans if p != baseline]
         names = list(dict.fromkeys([baseline, *compared]))
     else:
         names = _plan_names(scenario, plans)
     for pt, sc in zip(points, scenarios, strict=True):
         try:
+            check_world(sc)
             check_personnel(sc, names)
         except UserError as err:
             if not pt.values:
                 raise
-            raise UserError("--vary", " ".join(pt.overrides), f"{err.key}: {err.problem}") from None
+            detail = err.problem if err.key is None else f"{err.key}: {err.problem}"
+            raise UserError("--vary", " ".join(pt.overrides), detail) from None
 
     reps = replications if replications is not None else scenario.spec.replications
     seed = seed if seed is not None else scenario.spec.seed
     check_positive("--reps", reps, 1)
+    check_at_most("--reps", reps, MAX_REPLICATIONS)
     check_positive("--seed", seed, 0)
     check_positive("--batch", batch_size, 1)
-    check_positive("--workers", workers, 1)
+    check_backend(workers, dask)  # --workers at least 1, or a --dask address; not both
     target = None
     if precision is not None:
         if not 0 < precision < 1:
@@ -251,10 +269,13 @@ def run_into_folder(
 ) -> StudyRun:
     """Run the study into a new folder ``out`` (default: under ``reports/``) or finish ``resume``.
 
-    Raises :class:`Interrupted` on Ctrl-C, with the finished batches saved. ``argv`` is recorded in
-    the manifest as the command that made the folder.
+    Raises :class:`Interrupted` on Ctrl-C, with the finished batches saved; a :class:`UserError`
+    (also one raised in a batch) leaves no new folder behind and a resumed one as it was (see
+    :mod:`sim.runfolder`). ``argv`` is recorded in the manifest as the command that made the folder.
     """
-    backend = make_backend(study.workers, study.dask)
+    # Before any folder: a --dask that does not answer leaves nothing behind. No more processes than batches.
+    n_batches = len(batches(len(study.points), study.replications, study.batch_size))
+    backend = make_backend(study.workers, study.dask, n_batches)
     try:
         if resume is not None:
             folder = RunFolder.resume(resume, study.job_spec())
@@ -263,16 +284,20 @@ def run_into_folder(
             folder = RunFolder.create(
                 out or default_run_dir(REPORTS_DIR, study.scenario.name, study.seed, stamp), study.job_spec()
             )
+    except BaseException:
+        backend.close()
+        raise
+    with folder:  # locked to the end; a user error removes a folder created here (it would recur)
         try:
             outcome = execute(
                 folder, study.jobs(), study.points, study.replications, study.batch_size, backend, study.precision
             )
         except KeyboardInterrupt:
             raise Interrupted(folder) from None
-    finally:
-        backend.close()
-    tables = final_tables(study, outcome.results)
-    folder.finish(tables, manifest(study, outcome, backend, folder.started, argv))
+        finally:
+            backend.close()
+        tables = final_tables(study, outcome.results)
+        folder.finish(tables, manifest(study, outcome, backend, folder.started, argv))
     return StudyRun(folder, outcome, tables, backend)
 
 
@@ -371,13 +396,18 @@ def prepare_exercise(
     plan = plan or next(iter(sc.spec.plans))
     if plan not in sc.spec.plans:
         raise UserError("--plan", plan, f"unknown plan; valid: {', '.join(sc.spec.plans)}")
+    check_world(sc)
     check_personnel(sc, [plan])
     try:
         shift_min = parse_span(shift)
     except ValueError as exc:
         raise UserError("--shift", None, str(exc)) from None
+    if not abs(shift_min) <= MAX_MINUTES:
+        window = f"the longest scenario window ({MAX_WINDOW_DAYS} days)"
+        raise UserError("--shift", shift, f"moves the injects by more than {window}")
     seed = sc.spec.seed if seed is None else seed
     check_positive("--reps", replications, 1)
+    check_at_most("--reps", replications, MAX_REPLICATIONS)
     check_positive("--seed", seed, 0)
     check_positive("--queue-alert", queue_alert, 0)
     if step_min is not None and not 1 <= step_min <= 1440:

@@ -14,6 +14,12 @@ with per-kecamatan access overrides:
 
 Travel noise is not part of the world: each responding unit's noise factor is drawn with the
 incident (see :mod:`sim.generate`), so every plan sees the same draws.
+
+What can be wrong with a world is refused before any matrix is allocated, by one function that
+``validate``, :mod:`sim.study` and :func:`build_world` all call (:func:`check_world`): site ids
+that collide, travel-matrix rows naming unknown sites or giving a pair twice, and matrices too
+large to build (``MAX_WORLD_BYTES``). The one check that needs the matrices, a formula leg longer
+than ``MAX_TRAVEL_MIN`` (or too long to compute), is made as soon as they are computed.
 """
 
 from __future__ import annotations
@@ -27,8 +33,12 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.scenario import MAX_PRIORITY, MODES, TPS_CLASSES, TPS_FLAGS, LoadedScenario
+from sim.scenario.schema import MAX_MINUTES
 
 EARTH_RADIUS_KM = 6371.0088
+MAX_TRAVEL_MIN = MAX_MINUTES  # longest usable leg [min]: the longest scenario window, as for a matrix file's legs
+MAX_WORLD_BYTES = 8 * 2**30  # memory one world may take to build [bytes]: about 9,900 sites
+WORLD_ARRAYS = 11  # [n_nodes, n_nodes] float arrays alive at once while the matrices are computed (measured 10.1)
 
 
 def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -81,6 +91,103 @@ def ppk_id(kecamatan: str) -> str:
 KPU_ID = "KPU"
 
 
+def site_ids(sc: LoadedScenario) -> list[str]:
+    """Node ids in node order: the TPS (table order), ``PPK <kecamatan>``, ``KPU``, the posts."""
+    spec = sc.spec
+    return [
+        *sc.tps["tps_id"],
+        *(ppk_id(v.kecamatan) for v in spec.sites.ppk),
+        KPU_ID,
+        *(p.id for p in spec.sites.posts),
+    ]
+
+
+def world_bytes(n_nodes: int) -> int:
+    """Memory it takes to build the travel matrices of ``n_nodes`` sites [bytes]."""
+    return WORLD_ARRAYS * n_nodes * n_nodes * 8
+
+
+def check_world(sc: LoadedScenario) -> None:
+    """Refuse a world that cannot be built, before anything is allocated or run.
+
+    Site ids must differ (a TPS named ``KPU``, a post id, or ``PPK <kecamatan>`` would make two
+    sites one); every travel-matrix row must name known sites and give its pair once (its minutes
+    were checked when it was read); the matrices must fit in ``MAX_WORLD_BYTES``. Raises
+    :class:`UserError` naming the table and row, or the scenario key.
+    """
+    spec = sc.spec
+    ids = site_ids(sc)
+    tps_file = str(sc.path.parent / spec.sites.tps_file)
+    other = {ppk_id(v.kecamatan): "the PPK venue of that kecamatan" for v in spec.sites.ppk}
+    other[KPU_ID] = "the KPU office"
+    for i, p in enumerate(spec.sites.posts):
+        if p.id in other:
+            raise UserError(
+                str(sc.path), f"sites.posts.{i}.id", f"'{p.id}' is the id of {other[p.id]}; give the post another id"
+            )
+        other[p.id] = f"post {i} in sites.posts"
+    tps_ids = sc.tps["tps_id"]
+    clash = (tps_ids.isin(list(other)) | tps_ids.duplicated()).to_numpy()
+    if clash.any():
+        row = int(np.flatnonzero(clash)[0])
+        name = tps_ids.iloc[row]
+        first = int(np.flatnonzero((tps_ids == name).to_numpy())[0])
+        raise UserError(
+            tps_file,
+            f"row {row + 2} column tps_id",
+            f"'{name}' is also the id of {other.get(name, f'the TPS in row {first + 2}')}; TPS ids must be unique "
+            "and differ from post ids, 'PPK <kecamatan>' and 'KPU'",
+        )
+    if sc.travel_matrix is not None:
+        _check_matrix(sc, {n: i for i, n in enumerate(ids)})
+    need = world_bytes(len(ids))
+    if need > MAX_WORLD_BYTES:
+        most = int(np.sqrt(MAX_WORLD_BYTES / (WORLD_ARRAYS * 8)))
+        raise UserError(
+            tps_file,
+            None,
+            f"{len(sc.tps):,} TPS: with the PPK venues, the KPU office and the posts, the travel matrices of "
+            f"{len(ids):,} sites would need about {_gib(need)} of memory; at most {_gib(MAX_WORLD_BYTES)} "
+            f"(about {most:,} sites) can be built: run one kabupaten/kota at a time",
+        )
+
+
+def _gib(n_bytes: float) -> str:
+    """Bytes as people read them: ``8 GiB``, ``2.5 GiB``, ``402 GiB``."""
+    gib = n_bytes / 2**30
+    return f"{gib:,.1f}".removesuffix(".0") + " GiB" if gib < 10 else f"{gib:,.0f} GiB"
+
+
+def _matrix_file(sc: LoadedScenario) -> str:
+    return str(sc.path.parent / (sc.spec.travel.matrix_file or ""))
+
+
+def _check_matrix(sc: LoadedScenario, index: dict[str, int]) -> None:
+    """Every row of the travel matrix: known sites, each ordered pair once."""
+    assert sc.travel_matrix is not None
+    df = sc.travel_matrix
+    where = _matrix_file(sc)
+    for col in ("from", "to"):
+        known = df[col].isin(list(index)).to_numpy()
+        if not known.all():
+            row = int(np.flatnonzero(~known)[0])
+            name = df[col].iloc[row]
+            problem = (
+                "empty; a site id is needed"
+                if pd.isna(name)
+                else f"unknown site or post id '{name}'; valid: TPS ids, post ids, 'PPK <kecamatan>', 'KPU'"
+            )
+            raise UserError(where, f"row {row + 2} column {col}", problem)
+    again = df.duplicated(["from", "to"]).to_numpy()
+    if again.any():
+        row = int(np.flatnonzero(again)[0])
+        a, b = df["from"].iloc[row], df["to"].iloc[row]
+        first = int(np.flatnonzero(((df["from"] == a) & (df["to"] == b)).to_numpy())[0])
+        raise UserError(
+            where, f"row {row + 2}", f"the leg '{a}' to '{b}' is given again (first in row {first + 2}); give it once"
+        )
+
+
 def world_key(sc: LoadedScenario) -> str:
     """SHA-256 of what :func:`build_world` reads (sites, travel, targets, the TPS table and the
     travel matrix): scenarios with the same key have the same world, whatever else they change."""
@@ -96,51 +203,43 @@ def world_key(sc: LoadedScenario) -> str:
 
 
 def build_world(sc: LoadedScenario) -> World:
-    """Resolve sites and compute the travel matrices for every unit mode."""
+    """Resolve sites and compute the travel matrices for every unit mode (checked first: :func:`check_world`)."""
+    check_world(sc)
     spec = sc.spec
     tps = sc.tps
     kecs = [v.kecamatan for v in spec.sites.ppk]
     kidx = {k: i for i, k in enumerate(kecs)}
 
-    ids = list(tps["tps_id"])
+    ids = site_ids(sc)
     kinds = ["tps"] * len(tps)
     node_kec = list(tps["kecamatan"].map(kidx))
     lat = list(tps["lat"])
     lon = list(tps["lon"])
     for v in spec.sites.ppk:
-        ids.append(ppk_id(v.kecamatan))
         kinds.append("ppk")
         node_kec.append(kidx[v.kecamatan])
         lat.append(v.position[0])
         lon.append(v.position[1])
-    ids.append(KPU_ID)
     kinds.append("kpu")
     node_kec.append(kidx[spec.sites.kpu.kecamatan])
     lat.append(spec.sites.kpu.position[0])
     lon.append(spec.sites.kpu.position[1])
     post_node: dict[str, int] = {}
     for p in spec.sites.posts:
-        post_node[p.id] = len(ids)
-        ids.append(p.id)
+        post_node[p.id] = len(kinds)
         kinds.append("post")
         node_kec.append(kidx[p.kecamatan])
         lat.append(p.position[0])
         lon.append(p.position[1])
-    dup = pd.Series(ids)[pd.Series(ids).duplicated()]
-    if len(dup):
-        raise UserError(
-            str(sc.path),
-            "sites",
-            f"site id '{dup.iloc[0]}' is used twice (TPS ids, post ids, 'PPK <kecamatan>' and 'KPU' must differ)",
-        )
-
     n_tps = len(tps)
     kec_arr = np.asarray(node_kec, dtype=np.int64)
     lat_a = np.asarray(lat, dtype=float)
     lon_a = np.asarray(lon, dtype=float)
-    matrices, km = _travel_matrices(sc, kecs, kec_arr, lat_a, lon_a)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned about
+        matrices, km = _travel_matrices(sc, kecs, kec_arr, lat_a, lon_a)
     if sc.travel_matrix is not None:
         _apply_matrix(sc, matrices, {n: i for i, n in enumerate(ids)})
+    _check_legs(sc, ids, matrices, km)
 
     covers: dict[str, frozenset[int]] = {}
     for p in spec.sites.posts:
@@ -244,15 +343,29 @@ def _travel_matrices(
 
 
 def _apply_matrix(sc: LoadedScenario, matrices: dict[str, np.ndarray], index: dict[str, int]) -> None:
+    """The matrix file's legs in place of the formula's (its rows were checked by :func:`check_world`)."""
     assert sc.travel_matrix is not None
     df = sc.travel_matrix
-    where = f"{sc.path.parent / (sc.spec.travel.matrix_file or '')}"
-    for row, (a, b) in enumerate(zip(df["from"], df["to"], strict=True)):
-        for col, name in (("from", a), ("to", b)):
-            if name not in index:
-                raise UserError(where, f"row {row + 2} column {col}", f"unknown site or post id '{name}'")
-    ia = np.asarray([index[a] for a in df["from"]])
-    ib = np.asarray([index[b] for b in df["to"]])
+    ia = np.asarray([index[a] for a in df["from"]], dtype=np.int64)
+    ib = np.asarray([index[b] for b in df["to"]], dtype=np.int64)
     minutes = df["minutes"].to_numpy(dtype=float)
     for m in matrices.values():
         m[ia, ib] = minutes
+
+
+def _check_legs(sc: LoadedScenario, ids: list[str], matrices: dict[str, np.ndarray], km: np.ndarray) -> None:
+    """Refuse a leg longer than ``MAX_TRAVEL_MIN`` (a formula's: the matrix file's were bounded when
+    read), or a distance too long to compute, naming the pair."""
+    limits = [(m, float(MAX_TRAVEL_MIN), mode) for mode, m in matrices.items()] + [(km, np.finfo(float).max, "")]
+    for m, limit, mode in limits:
+        if m.max() <= limit:  # NaN fails the comparison: refused too
+            continue
+        i, j = np.unravel_index(int(np.argmax(~(m <= limit))), m.shape)
+        took = f"{m[i, j]:,.0f} min by {mode}" if mode and np.isfinite(m[i, j]) else "longer than can be computed"
+        raise UserError(
+            str(sc.path),
+            "travel",
+            f"the leg from '{ids[i]}' to '{ids[j]}' takes {took} (great-circle km x road_factor / speed_kmh, plus "
+            f"water legs and transfers); a leg of at most {MAX_TRAVEL_MIN:,} min can be used: check "
+            "travel.road_factor, travel.speed_kmh, travel.water_factor and travel.access",
+        )

@@ -1,13 +1,22 @@
-"""``pilkada-sim report``: every chart and document of a finished run folder, in one language."""
+"""``pilkada-sim report``: every chart and document of a finished run folder, in one language.
+
+Nothing is written until the folder has been verified (:class:`sim.report.data.RunData`: manifest,
+checksums, tables). Then every file of the report is written into ``.report.tmp-<pid>/`` inside
+the folder (``charts/`` in it too), and only when all of them are done are they moved into
+place: ``report.json`` is removed first and written last, listing the files and their language
+(:func:`sim.report.data.publish_report`). So whenever ``report.json`` is there, every report file
+in the folder is in its language: a ``report`` killed while rendering changes nothing (its
+staging folder is removed by the next one), one killed in the few renames of the move leaves no
+``report.json`` (run it again). The files of an earlier report in another language that are not
+rewritten (``--formats`` fewer than before) are removed; in the same language they stay, listed.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.report.data import RunData
+from sim.report.data import RunData, publish_report, staged_report
 from sim.report.i18n import LANGS
 
 FORMATS = ("html", "pdf", "pptx", "xlsx")
@@ -39,26 +48,21 @@ def make_report(run_dir: str | Path, lang: str = "id", formats: list[str] | None
         raise UserError("--lang", lang, f"unknown language; valid: {', '.join(LANGS)}")
     if is_exercise(run_dir):
         return write_exercise_report(run_dir, lang)
-    formats = list(FORMATS) if formats is None else formats
+    formats = list(FORMATS) if formats is None else list(dict.fromkeys(formats))
     run = RunData.load(run_dir)
-    charts_dir = run.path / "charts"
-    charts_dir.mkdir(exist_ok=True)
-    charts = make_charts(run, lang, charts_dir)
-    content = briefing_content(run, lang)
-    written = [c.path for c in charts]
-    for fmt in formats:
-        out = run.path / FILES[fmt]
-        if fmt == "html":
-            write_html(run, lang, charts, content, out)
-        elif fmt == "pdf":
-            write_pdf(run, lang, charts, content, out)
-        elif fmt == "pptx":
-            write_pptx(run, lang, charts, content, out)
-        else:
-            write_xlsx(run, lang, out)
-        written.append(out)
-    record = {"lang": lang, "files": [str(p.relative_to(run.path)) for p in written]}
-    tmp = run.path / f".report.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, run.path / "report.json")
-    return written
+    with staged_report(run.path) as stage:
+        charts = make_charts(run, lang, stage / "charts")
+        content = briefing_content(run, lang)
+        files = [c.path.relative_to(stage).as_posix() for c in charts]
+        for fmt in formats:
+            out = stage / FILES[fmt]
+            if fmt == "html":
+                write_html(run, lang, charts, content, out)
+            elif fmt == "pdf":
+                write_pdf(run, lang, charts, content, out)
+            elif fmt == "pptx":
+                write_pptx(run, lang, charts, content, out)
+            else:
+                write_xlsx(run, lang, out)
+            files.append(FILES[fmt])
+        return publish_report(run.path, stage, lang, files, FILES.values())

@@ -17,6 +17,14 @@ definition. Per-group figures come from :mod:`sim.report.data` (``response_stats
 briefing table never show two values for one statistic. The data behind the response charts is
 public (``response_ecdf_data``, ``kecamatan_chart_data``, ``tps_stats``) for tests to check.
 
+Text from the scenario (kecamatan names, incident-type labels, plan names, swept values) is drawn
+as plain text whatever it holds: mathtext is off (``text.parse_math`` in :data:`STYLE`, so a ``$``
+in a name is a dollar sign), a character the font lacks (emoji, control characters) is drawn as
+the font's empty box without a warning on stderr (:func:`chart_style`), and a name on a tick,
+legend or map label is cut at :data:`LABEL_MAX_CHARS` (:data:`LEGEND_MAX_CHARS` for a type's
+label in a legend) with an ellipsis (:func:`chart_label`; captions, the briefing and the workbook
+keep it whole).
+
 Targets are per kecamatan and priority (``targets.csv``): the response curves mark the
 priority-1 targets (the calls that must not be late), the kecamatan chart each kecamatan's
 priority-1 target and the range up to its least urgent one.
@@ -30,7 +38,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import textwrap
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,7 +101,10 @@ STYLE: dict[Any, Any] = {
     "legend.edgecolor": "#CCCCCC",
     "savefig.facecolor": "white",
     "figure.facecolor": "white",
+    "text.parse_math": False,  # every label is plain text: a '$' in a kecamatan name is not mathtext
 }
+LABEL_MAX_CHARS = 40  # a scenario name on a tick or map label is cut here, with '…'
+LEGEND_MAX_CHARS = 60  # an incident type's label in a legend (wrapped to two lines) is cut here
 
 CHART_WORDS: dict[str, dict[str, str]] = {
     # titles
@@ -320,9 +333,18 @@ def _titled(t: Text, view: _View, title: str) -> str:
 
 @contextmanager
 def chart_style() -> Iterator[None]:
-    """The reports' chart style (matplotlib rc settings) inside the ``with`` block."""
-    with mpl.rc_context(STYLE):
+    """The reports' chart style (matplotlib rc settings) inside the ``with`` block; a glyph the
+    font lacks is drawn as its empty box, without matplotlib's warning (stderr stays quiet)."""
+    with mpl.rc_context(STYLE), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
         yield
+
+
+def chart_label(text: object, limit: int = LABEL_MAX_CHARS) -> str:
+    """A name from the scenario as a chart shows it: every run of white space (a newline, a tab)
+    one space, cut at ``limit`` characters with '…'."""
+    s = re.sub(r"\s+", " ", str(text)).strip()
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
 
 
 def new_figure(**kw: Any) -> Figure:
@@ -638,7 +660,7 @@ def _incidents_per_hour(run: RunData, t: Text, view: _View) -> tuple[Figure, str
             color=colour[k],
             edgecolor="white",
             linewidth=0.4,
-            label=textwrap.fill(labels[k], 30),
+            label=textwrap.fill(chart_label(labels[k], LEGEND_MAX_CHARS), 30),
             zorder=2,
         )
         bottom += counts[k]
@@ -877,7 +899,7 @@ def _kecamatan_response(run: RunData, t: Text, view: _View) -> tuple[Figure, str
     ax_w.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v / 100, t.lang)))
     ax_w.set_xlabel(kpi_label("within_target", t.lang, pooled=True))
     ax_w.grid(True, axis="x")
-    ax_w.set_yticks(range(len(order)), order)
+    ax_w.set_yticks(range(len(order)), [chart_label(k) for k in order])
     ax_w.set_ylim(len(order) - 0.5, -0.5)
     ax_w.tick_params(axis="y", length=0)
     _log_minutes_x(ax, lo, hi, t.lang)
@@ -1077,7 +1099,9 @@ def _sweep_curve(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] 
                 if ci == 0:
                     first_lines.setdefault(f"{p}|{kpi}", g)
                 label = p + (
-                    "" if not others else " · " + ", ".join(f"{k}={v}" for k, v in zip(others, combo_t, strict=True))
+                    ""
+                    if not others
+                    else " · " + ", ".join(f"{k}={chart_label(v)}" for k, v in zip(others, combo_t, strict=True))
                 )
                 c = _plan_colour(run, p)
                 x = g["x"].to_numpy(dtype=float)
@@ -1096,7 +1120,7 @@ def _sweep_curve(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] 
             xs = sorted(set(xnum.dropna().astype(float)))
             ax.set_xticks(xs, [_value(v, t.lang) for v in xs])
         else:
-            ax.set_xticks(range(len(cats)), cats)
+            ax.set_xticks(range(len(cats)), [chart_label(c) for c in cats])
         ax.set_xlabel(key)
         ax.grid(True)
         ax.set_ylim(bottom=0, top=105 if kpi == "within_target" else None)
@@ -1354,7 +1378,7 @@ def _label_order(tps: pd.DataFrame) -> list[tuple[str, float, float]]:
     dist = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
     crowd = (dist < radius).sum(axis=1)
     order = sorted(range(len(means)), key=lambda i: (-crowd[i], means.index[i]))
-    return [(str(means.index[i]), float(xy[i, 0]), float(xy[i, 1])) for i in order]
+    return [(chart_label(means.index[i]), float(xy[i, 0]), float(xy[i, 1])) for i in order]
 
 
 def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:

@@ -3,6 +3,13 @@
 The writers only lay out what ``content.briefing_content`` says (and the charts ``charts.py``
 drew); ``write_xlsx`` copies the run's tables with translated headers. Every file is written under
 a temporary name in the same folder and renamed when complete, so a reader never sees half a file.
+
+Text from the scenario is made safe once per format: the HTML by jinja2's autoescape; the PDF by
+:func:`_pdf_text` (Windows-1252, '?' for what Helvetica lacks, XML-escaped for reportlab's
+paragraphs), a table cell or the cover cut with '…' at :data:`PDF_BLOCK_MAX_PT` (reportlab cannot
+split such a block across pages); the deck and the workbook through :func:`xml_text` (a control
+character, which XML cannot carry, as its Control Pictures symbol), the workbook's text cells
+neutralised against formulas by the CSV tables' rule (:func:`sim.textsafe.neutral_text`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from sim import metrics
 from sim.report.content import DOC_WORDS, KPI_ROWS, POOLED_P90, Briefing, Table
 from sim.report.data import RunData, kecamatan_table
 from sim.report.i18n import Text, kpi_label
+from sim.textsafe import neutral_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -59,6 +67,22 @@ def _is_web_link(url: str) -> bool:
 
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+# What XML 1.0 cannot carry (openpyxl refuses it, lxml under python-pptx too, reportlab's
+# paragraph parser): the C0 controls except tab, newline and carriage return, unpaired surrogates
+# and the non-characters U+FFFE and U+FFFF.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_char(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return chr(0x2400 + code) if code < 0x20 else "\ufffd"
+
+
+def xml_text(text: str) -> str:
+    """Text any XML writer accepts, showing what it cannot carry: a control character as its
+    Control Pictures symbol (U+2400 + code: '\\x01' -> '\u2401'), the rest as U+FFFD."""
+    return _XML_ILLEGAL.sub(_xml_char, text)
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -110,11 +134,22 @@ def write_html(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
 _PDF_CHARS = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "−": "-", "≈": "~", "✓": "v", "\u00a0": " ", "\u202f": " "}
 
 
+# A table cell (and the cover's title) is a block reportlab cannot split across pages: text taller
+# than this is cut, with an ellipsis, to what fits (about 30 lines of a table cell, 13 of the
+# title); the HTML and the workbook keep it whole.
+PDF_BLOCK_MAX_PT = 320.0
+
+
+def _pdf_plain(text: Any) -> str:
+    """Text Helvetica can draw: mapped to Windows-1252, what it lacks (emoji, control characters
+    as their XML-safe symbols) as '?'."""
+    s = "".join(_PDF_CHARS.get(ch, ch) for ch in xml_text(str(text)))
+    return s.encode("cp1252", errors="replace").decode("cp1252")
+
+
 def _pdf_text(text: Any) -> str:
-    """Plain text made safe for a reportlab Paragraph: mapped to Windows-1252, then XML-escaped."""
-    s = "".join(_PDF_CHARS.get(ch, ch) for ch in str(text))
-    s = s.encode("cp1252", errors="replace").decode("cp1252")
-    return escape(s)
+    """Plain text made safe for a reportlab Paragraph: :func:`_pdf_plain`, then XML-escaped."""
+    return escape(_pdf_plain(text))
 
 
 def _col_widths(
@@ -199,6 +234,28 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
     def p(text: Any, style: str = "body") -> Paragraph:
         return Paragraph(_pdf_text(text), styles[style])
 
+    def fitted(text: Any, style: str, inner_width: float, bold: str = "") -> Paragraph:
+        """A paragraph for a block that cannot split (a table cell): cut with '…' to at most
+        PDF_BLOCK_MAX_PT high at ``inner_width`` [pt]; ``bold`` goes before it in bold."""
+        plain = _pdf_plain(text)
+        head = f"<b>{_pdf_text(bold)}</b> " if bold else ""
+
+        def para(n: int) -> Paragraph:
+            cut = plain if n >= len(plain) else plain[:n].rstrip() + "…"
+            return Paragraph(head + escape(cut), styles[style])
+
+        def fits(par: Paragraph) -> bool:
+            return par.wrap(inner_width, PDF_BLOCK_MAX_PT * 4)[1] <= PDF_BLOCK_MAX_PT
+
+        whole = para(len(plain))
+        if fits(whole):
+            return whole
+        lo, hi = 0, len(plain) - 1  # the longest cut that fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits(para(mid)) else (lo, mid - 1)
+        return para(lo)
+
     def h2(text: str) -> list[Any]:
         return [
             CondPageBreak(40 * mm),
@@ -208,13 +265,10 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
 
     def table(t: Table) -> list[Any]:
         widths = _col_widths(t, width, lambda text: stringWidth(_pdf_text(text), "Helvetica-Bold", 8.5))
-        data = [
-            [Paragraph(_pdf_text(c), styles["headr" if t.align[j] == "r" else "head"]) for j, c in enumerate(t.columns)]
-        ]
+        inner = [w - 6 for w in widths]  # LEFTPADDING + RIGHTPADDING below
+        data = [[fitted(c, "headr" if t.align[j] == "r" else "head", inner[j]) for j, c in enumerate(t.columns)]]
         for row in t.rows:
-            data.append(
-                [Paragraph(_pdf_text(c), styles["cellr" if t.align[j] == "r" else "cell"]) for j, c in enumerate(row)]
-            )
+            data.append([fitted(c, "cellr" if t.align[j] == "r" else "cell", inner[j]) for j, c in enumerate(row)])
         tbl = RLTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         tbl.setStyle(
             TableStyle(
@@ -237,7 +291,10 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
 
     story: list[Any] = []
     cover = RLTable(
-        [[p(b.title, "title")], [p(b.subtitle, "subtitle")], [p(b.context, "context")]],
+        [
+            [fitted(text, style, width - 24)]
+            for text, style in ((b.title, "title"), (b.subtitle, "subtitle"), (b.context, "context"))
+        ],
         colWidths=[width],
     )
     cover.setStyle(
@@ -272,7 +329,7 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
 
     story += h2(b.headings["verdict"])
     box = RLTable(
-        [[p(s, "verdict1" if i == 0 else "verdict")] for i, s in enumerate(b.verdict)],
+        [[fitted(s, "verdict1" if i == 0 else "verdict", width - 16)] for i, s in enumerate(b.verdict)],
         colWidths=[width],
     )
     box.setStyle(
@@ -337,8 +394,7 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
 
     run_head = h2(b.headings["run"])
     run_rows = [
-        [Paragraph(f"<b>{_pdf_text(k)}</b>", styles["cell"]), Paragraph(_pdf_text(v), styles["cell"])]
-        for k, v in b.run_info
+        [fitted("", "cell", 48 * mm - 9, bold=k), fitted(v, "cell", width - 48 * mm - 9)] for k, v in b.run_info
     ]
     rt = RLTable(run_rows, colWidths=[48 * mm, width - 48 * mm], hAlign="LEFT")
     rt.setStyle(
@@ -361,8 +417,7 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
         canvas.setFillColor(muted)
         canvas.setStrokeColor(line)
         canvas.line(margin_x, 12 * mm, A4[0] - margin_x, 12 * mm)
-        title = "".join(_PDF_CHARS.get(ch, ch) for ch in footer_title).encode("cp1252", "replace").decode("cp1252")
-        canvas.drawString(margin_x, 8 * mm, title)
+        canvas.drawString(margin_x, 8 * mm, _pdf_plain(footer_title))
         canvas.drawRightString(A4[0] - margin_x, 8 * mm, page_word.format(n=doc.page))
         canvas.restoreState()
 
@@ -474,7 +529,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
             para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
             para.space_after = Pt(space_after)
             run_ = para.add_run()
-            run_.text = ("• " if bullets else "") + text
+            run_.text = xml_text(("• " if bullets else "") + text)
             run_.font.size = Pt(size)
             run_.font.bold = bold or (first_bold and i == 0)
             run_.font.color.rgb = color
@@ -515,7 +570,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
                 para = tf.paragraphs[0]
                 para.alignment = PP_ALIGN.RIGHT if tbl.align[j] == "r" else PP_ALIGN.LEFT
                 run_ = para.add_run()
-                run_.text = str(c)
+                run_.text = xml_text(str(c))
                 run_.font.size = Pt(size)
                 run_.font.bold = i == 0 or (j == 0 and tbl.align[0] == "l" and tbl.columns[0] == t("plan"))
                 run_.font.color.rgb = white if i == 0 else ink
@@ -523,7 +578,7 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
 
     def notes(slide: Any, lines: Sequence[str]) -> None:
         """Speaker notes: the detail the slide leaves out, for the presenter."""
-        slide.notes_slide.notes_text_frame.text = "\n".join(x for x in lines if x)
+        slide.notes_slide.notes_text_frame.text = xml_text("\n".join(x for x in lines if x))
 
     def table_lines(tbl: Table) -> list[str]:
         return [" | ".join(tbl.columns), *[" | ".join(r) for r in tbl.rows], tbl.note]
@@ -761,19 +816,19 @@ XLSX_HEADERS: dict[str, tuple[str, str]] = {
     ),
 }
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
+safe_cell_text = neutral_text  # the CSV tables' rule (sim.textsafe), under the name the tests know
 
 
-def safe_cell_text(value: str) -> str:
-    """Text that a spreadsheet could take for a formula ('=1+1', '+…', '-…', '@…') gets a leading quote."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+def _xlsx_text(value: str) -> str:
+    """A text cell of the workbook: neutralised as in the CSV tables, then XML-safe."""
+    return xml_text(neutral_text(value))
 
 
 def _header(col: str, lang: str) -> str:
     pair = XLSX_HEADERS.get(col)
     if pair is None:  # a swept key: the key itself says what it is
-        return safe_cell_text(col)
+        return _xlsx_text(col)
     return pair[0] if lang == "id" else pair[1]
 
 
@@ -788,7 +843,7 @@ def _cell_value(v: Any) -> Any:
         return _cell_value(v.item())
     if v is pd.NA or v is pd.NaT:
         return None
-    return safe_cell_text(str(v))
+    return _xlsx_text(str(v))
 
 
 def _write_sheet(
@@ -852,7 +907,7 @@ def _write_sheet(
                     cell = WriteOnlyCell(ws, value=values[j])
                     cell.number_format = "0.0%"
                     values[j] = cell
-            # text never starts with '=' here (safe_cell_text), so openpyxl stores it as text, not a formula
+            # text never starts with '=' here (neutral_text), so openpyxl stores it as text, not a formula
             ws.append(values)
         ws.auto_filter.ref = f"A1:{get_column_letter(max(len(cols), 1))}{len(part) + 1}"
 

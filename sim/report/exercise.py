@@ -7,6 +7,12 @@ EXERCISE_DIR --lang en`` renders the English review from the files without playi
 again, and refuses a folder whose files no longer match their checksums, as for a run. The log
 shown is replication 0's (the one played at the console); the after-action summary covers every
 replication. Text is in Bahasa Indonesia (default) or English.
+
+Text from the scenario and the events list (names, TPS ids, messages, expected actions) is made
+safe for each output: the page is rendered by jinja2 with autoescape; in ``aar.md`` every cell
+and line goes through :func:`md_text` (one line, HTML's ``& < >`` as entities, Markdown's inline
+marks backslash-escaped), so an inject's ``<script>`` or ``|`` is shown, never run or split; the
+chart draws it as plain text (:func:`sim.report.charts.chart_style`, :func:`~sim.report.charts.chart_label`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +38,8 @@ from sim.exercise import AAR_COLUMNS, DECISION_COLUMNS, TIMELINE_COLUMNS, stamp
 from sim.injects import COLUMNS as EVENT_COLUMNS
 from sim.injects import Inject
 from sim.model import split_unit_id
-from sim.report.charts import chart_style, new_figure, save_figure
-from sim.report.data import verified_manifest
+from sim.report.charts import chart_label, chart_style, new_figure, save_figure
+from sim.report.data import TableSpec, publish_report, read_table, staged_report, verified_manifest
 from sim.report.i18n import LANGS, Text, date, percent
 
 PRIORITY_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#0072B2"}  # 3 = every lower priority too
@@ -449,11 +456,11 @@ def aar_markdown(ex: ExerciseData, lang: str) -> str:
     """``aar.md``: the after-action summary (HSEEP spirit: objectives, what happened, shortfalls)."""
     t, info, decisions = _text(lang), ex.info, ex.decisions
     outcomes = inject_outcomes(ex.aar, ex.played, ex.names, lang)
-    lines = [f"# {t('aar_title')}", "", _scope(info, lang), "", f"## {t('injects')}", ""]
+    lines = [f"# {md_text(t('aar_title'))}", "", md_text(_scope(info, lang)), "", f"## {md_text(t('injects'))}", ""]
     head = [
         t(k) for k in ("col_no", "col_time", "col_kind", "col_target", "col_expected", "col_happened", "col_in_time")
     ]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(md_text(h) for h in head) + " |", "|" + "---|" * len(head)]
     for o in outcomes:
         i = o.inject
         cells = [
@@ -465,19 +472,29 @@ def aar_markdown(ex: ExerciseData, lang: str) -> str:
             o.happened,
             o.in_time,
         ]
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    lines += ["", f"## {t('decisions')}", ""]
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
+    lines += ["", f"## {md_text(t('decisions'))}", ""]
     lines += _decision_lines(ex, lang)
-    lines += ["", f"## {t('short')}", ""]
+    lines += ["", f"## {md_text(t('short'))}", ""]
     short = shortfalls(outcomes, decisions, ex.open_end, info, lang)
-    lines += [f"- {s}" for s in short] or [t("nothing_short")]
-    lines += ["", f"## {t('good')}", ""]
-    lines += [f"- {g}" for g in went_well(outcomes, lang)] or [t("nothing_good")]
+    lines += [f"- {md_text(s)}" for s in short] or [md_text(t("nothing_short"))]
+    lines += ["", f"## {md_text(t('good'))}", ""]
+    lines += [f"- {md_text(g)}" for g in went_well(outcomes, lang)] or [md_text(t("nothing_good"))]
     return "\n".join(lines) + "\n"
 
 
-def _md_cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+# Markdown's inline marks (code, emphasis, links, tables, strikethrough, math), backslash-escaped;
+# an underscore inside a word ('unit_out') is no mark (CommonMark) and stays as it is.
+_MD_MARKS = re.compile(r"[\\`*\[\]|~$]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def md_text(text: object) -> str:
+    """Text on one line of ``aar.md`` (a table cell, a list item, a heading) shown as it is:
+    white space runs one space, ``&``, ``<`` and ``>`` as HTML entities, Markdown's inline marks
+    backslash-escaped (``<script>`` reads as text, ``|`` does not split a cell)."""
+    s = " ".join(str(text).split())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_MARKS.sub(lambda m: "\\" + m.group(), s)
 
 
 def _scope(info: ExerciseInfo, lang: str) -> str:
@@ -508,10 +525,10 @@ def _decision_counts(decisions: pd.DataFrame) -> tuple[dict[str, int], int, floa
 def _decision_lines(ex: ExerciseData, lang: str) -> list[str]:
     t, log = _text(lang), ex.log(lang)
     _, n0, mean = _decision_counts(ex.decisions)
-    lines = [t("decision_counts", n=n0, mean=f"{mean:.1f}".replace(".", "," if lang == "id" else "."))]
+    lines = [md_text(t("decision_counts", n=n0, mean=f"{mean:.1f}".replace(".", "," if lang == "id" else ".")))]
     lines.append("")
     for r in ex.first_decisions.to_dict("records"):
-        lines.append(f"- {_stamp(ex.info, float(r['t']))} {_md_cell(log.decision(r))}")
+        lines.append(f"- {md_text(_stamp(ex.info, float(r['t'])))} {md_text(log.decision(r))}")
     return lines
 
 
@@ -602,7 +619,7 @@ def timeline_chart(
                 ax.spines["left"].set_visible(False)
                 ax.tick_params(axis="y", length=0)
         axes[0].set_ylim(len(rows) - 0.5, -0.5) if rows else axes[0].set_ylim(0.5, -0.5)
-        axes[0].set_yticks(range(len(rows)), rows)
+        axes[0].set_yticks(range(len(rows)), [chart_label(k) for k in rows])
         fig.suptitle(f"{t('chart')} · {t('time_axis')}", x=0.01, ha="left")
         if not len(inc):
             axes[0].text(0.5, 0.5, t("no_incidents"), transform=axes[0].transAxes, ha="center", color="#777777")
@@ -766,14 +783,18 @@ TEXT_COLUMNS = (
 )
 
 
-def _read(path: Path) -> pd.DataFrame:
-    """A saved table, ids and codes as text (a TPS id '007' stays '007'), empty cells ''."""
-    head = pd.read_csv(path, nrows=0).columns
-    text = {c: str for c in head if c in TEXT_COLUMNS}
-    df = pd.read_csv(path, dtype=text, keep_default_na=True)
-    for c in text:
-        df[c] = df[c].fillna("")
-    return df
+def _read(
+    folder: Path,
+    manifest: dict[str, Any],
+    name: str,
+    columns: Iterable[str],
+    numbers: Iterable[str] = (),
+    flags: Iterable[str] = (),
+) -> pd.DataFrame:
+    """A saved table the manifest lists, ids and codes as text (a TPS id '007' stays '007'), empty
+    cells ''; refused unless it has ``columns``, ``numbers`` hold numbers and ``flags`` True/False
+    (:func:`sim.report.data.read_table`)."""
+    return read_table(folder, manifest, name, TableSpec(tuple(columns), tuple(numbers), tuple(flags), TEXT_COLUMNS))
 
 
 @dataclass
@@ -796,14 +817,19 @@ class ExerciseData:
     def load(cls, folder: str | Path) -> ExerciseData:
         path = Path(folder)
         manifest, spec, epoch, _ = verified_manifest(path)
-        if manifest.get("command") != "exercise":
+        if manifest["command"] != "exercise":
             raise UserError(str(path), "manifest.json", "not an exercise folder")
-        tables = {n: _read(path / n) for n in EXERCISE_TABLES}
-        missing = [(n, c) for n, cols in EXERCISE_TABLES.items() for c in cols if c not in tables[n].columns]
-        if missing:
-            n, c = missing[0]
-            raise UserError(str(path / n), c, "no such column: made by an older pilkada-sim; play the exercise again")
-        targets = pd.read_csv(path / "targets.csv", dtype={"kecamatan": str})
+        # the columns the review computes with, besides the text ones (TEXT_COLUMNS)
+        numbers = {
+            "timeline.csv": ("replication", "t", "inject", "incident_id", "priority", "minutes", "value", "count"),
+            "decision_points.csv": tuple(c for c in DECISION_COLUMNS if c not in TEXT_COLUMNS),
+            "aar.csv": ("replication", "inject", "t", "t_end", "incidents", "reached", "in_time", "response_min"),
+            "injects.csv": ("number",),
+            "incidents.csv": ("replication", "t_report", "t_arrive", "t_clear", "priority"),
+        }
+        flags = {"aar.csv": ("judged",)}
+        tables = {n: _read(path, manifest, n, c, numbers[n], flags.get(n, ())) for n, c in EXERCISE_TABLES.items()}
+        targets = _read(path, manifest, "targets.csv", ("kecamatan",))
         kecamatan = list(dict.fromkeys(targets["kecamatan"]))
         events = tables["injects.csv"]
         aar = tables["aar.csv"]
@@ -839,7 +865,7 @@ class ExerciseData:
             aar,
             events,
             tables["incidents.csv"],
-            _read(path / "sites.csv"),
+            _read(path, manifest, "sites.csv", ("site_id", "kind", "name", "kecamatan")),
             kecamatan,
             played,
         )
@@ -880,25 +906,26 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def is_exercise(folder: str | Path) -> bool:
-    """Whether ``folder``'s manifest says an exercise made it (False if it has none readable)."""
+    """Whether ``folder``'s manifest says an exercise made it (False if it has none readable: the
+    run reader then says what is wrong with it)."""
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("command") == "exercise"
-    except (OSError, ValueError, AttributeError):
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return False
+    return isinstance(manifest, dict) and manifest.get("command") == "exercise"
 
 
 def write_exercise_report(folder: str | Path, lang: str = "id") -> list[Path]:
     """The exercise's outputs in ``lang`` from its saved tables: ``charts/timeline.png``,
-    ``aar.md``, ``timeline.html`` (each written whole or not at all); the files written."""
+    ``aar.md``, ``timeline.html``; the files written. All three are made in a staging folder and
+    then moved into place, ``report.json`` last, as a run's report is (:mod:`sim.report.build`)."""
     if lang not in LANGS:
         raise UserError("--lang", lang, f"unknown language; valid: {', '.join(LANGS)}")
     ex = ExerciseData.load(folder)
-    charts = ex.path / "charts"
-    charts.mkdir(exist_ok=True)
-    chart = timeline_chart(ex.info, ex.incidents, ex.played, ex.kecamatan, lang, charts)
-    _write_text(ex.path / "aar.md", aar_markdown(ex, lang))
-    _write_text(ex.path / "timeline.html", timeline_html(ex, aar_sections(ex, lang), chart, lang))
-    written = [chart, ex.path / "aar.md", ex.path / "timeline.html"]
-    record = {"lang": lang, "files": [str(p.relative_to(ex.path)) for p in written]}
-    _write_text(ex.path / "report.json", json.dumps(record, indent=2) + "\n")
-    return written
+    with staged_report(ex.path) as stage:
+        (stage / "charts").mkdir()
+        chart = timeline_chart(ex.info, ex.incidents, ex.played, ex.kecamatan, lang, stage / "charts")
+        _write_text(stage / "aar.md", aar_markdown(ex, lang))
+        _write_text(stage / "timeline.html", timeline_html(ex, aar_sections(ex, lang), chart, lang))
+        files = [chart.relative_to(stage).as_posix(), "aar.md", "timeline.html"]
+        return publish_report(ex.path, stage, lang, files, EXERCISE_FILES)

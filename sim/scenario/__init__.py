@@ -14,10 +14,12 @@ Nothing here imports the world, the generator or the model: a scenario comes fir
 pipeline. The size estimate of a run lives with the generator (:mod:`sim.size`).
 """
 
-from sim.scenario.load import LoadedScenario, apply_overrides, load_scenario, yaml_load
-from sim.scenario.plans import GuardClusters, check_personnel, guard_clusters, personnel_use, select_plans
+from sim.scenario.load import LoadedScenario, apply_overrides, load_scenario, read_yaml_file, yaml_load
+from sim.scenario.plans import GuardClusters, check_personnel, check_plan, guard_clusters, personnel_use, select_plans
 from sim.scenario.schema import (
+    MAX_MINUTES,
     MAX_PRIORITY,
+    MAX_REPLICATIONS,
     MODES,
     PHASES,
     ROLES,
@@ -33,7 +35,9 @@ from sim.scenario.tables import TPS_COLUMNS, load_matrix, load_tps, read_csv_tab
 from sim.scenario.timeline import Timeline, resolve_timeline
 
 __all__ = [
+    "MAX_MINUTES",
     "MAX_PRIORITY",
+    "MAX_REPLICATIONS",
     "MODES",
     "PHASES",
     "ROLES",
@@ -50,12 +54,14 @@ __all__ = [
     "Timeline",
     "apply_overrides",
     "check_personnel",
+    "check_plan",
     "guard_clusters",
     "load_matrix",
     "load_scenario",
     "load_tps",
     "personnel_use",
     "read_csv_table",
+    "read_yaml_file",
     "resolve_timeline",
     "select_plans",
     "yaml_load",

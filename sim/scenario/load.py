@@ -25,13 +25,62 @@ from sim.scenario.schema import Scenario
 from sim.scenario.tables import COMMA_DECIMAL, THOUSANDS, load_matrix, load_tps
 from sim.scenario.timeline import Timeline, resolve_timeline
 
+MAX_YAML_BYTES = 5_000_000  # a scenario or an events list (Kutim's scenario is 46 kB)
+MAX_EXPANDED = MAX_YAML_BYTES  # the same with every alias written out: the manifest records it so
+
+
+class YamlRefused(yaml.YAMLError):
+    """YAML that parses but would silently mean something else, or grow past the limits."""
+
+    def __init__(self, line: int | None, problem: str) -> None:
+        super().__init__(problem)
+        self.line, self.problem = line, problem
+
 
 class ScenarioLoader(yaml.SafeLoader):
-    """Safe YAML (no object construction) without YAML 1.1 base-60 integers, so ``13:00`` stays text."""
+    """Safe YAML (no object construction), read as people mean it.
+
+    - No YAML 1.1 base-60 numbers, so ``13:00`` stays text.
+    - No timestamps: dates and date-times stay text, and the schema reads them, so ``2024-02-30``
+      is an error line naming the key rather than a crash inside the YAML reader.
+    - A key given twice in one mapping is refused (plain YAML silently keeps the last).
+    - Aliases may not expand the document past :data:`MAX_EXPANDED` (one 100 kB text referred to
+      500 times would be 50 MB in the run manifest), nor refer to what contains them.
+    """
+
+    def compose_document(self) -> yaml.Node | None:
+        self.get_event()  # DocumentStart
+        node = self.compose_node(None, None)  # type: ignore[arg-type]  # the stubs forget the root has no parent
+        self.get_event()  # DocumentEnd
+        if self.anchors and node is not None:  # only a document with anchors can expand
+            _check_expanded(node)
+        self.anchors = {}
+        return node
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        first: dict[Any, yaml.ScalarNode] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # a merge (<<: *base) may be overridden; that is what it is for
+            key = self.construct_object(key_node)
+            if key in first:
+                was, at = first[key].start_mark, key_node.start_mark
+                where = (
+                    f"on lines {was.line + 1} and {at.line + 1}"
+                    if was.line != at.line
+                    else f"on line {at.line + 1} (columns {was.column + 1} and {at.column + 1})"
+                )
+                a, b = first[key].value[:40], key_node.value[:40]
+                what = f"key '{b}' is given twice" if a == b else f"keys '{a}' and '{b}' are the same key"
+                raise YamlRefused(at.line + 1, f"{what}, {where}; keep one (YAML would silently use the last)")
+            first[key] = key_node
+        return node
 
 
+_NOT_RESOLVED = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
 ScenarioLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _NOT_RESOLVED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 ScenarioLoader.add_implicit_resolver(
@@ -39,11 +88,77 @@ ScenarioLoader.add_implicit_resolver(
     re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
     list("-+0123456789"),
 )
+ScenarioLoader.add_implicit_resolver(  # YAML 1.1 floats without the base-60 form (1:30.5)
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _check_expanded(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases, written out, exceed :data:`MAX_EXPANDED` (about one
+    character per scalar character plus one per node), or that contains itself."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise YamlRefused(node.start_mark.line + 1, "an alias refers to the mapping or list it is in; write it out")
+        if isinstance(node, yaml.ScalarNode):
+            n = len(node.value) + 1
+        else:
+            open_.add(key)
+            parts = node.value if isinstance(node, yaml.SequenceNode) else [x for pair in node.value for x in pair]
+            n = 1 + sum(size(part) for part in parts)
+            open_.discard(key)
+        if n > MAX_EXPANDED:
+            raise YamlRefused(
+                None,
+                f"its aliases (*name) written out make more than {MAX_EXPANDED / 1e6:g} MB; "
+                "refer to a repeated part fewer times",
+            )
+        sizes[key] = n
+        return n
+
+    size(root)
 
 
 def yaml_load(text: str) -> Any:
     """YAML text as Python values, read with :class:`ScenarioLoader`."""
     return yaml.load(text, Loader=ScenarioLoader)
+
+
+def read_yaml_file(path: Path, what: str) -> Any:
+    """A YAML file (a scenario, an events list) as Python values, read with :class:`ScenarioLoader`,
+    at most :data:`MAX_YAML_BYTES`; every problem is a :class:`UserError` naming the file (and line)."""
+    where = str(path)
+    try:
+        if not path.is_file():
+            raise UserError(where, None, f"{what} not found")
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise UserError(where, None, f"{size / 1e6:.1f} MB; a {what} may be at most {MAX_YAML_BYTES / 1e6:g} MB")
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(where, None, f"cannot read as UTF-8 text ({exc.__class__.__name__})") from None
+    try:
+        return yaml_load(text)
+    except YamlRefused as exc:
+        raise UserError(where, f"line {exc.line}" if exc.line else None, exc.problem) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}" if mark is not None else "YAML"
+        raise UserError(where, at, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except RecursionError:
+        raise UserError(
+            where, None, "lists or mappings nested too deeply to read (a scenario needs fewer than ten levels)"
+        ) from None
 
 
 @dataclass
@@ -73,18 +188,7 @@ class LoadedScenario:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(str(path), None, "scenario file not found")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(str(path), None, f"cannot read as UTF-8 text ({exc.__class__.__name__})") from None
-    try:
-        data = yaml_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise UserError(str(path), where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = read_yaml_file(path, "scenario file")
     if data is None:
         raise UserError(str(path), None, "the file is empty; expected a scenario mapping (name:, sites:, plans: ...)")
     if not isinstance(data, dict):
@@ -119,8 +223,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> d
                     raise UserError("--set", key, f"'{part}' is not an index 0..{len(node) - 1}")
                 name: Any = int(part)
             elif isinstance(node, dict):
-                # Mappings with number keys (hourly_multiplier) are written with digits on the command line.
-                name = int(part) if part not in node and part.isdigit() and int(part) in node else part
+                # Mappings with number keys (hourly_multiplier) are written with digits on the command line:
+                # a new key of such a mapping is a number too (the mapping keeps one kind of key).
+                numbered = any(isinstance(k, int) and not isinstance(k, bool) for k in node)
+                name = int(part) if part not in node and part.isdigit() and numbered else part
                 if name not in node:
                     node[name] = None if last else {}
             else:
@@ -149,9 +255,32 @@ def _kind(value: Any) -> str:
     return f"the value {str(value)[:40]}"
 
 
-def _validation_line(exc: ValidationError) -> tuple[str, str]:
+def _key_path(loc: tuple[int | str, ...], raw: Any) -> str:
+    """An error's location as the key path the user wrote (``travel.speed_kmh.road``), walking the
+    raw scenario: the steps pydantic adds inside a value (which form of a union it tried, ``[key]``
+    for a mapping's key) are left out."""
+    parts: list[str] = []
+    node = raw
+    for i, part in enumerate(loc):
+        if part == "[key]":
+            continue
+        if isinstance(node, dict) and part in node:
+            # As written: pydantic reports a key `yes` (read as true) by its number, 1.
+            written = next(k for k in node if k == part)
+            node, part = node[part], str(written).lower() if isinstance(written, bool) else part
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and (i == len(loc) - 1 or loc[i + 1] == "[key]"):
+            node = None  # a missing key, or a mapping's key the schema refuses
+        else:
+            continue
+        parts.append(str(part))
+    return ".".join(parts)
+
+
+def _validation_line(exc: ValidationError, raw: Any = None) -> tuple[str, str]:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = _key_path(err["loc"], raw)
     msg = err["msg"]
     kind, value = err["type"], err.get("input")
     text = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else None
@@ -169,6 +298,8 @@ def _validation_line(exc: ValidationError) -> tuple[str, str]:
             msg = f"'{text}' is not a number; write decimals with a dot: {text.replace(',', '.')}"
     elif kind == "finite_number":
         msg = "must be a finite number, not .nan or .inf"
+    elif kind == "bool_type":
+        msg = f"expected true or false (yes/no), not {_kind(value)}"
     elif kind in ("int_parsing", "int_from_float", "int_type"):
         if text is not None and THOUSANDS.fullmatch(text):
             whole = re.sub(r"[.,]", "", text)
@@ -272,7 +403,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Loade
     try:
         spec = Scenario.model_validate(raw)
     except ValidationError as exc:
-        key, msg = _validation_line(exc)
+        key, msg = _validation_line(exc, raw)
         from_set = any(f"{key}.".startswith(o.partition("=")[0].strip() + ".") for o in overrides or [])
         raise UserError("--set" if from_set else where, key, msg) from None
     _check_references(spec, where)

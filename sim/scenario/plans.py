@@ -98,7 +98,16 @@ def select_plans(sc: LoadedScenario, plans: str | None) -> list[str]:
     if not plans:
         return list(sc.spec.plans)
     names = [p.strip() for p in plans.split(",") if p.strip()]
+    if not names:
+        raise UserError("--plans", plans, f"names no plan; give comma-separated names of {', '.join(sc.spec.plans)}")
     for n in names:
-        if n not in sc.spec.plans:
-            raise UserError("--plans", n, f"unknown plan; valid: {', '.join(sc.spec.plans)}")
+        check_plan(sc, n)
     return names
+
+
+def check_plan(sc: LoadedScenario, name: str, option: str = "--plans") -> None:
+    """Refuse a plan name the scenario does not define, naming the option it came from."""
+    if name not in sc.spec.plans:
+        raise UserError(
+            option, repr(name) if not name.strip() else name, f"unknown plan; valid: {', '.join(sc.spec.plans)}"
+        )

@@ -9,9 +9,23 @@ between sections) are made when a file is loaded (:mod:`sim.scenario.load`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from sim.timeparse import MAX_WINDOW_DAYS, parse_date
 
 TPS_CLASSES = ("kurang_rawan", "rawan", "sangat_rawan", "khusus")
 TPS_FLAGS = ("blank_spot", "hard_to_reach", "disaster_prone")
@@ -19,28 +33,111 @@ TPS_PHASES = ("logistics", "voting", "counting", "escort")
 PHASES = (*TPS_PHASES, "recap", "plenary")
 ROLES = ("patrol", "reserve", "tni")
 MODES = ("road", "river", "sea")
+MAX_PRIORITY = 9  # priorities run 1 (most urgent) .. MAX_PRIORITY
+MAX_REPLICATIONS = 100_000  # per plan and point: far above what any interval needs
+MAX_MINUTES = MAX_WINDOW_DAYS * 1440  # the longest scenario window [min]: no duration or target is longer
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+
+# --- numbers -----------------------------------------------------------------------------------
+# Every number key has a documented range (scenarios/README.md states it in the key's row): wide
+# enough for any planner, narrow enough that the model computes with it (no overflow, no inf, no
+# calendar past year 9999). One mechanism: a finite number (or whole number) that is not a yes/no,
+# then a Range.
+
+
+def _number(n: float) -> str:
+    """A bound or a value as the README and the error lines write it (``576,000``, ``0.5``, ``1e+308``)."""
+    return f"{int(n):,}" if float(n).is_integer() and abs(n) < 1e15 else f"{n:g}"
+
+
+def _not_yes_no(value: Any) -> Any:
+    """YAML reads yes/no/on/off/true/false as true/false; where a number belongs that is a slip, not 1 or 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()} (YAML reads yes/no and on/off as true/false)")
+    return value
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a number key: ``lo`` to ``hi``, ``lo`` itself excluded when ``above``."""
+
+    lo: float
+    hi: float
+    above: bool = False
+
+    def text(self) -> str:
+        lo, hi = _number(self.lo), _number(self.hi)
+        return f"more than {lo} and at most {hi}" if self.above else f"from {lo} to {hi}"
+
+    def __call__(self, value: Any) -> Any:
+        if value > self.hi:
+            side = f"less than or equal to {_number(self.hi)}"
+        elif value < self.lo or (self.above and value == self.lo):
+            side = f"greater than {'' if self.above else 'or equal to '}{_number(self.lo)}"
+        else:
+            return value
+        what = "a whole number" if isinstance(value, int) else "a number"
+        raise ValueError(f"Input should be {side}; valid: {what} {self.text()}, not {_number(value)}")
+
+
+Number = Annotated[float, BeforeValidator(_not_yes_no), Field(allow_inf_nan=False)]
+Whole = Annotated[int, BeforeValidator(_not_yes_no)]
+YesNo = Annotated[bool, Strict()]  # true/false (yes/no), not 1/0 or text
+
+Minutes = Annotated[Number, AfterValidator(Range(0, MAX_MINUTES))]  # a duration [min]
+PosMinutes = Annotated[Number, AfterValidator(Range(0, MAX_MINUTES, above=True))]
+Prob = Annotated[Number, AfterValidator(Range(0, 1))]
+CV = Annotated[Number, AfterValidator(Range(0, 2))]  # coefficient of variation of a lognormal factor
+Factor = Annotated[Number, AfterValidator(Range(1, 10))]  # road or water distance / straight-line distance
+Speed = Annotated[Number, AfterValidator(Range(1, 200))]  # [km/h]: walking pace to a fast boat
+Rate = Annotated[Number, AfterValidator(Range(0, 10_000_000))]  # per site-hour; the run's size check refuses far less
+Multiplier = Annotated[Number, AfterValidator(Range(0, 100))]  # x a rate
+Latitude = Annotated[Number, AfterValidator(Range(-90, 90))]
+Longitude = Annotated[Number, AfterValidator(Range(-180, 180))]
+LatLon = tuple[Latitude, Longitude]
+
+MAX_FORCE = 10_000_000  # personnel of one kind (Polri has about 470,000, Linmas about 1.5 million)
+MAX_PER_SITE = 1_000  # persons at one site or in one cluster, units in one group, TPS in one cluster
+Personnel = Annotated[Whole, AfterValidator(Range(0, MAX_FORCE))]
+Persons = Annotated[Whole, AfterValidator(Range(0, MAX_PER_SITE))]
+Crew = Annotated[Whole, AfterValidator(Range(1, MAX_PER_SITE))]
+Priority = Annotated[Whole, AfterValidator(Range(1, MAX_PRIORITY))]
+Hour = Annotated[Whole, AfterValidator(Range(0, 23))]
+
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$", min_length=1, max_length=64)]
 Mode = Literal["road", "river", "sea"]
 Role = Literal["patrol", "reserve", "tni"]
 DelayKey = Literal["default", "blank_spot", "hard_to_reach", "disaster_prone"]
-MAX_PRIORITY = 9  # priorities run 1 (most urgent) .. MAX_PRIORITY
-Priority = Annotated[int, Field(ge=1, le=MAX_PRIORITY)]
-LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)  # election days; H+400 stays in the calendar
+
+
+def _day(value: Any) -> Any:
+    """A date written ``YYYY-MM-DD``, read here (the YAML loader leaves dates as text)."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a date-time")
+    if isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str):
+        day = parse_date(value)
+    else:
+        raise ValueError("expected a date written YYYY-MM-DD, e.g. 2024-11-27")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"'{value}' is not a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
 
 
 def _as_text(value: Any) -> Any:
-    """Dates and date-times written unquoted in YAML arrive as objects: keep them as ISO text."""
+    """Dates and date-times given as objects (through the Python API) are kept as ISO text."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
 
 
-When = Annotated[str, BeforeValidator(_as_text)]
+When = Annotated[str, BeforeValidator(_as_text)]  # resolved against election_day by sim.scenario.timeline
 
 
 class _Model(BaseModel):
@@ -83,11 +180,11 @@ class Sites(_Model):
 class Access(_Model):
     """How a kecamatan is reached, overriding the defaults for legs that start or end in it."""
 
-    road_factor: Pos | None = None
-    speed_kmh: Pos | None = None
+    road_factor: Factor | None = None
+    speed_kmh: Speed | None = None
     mode: Literal["road", "sea", "river"] = "road"
     gateway: LatLon | None = None
-    transfer_min: NonNeg = 0.0
+    transfer_min: Minutes = 0.0
     note: str = ""
 
     @model_validator(mode="after")
@@ -110,17 +207,17 @@ def _no_delay() -> dict[DelayKey, Dist]:
 
 
 class Travel(_Model):
-    road_factor: Pos = 2.0
-    speed_kmh: dict[Mode, Pos] = Field(default_factory=lambda: _speeds())
+    road_factor: Factor = 2.0
+    speed_kmh: dict[Mode, Speed] = Field(default_factory=lambda: _speeds())
 
     @field_validator("speed_kmh")
     @classmethod
     def _keep_default_speeds(cls, v: dict[Mode, float]) -> dict[Mode, float]:
         return {**_speeds(), **v}
 
-    water_factor: Pos = 1.3
-    setup_min: NonNeg = 0.0
-    noise_cv: NonNeg = 0.0
+    water_factor: Factor = 1.3
+    setup_min: Minutes = 0.0
+    noise_cv: CV = 0.0
     access: dict[str, Access] = Field(default_factory=dict)
     matrix_file: str | None = None
 
@@ -131,8 +228,8 @@ class Travel(_Model):
 class GuardRule(_Model):
     """Static TPS guards of one vulnerability class: ``officers`` per cluster of ``per_tps`` TPS."""
 
-    officers: Count
-    per_tps: Annotated[int, Field(ge=1)] = 1
+    officers: Persons
+    per_tps: Crew = 1
     kind: Ident = "polri"
 
 
@@ -140,8 +237,8 @@ class UnitGroup(_Model):
     """Mobile units of one role at one post."""
 
     post: Ident
-    units: Count = 1
-    crew: Annotated[int, Field(ge=1)] = 2
+    units: Persons = 1
+    crew: Crew = 2
     kind: Ident = "polri"
     mode: Literal["road", "river", "sea"] = "road"
 
@@ -153,20 +250,20 @@ class TniGroup(UnitGroup):
 
 
 class PPKGuards(_Model):
-    officers: Count = 0
+    officers: Persons = 0
     kind: Ident = "polri"
 
 
 class Escort(_Model):
     by: Literal["tps_guard", "none"] = "tps_guard"
-    handover_min: NonNeg = 30.0
-    return_to_cluster: bool = True
+    handover_min: Minutes = 30.0
+    return_to_cluster: YesNo = True
 
 
 class Plan(_Model):
     description: str = ""
     tps_guards: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], GuardRule]
-    linmas_per_tps: Count = 2
+    linmas_per_tps: Persons = 2
     linmas_kind: Ident = "linmas"
     patrols: list[UnitGroup] = Field(default_factory=list)
     reserve: list[UnitGroup] = Field(default_factory=list)
@@ -194,11 +291,11 @@ class Window(_Model):
 class Counting(_Model):
     """Counting at the TPS starts when voting ends; its length grows with the voters who voted."""
 
-    base_min: NonNeg = 120.0
-    per_voter_min: NonNeg = 0.5
+    base_min: Minutes = 120.0
+    per_voter_min: Annotated[Number, AfterValidator(Range(0, 60))] = 0.5
     turnout: Prob = 0.7
-    cv: NonNeg = 0.2
-    max_min: Pos = 720.0
+    cv: CV = 0.2
+    max_min: PosMinutes = 720.0
 
 
 class Recap(_Model):
@@ -223,10 +320,10 @@ class Dist(_Model):
     """A non-negative duration distribution [min], sampled by inverse CDF from one uniform draw."""
 
     dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "exponential"
-    mean: NonNeg = 0.0
-    cv: NonNeg = 0.5
-    low: NonNeg = 0.0
-    high: NonNeg = 0.0
+    mean: Minutes = 0.0
+    cv: CV = 0.5
+    low: Minutes = 0.0
+    high: Minutes = 0.0
 
     @model_validator(mode="after")
     def _shape(self) -> Dist:
@@ -239,11 +336,11 @@ class Dist(_Model):
 
 class Response(_Model):
     roles: list[Role] = Field(default_factory=_patrol_only, min_length=1)
-    units: Annotated[int, Field(ge=1, le=8)] = 1
+    units: Annotated[Whole, AfterValidator(Range(1, 8))] = 1
 
 
 class Escalation(_Model):
-    after_min: Pos
+    after_min: PosMinutes
     to: Ident
     probability: Prob = 1.0
 
@@ -252,9 +349,9 @@ class Outbreak(_Model):
     """A hoax-driven flare-up: rates at TPS within ``radius_km`` rise ``multiplier``-fold."""
 
     probability: Prob
-    radius_km: Pos
-    multiplier: Annotated[float, Field(ge=1, allow_inf_nan=False)]
-    duration_h: Pos
+    radius_km: Annotated[Number, AfterValidator(Range(0, 1000, above=True))]
+    multiplier: Annotated[Number, AfterValidator(Range(1, 100))]
+    duration_h: Annotated[Number, AfterValidator(Range(0, MAX_WINDOW_DAYS * 24, above=True))]
 
 
 class Onsite(_Model):
@@ -267,11 +364,11 @@ class IncidentType(_Model):
     label_id: str = ""
     label_en: str = ""
     priority: Priority
-    rate_per_site_hour: dict[Literal["logistics", "voting", "counting", "escort", "recap", "plenary"], NonNeg]
-    class_multiplier: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], NonNeg] = Field(
+    rate_per_site_hour: dict[Literal["logistics", "voting", "counting", "escort", "recap", "plenary"], Rate]
+    class_multiplier: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], Multiplier] = Field(
         default_factory=dict
     )
-    flag_multiplier: dict[Literal["blank_spot", "hard_to_reach", "disaster_prone"], NonNeg] = Field(
+    flag_multiplier: dict[Literal["blank_spot", "hard_to_reach", "disaster_prone"], Multiplier] = Field(
         default_factory=dict
     )
     onsite: Onsite = Onsite()
@@ -283,19 +380,23 @@ class IncidentType(_Model):
 
 class Incidents(_Model):
     types: dict[Ident, IncidentType] = Field(min_length=1)
-    hourly_multiplier: dict[Annotated[int, Field(ge=0, le=23)], NonNeg] = Field(default_factory=dict)
+    hourly_multiplier: dict[Hour, Multiplier] = Field(default_factory=dict)
     report_delay_min: dict[DelayKey, Dist] = Field(default_factory=lambda: _no_delay())
-    max_outbreak_generations: Annotated[int, Field(ge=0, le=10)] = 3
+    max_outbreak_generations: Annotated[Whole, AfterValidator(Range(0, 10))] = 3
 
 
 class Dispatch(_Model):
     policy: str = "nearest"  # a name in sim.dispatch.POLICIES (checked when loading, in sim.scenario.load)
-    tni_max_priority: Annotated[int, Field(ge=0, le=MAX_PRIORITY)] = 1
-    max_travel_min: Pos | None = None
+    tni_max_priority: Annotated[Whole, AfterValidator(Range(0, MAX_PRIORITY))] = 1
+    max_travel_min: PosMinutes | None = None
 
 
 # A response-time target [min]: one number for every priority, or minutes per priority ({1: 30, 2: 60}).
-Target = Pos | dict[Priority, Pos]
+# The union is told apart by the input's shape, so an error is about the form that was written.
+Target = Annotated[
+    Annotated[PosMinutes, Tag("minutes")] | Annotated[dict[Priority, PosMinutes], Tag("per_priority")],
+    Discriminator(lambda v: "per_priority" if isinstance(v, dict) else "minutes"),
+]
 
 
 class TargetGroup(_Model):
@@ -325,14 +426,14 @@ class Scenario(_Model):
     title: str = ""
     description: str = ""
     timezone: str = "Asia/Makassar"
-    election_day: dt.date
+    election_day: Day
     epoch: When
     horizon: When
-    seed: Annotated[int, Field(ge=0)] = 0
-    replications: Annotated[int, Field(ge=1)] = 10
+    seed: Annotated[Whole, AfterValidator(Range(0, 2**32 - 1))] = 0  # as numpy and most tools take seeds
+    replications: Annotated[Whole, AfterValidator(Range(1, MAX_REPLICATIONS))] = 10
     sites: Sites
     travel: Travel = Travel()
-    forces: dict[Ident, Count]
+    forces: dict[Ident, Personnel]
     plans: dict[Ident, Plan] = Field(min_length=1)
     phases: Phases
     incidents: Incidents
@@ -340,4 +441,4 @@ class Scenario(_Model):
     targets: Targets = Targets()
     sources: dict[str, str] = Field(default_factory=dict)
     assumptions: list[Assumption] = Field(default_factory=list)
-    allow_data_outside: bool = False
+    allow_data_outside: YesNo = False

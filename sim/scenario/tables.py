@@ -9,6 +9,7 @@ numbers ``"1.403"`` is refused as ambiguous (1.403 or 1,403?). Columns are docum
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
-from sim.scenario.schema import TPS_CLASSES, TPS_FLAGS
+from sim.scenario.schema import MAX_MINUTES, TPS_CLASSES, TPS_FLAGS
 
 COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+")  # "0,5", "117,52": one comma, no dot
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[.,]\d{3})+")  # "1.403", "12,000": a thousands separator?
@@ -58,6 +59,8 @@ def read_csv_table(path: Path, max_rows: int | None = None, what: str = "rows") 
                 encoding="utf-8-sig",
                 sep=sep,
                 index_col=False,
+                keep_default_na=False,  # "NA", "N/A", "null", "nan" are text (a TPS id, a desa), not empty
+                na_values=[""],
                 nrows=None if max_rows is None else max_rows + 1,
             )
     except pd.errors.ParserWarning:
@@ -81,6 +84,10 @@ def read_csv_table(path: Path, max_rows: int | None = None, what: str = "rows") 
         raise UserError(
             str(path), None, f"{_count_rows(path):,} {what}; at most {max_rows:,} are supported (one kabupaten/kota)"
         )
+    header = [c.strip() for c in next(csv.reader([first], delimiter=sep), [])]
+    twice = next((c for i, c in enumerate(header) if c and c in header[:i]), None)
+    if twice is not None:  # pandas would read the second as 'name.1' and the table would mean the first
+        raise UserError(str(path), f"column {twice}", "given twice in the header; keep one")
     df.columns = [str(c).strip() for c in df.columns]
     df = df.dropna(how="all")  # Excel's trailing rows of empty cells
     return df.apply(lambda c: c.str.strip())
@@ -137,6 +144,7 @@ def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFram
     def label_of(col: str) -> Any:
         return lambda i: f"row {df.index[i] + 2} ({df['tps_id'].iloc[i]}) column {col}"
 
+    text = df.copy()  # the cells as written, for messages
     for col in ("lat", "lon"):
         df[col] = _numbers(df, col, path, label_of(col))
     for col in ("voters", *TPS_FLAGS):
@@ -151,13 +159,15 @@ def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFram
         ),
         ("class", ~df["class"].isin(TPS_CLASSES), f"class must be one of {', '.join(TPS_CLASSES)}"),
         ("tps_id", df["tps_id"].duplicated() | df["tps_id"].isna(), "a TPS id must be given and unique"),
+        # A flag is yes or no: 2 is a slip (a count in the wrong column?), not "yes".
+        *((col, ~df[col].isin((0, 1)), "a flag is 0 or 1 (or TRUE/FALSE)") for col in TPS_FLAGS),
     ]
     if known_kecamatan is not None:
         checks.append(("kecamatan", ~df["kecamatan"].isin(known_kecamatan), "kecamatan has no PPK venue in sites.ppk"))
     for col, bad, msg in checks:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UserError(str(path), label_of(col)(row), f"'{df[col].iloc[row]}': {msg}")
+            raise UserError(str(path), label_of(col)(row), f"'{text[col].iloc[row]}': {msg}")
     df["voters"] = df["voters"].astype(np.int64)
     for col in TPS_FLAGS:
         df[col] = df[col].astype(bool)
@@ -165,13 +175,19 @@ def load_tps(path: Path, known_kecamatan: set[str] | None = None) -> pd.DataFram
 
 
 def load_matrix(path: Path) -> pd.DataFrame:
-    """A travel-time matrix in long form: columns ``from, to, minutes`` (node ids; minutes >= 0)."""
+    """A travel-time matrix in long form: columns ``from, to, minutes`` (node ids; minutes 0 to
+    :data:`MAX_MINUTES`, the longest scenario window)."""
     df = read_csv_table(path)
     if list(df.columns[:3]) != ["from", "to", "minutes"]:
         raise UserError(str(path), "columns", "expected from,to,minutes")
     minutes = _numbers(df, "minutes", path, lambda i: f"row {df.index[i] + 2} column minutes")
-    if (minutes < 0).any():
-        row = int(np.flatnonzero((minutes < 0).to_numpy())[0])
-        raise UserError(str(path), f"row {df.index[row] + 2} column minutes", "must be a number >= 0")
+    bad = (minutes < 0) | (minutes > MAX_MINUTES)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise UserError(
+            str(path),
+            f"row {df.index[row] + 2} column minutes",
+            f"'{df['minutes'].iloc[row]}': must be a number from 0 to {MAX_MINUTES:,} (the longest scenario window)",
+        )
     df["minutes"] = minutes.astype(float)
     return df.reset_index(drop=True)

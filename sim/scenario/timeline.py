@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sim.errors import UserError
 from sim.scenario.schema import Scenario
-from sim.timeparse import minutes_between, parse_clock, parse_when
+from sim.timeparse import MAX_WINDOW_DAYS, minutes_between, parse_clock, parse_when
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,6 @@ class Timeline:
     recap_windows: tuple[tuple[float, float], ...]
     plenary: tuple[float, float]
     horizon: float
-
-
-MAX_WINDOW_DAYS = 400  # Operasi Mantap Praja Mahakam 2024 ran 126 days
 
 
 def resolve_timeline(spec: Scenario, where: str) -> tuple[dt.datetime, Timeline]:
