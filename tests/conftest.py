@@ -51,3 +51,15 @@ def assert_refused(
     assert fragment in err, err
     assert not out.exists()
     assert not any(p.name.startswith(".run") for p in folder.iterdir())
+
+
+def set_in(*keys: Any, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A ``change`` for :func:`trace_copy` that sets one key of the parsed YAML."""
+
+    def change(data: dict[str, Any]) -> None:
+        node = data
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+
+    return change

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TPS_HEADER, assert_refused, trace_copy
+from conftest import TPS_HEADER, assert_refused, set_in, trace_copy
 
 import sim.size
 from sim.cli import get_parser, main
@@ -18,16 +18,6 @@ from sim.scenario import load_scenario
 from sim.size import check_size
 
 RATE = ("incidents", "types", "gangguan", "rate_per_site_hour", "voting")
-
-
-def set_in(*keys: Any, value: Any) -> Callable[[dict[str, Any]], None]:
-    def change(data: dict[str, Any]) -> None:
-        node = data
-        for k in keys[:-1]:
-            node = node[k]
-        node[keys[-1]] = value
-
-    return change
 
 
 def edited(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], Path]:

@@ -40,3 +40,18 @@ def test_a_shift_beyond_any_scenario_window_is_one_line(tmp_path, capsys):
         assert code == 2, err
         assert err.strip() == f"--shift: {shift}: moves the injects by more than the longest scenario window (400 days)"
         assert not out.exists()
+
+
+def test_half_a_surrogate_pair_is_refused_and_a_whole_pair_is_read(tmp_path, capsys):
+    lone = trace_copy(tmp_path, None)
+    text = lone.read_text().replace("name: Post P", 'name: "Pos \\ud800 x"', 1)
+    assert text != lone.read_text()
+    lone.write_text(text)
+    out = tmp_path / "run"
+    assert main(["run", str(lone), "--reps", "1", "--workers", "1", "--out", str(out), "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unpaired surrogate" in err and "line " in err, err
+    assert not out.exists()
+    lone.write_text(text.replace("\\ud800", "\\ud83d\\ude00"))  # an emoji written as its UTF-16 pair
+    assert main(["run", str(lone), "--reps", "1", "--workers", "1", "--out", str(out), "--no-report", "--quiet"]) == 0
+    assert "Pos \U0001f600 x" in (out / "sites.csv").read_text(encoding="utf-8")

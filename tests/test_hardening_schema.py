@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_refused, trace_copy
+from conftest import assert_refused, set_in, trace_copy
 from pydantic import BaseModel
 from test_scenario_docs import README, walk
 
@@ -26,16 +26,6 @@ from sim.scenario import Scenario, load_scenario
 from sim.scenario.schema import Range
 
 ROW_B = "B,Kec,Desa,0.0,117.2,100,kurang_rawan,0,0,0\n"
-
-
-def set_in(*keys: Any, value: Any) -> Callable[[dict[str, Any]], None]:
-    def change(data: dict[str, Any]) -> None:
-        node = data
-        for k in keys[:-1]:
-            node = node[k]
-        node[keys[-1]] = value
-
-    return change
 
 
 def edited(*keys: Any, value: Any) -> Callable[[Path], Path]:

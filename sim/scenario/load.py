@@ -44,6 +44,7 @@ class ScenarioLoader(yaml.SafeLoader):
     - No timestamps: dates and date-times stay text, and the schema reads them, so ``2024-02-30``
       is an error line naming the key rather than a crash inside the YAML reader.
     - A key given twice in one mapping is refused (plain YAML silently keeps the last).
+    - Text must be text: an escape for half a surrogate pair (``"\\ud800"``) is refused.
     - Aliases may not expand the document past :data:`MAX_EXPANDED` (one 100 kB text referred to
       500 times would be 50 MB in the run manifest), nor refer to what contains them.
     """
@@ -56,6 +57,22 @@ class ScenarioLoader(yaml.SafeLoader):
             _check_expanded(node)
         self.anchors = {}
         return node
+
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:  # type: ignore[override]
+        text = str(super().construct_yaml_str(node))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # "\\ud83d\\ude00" is one emoji written as a pair: join it
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        try:
+            text.encode("utf-8")
+            if "\ufffd" in text and "\ufffd" not in str(node.value):
+                raise UnicodeEncodeError("utf-8", text, 0, 1, "unpaired surrogate")
+        except UnicodeEncodeError:  # an escape like "\ud800": half of a pair, no character at all
+            raise YamlRefused(
+                node.start_mark.line + 1, "text with an unpaired surrogate escape (\\ud800 ...); write the character"
+            ) from None
+        return text
 
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
         node = super().compose_mapping_node(anchor)
@@ -77,6 +94,8 @@ class ScenarioLoader(yaml.SafeLoader):
             first[key] = key_node
         return node
 
+
+ScenarioLoader.add_constructor("tag:yaml.org,2002:str", ScenarioLoader.construct_yaml_str)
 
 _NOT_RESOLVED = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
 ScenarioLoader.yaml_implicit_resolvers = {
