@@ -217,17 +217,50 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+ITEM_KEYS = ("id", "post", "kecamatan", "name")  # what names a list item in a key path: [polsek-sgu]
+_SEGMENT = re.compile(r"([^.\[\]]+)((?:\[[^\[\]]+\])*)")
+
+
+def key_path(key: str) -> list[str | tuple[str]] | None:
+    """The steps of ``plans.mobile.patrols[polsek-sgu].units``: keys (text) and list items named
+    by their id, post, kecamatan or name (1-tuples); None if it is not a key path."""
+    steps: list[str | tuple[str]] = []
+    for segment in key.strip().split("."):
+        m = _SEGMENT.fullmatch(segment.strip())
+        if m is None:
+            return None
+        steps.append(m.group(1).strip())
+        steps.extend((item.strip(),) for item in re.findall(r"\[([^\[\]]+)\]", m.group(2)))
+    return steps
+
+
+def _item(node: list[Any], name: str, key: str) -> int:
+    """The index of the one item of ``node`` that ``name`` names (by :data:`ITEM_KEYS`)."""
+    ids = [next((str(x[k]) for k in ITEM_KEYS if isinstance(x, dict) and k in x), None) for x in node]
+    hits = [i for i, v in enumerate(ids) if v == name]
+    valid = ", ".join(f"[{v}]" for v in dict.fromkeys(v for v in ids if v is not None)) or "none"
+    if len(hits) != 1:
+        problem = "names no item" if not hits else f"names {len(hits)} items (use their index)"
+        indices = f"an index 0..{len(node) - 1}"
+        raise UserError("--set", key, f"[{name}] {problem} of the list; valid: {valid}, or {indices}")
+    return hits[0]
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
     """Apply ``key.path=value`` overrides to the raw scenario. Values are parsed as YAML scalars.
 
-    A key that the file leaves at its default may be set too (the schema then checks its name);
-    list items are addressed by index (``sites.posts.0.kecamatan``).
+    A key that the file leaves at its default may be set too (the schema then checks its name).
+    List items are addressed by index (``sites.posts.0.kecamatan``) or by name in brackets
+    (``plans.mobile.patrols[polsek-sgu].units``: the item whose id, post, kecamatan or name is
+    that), so a key path still means the same item when the list is reordered.
     """
     for item in overrides:
         key, eq, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not eq or not all(parts):
-            raise UserError("--set", item, "expected key.path=value, e.g. travel.road_factor=2.2")
+        parts = key_path(key) if eq else None
+        if not parts or not all(parts):
+            raise UserError(
+                "--set", item, "expected key.path=value, e.g. travel.road_factor=2.2 or plans.P.patrols[post].units=2"
+            )
         try:
             value = yaml_load(text) if text.strip() else None
         except yaml.YAMLError:
@@ -237,10 +270,17 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> d
         node: Any = data
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            if isinstance(node, list):
+            name: Any
+            if isinstance(part, tuple):
+                if not isinstance(node, list):
+                    raise UserError("--set", key, f"[{part[0]}] names an item, but what it follows is not a list")
+                name = _item(node, part[0], key)
+            elif isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
-                    raise UserError("--set", key, f"'{part}' is not an index 0..{len(node) - 1}")
-                name: Any = int(part)
+                    raise UserError(
+                        "--set", key, f"'{part}' is not an index 0..{len(node) - 1} (or name an item in brackets: [id])"
+                    )
+                name = int(part)
             elif isinstance(node, dict):
                 # Mappings with number keys (hourly_multiplier) are written with digits on the command line:
                 # a new key of such a mapping is a number too (the mapping keeps one kind of key).
