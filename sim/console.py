@@ -35,21 +35,48 @@ from typing import TextIO
 from sim.errors import UserError
 from sim.exercise import Exercise
 from sim.injects import COLUMNS, InjectReader, parse_time
-from sim.model import UnitState
 from sim.records import sites_table
 from sim.report.exercise import ExerciseInfo, LogText, Names
+from sim.report.i18n import Text
 
-STATE_WORDS = {
-    UnitState.AT_POST: "at post",
-    UnitState.RETURNING: "returning",
-    UnitState.TO_SCENE: "on the way",
-    UnitState.ON_SCENE: "on scene",
-    UnitState.OUT_OF_SERVICE: "OUT OF SERVICE",
+# The console's own words (the log lines are the report layer's); commands stay as typed.
+WORDS: dict[str, dict[str, str]] = {
+    "help": {
+        "id": "perintah: [Enter]/c langkah berikut | j WAKTU lompat | end sampai akhir | "
+        "fire JENIS SASARAN kunci=nilai... | out UNIT [DURASI] | back UNIT | units | help | q keluar dan simpan",
+        "en": "commands: [Enter]/c next step | j TIME jump | end | fire KIND TARGET key=value... | "
+        "out UNIT [DURATION] | back UNIT | units | help | q quit and save",
+    },
+    "start": {
+        "id": "Konsol latihan: rencana {plan}, {step} menit per langkah, sampai {end}. {help}",
+        "en": "Exercise console: plan {plan}, {step} min per step, until {end}. {help}",
+    },
+    "state_at_post": {"id": "di pos", "en": "at post"},
+    "state_returning": {"id": "kembali ke pos", "en": "returning"},
+    "state_to_scene": {"id": "dalam perjalanan", "en": "on the way"},
+    "state_on_scene": {"id": "di lokasi", "en": "on scene"},
+    "state_out_of_service": {"id": "TIDAK BEROPERASI", "en": "OUT OF SERVICE"},
+    "waiting": {"id": "menunggu", "en": "waiting"},
+    "unit_on_the_way": {"id": "unit dalam perjalanan", "en": "unit on the way"},
+    "unit_on_scene": {"id": "unit di lokasi", "en": "unit on scene"},
+    "age": {"id": "{m} menit", "en": "{m} min"},
+    "more": {"id": "... dan {n} lainnya", "en": "... and {n} more"},
+    "posts": {"id": "unit bebas/sibuk/tidak beroperasi: ", "en": "units free/busy/out: "},
+    "not_later": {
+        "id": "{when} tidak lebih lambat dari sekarang ({now})",
+        "en": "{when} is not later than now ({now})",
+    },
+    "input_end": {"id": "(masukan habis: dijalankan sampai akhir)", "en": "(end of input: running to the end)"},
+    "quit": {
+        "id": "keluar pada {now}: linimasa sejauh ini disimpan",
+        "en": "quit at {now}: saving the timeline so far",
+    },
+    "interrupted": {
+        "id": "dihentikan pada {now}: linimasa sejauh ini disimpan",
+        "en": "interrupted at {now}: saving the timeline so far",
+    },
+    "end": {"id": "akhir periode simulasi", "en": "end of the simulated period"},
 }
-HELP = (
-    "commands: [Enter]/c next step | j TIME jump | end | fire KIND TARGET key=value... | "
-    "out UNIT [DURATION] | back UNIT | units | help | q quit and save"
-)
 MAX_OPEN_SHOWN = 12
 
 
@@ -69,6 +96,7 @@ class Console:
         self.messages = {i.number: i.message for i in ex.injects}
         self.names = Names.of(sites_table(sc, ex.world))
         self.text = LogText(lang, self.names, info, self.messages)
+        self.words = Text(lang, WORDS)
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -92,22 +120,22 @@ class Console:
         w = ex.world
         for x in open_items[:MAX_OPEN_SHOWN]:
             kind = ex.types.names[x.kind]
-            state = "waiting" if not x.units else "unit on the way" if math.isnan(x.t_arrive) else "unit on scene"
-            age = ex.now - x.t_report
+            state = "waiting" if not x.units else "unit_on_the_way" if math.isnan(x.t_arrive) else "unit_on_scene"
+            age = self.words("age", m=f"{ex.now - x.t_report:5.0f}")
             site = self.names.site(w.node_ids[x.site])
-            self.say(f"   P{x.priority} {kind:<16} {site:<40} {age:5.0f} min  {state}")
+            self.say(f"   P{x.priority} {kind:<16} {site:<40} {age}  {self.words(state)}")
         if len(open_items) > MAX_OPEN_SHOWN:
-            self.say(f"   ... and {len(open_items) - MAX_OPEN_SHOWN} more")
+            self.say(f"   {self.words('more', n=len(open_items) - MAX_OPEN_SHOWN)}")
         posts: dict[str, list[int]] = {}
         for u in d.unit_states():
             c = posts.setdefault(u.post, [0, 0, 0])
             c[0 if u.state.free else 1 if u.state.busy else 2] += 1
-        self.say("   units free/busy/out: " + ", ".join(f"{p} {a}/{b}/{c}" for p, (a, b, c) in posts.items()))
+        self.say("   " + self.words("posts") + ", ".join(f"{p} {a}/{b}/{c}" for p, (a, b, c) in posts.items()))
 
     def units(self) -> None:
         for u in self.ex.day.unit_states():
             name = self.names.unit(u.uid, self.text.t)
-            self.say(f"   {u.uid:<28} {name:<40} {STATE_WORDS[u.state]}")
+            self.say(f"   {u.uid:<28} {name:<40} {self.words('state_' + u.state.code)}")
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -144,7 +172,7 @@ class Console:
             if cmd in ("j", "jump") and args:
                 t = parse_time(" ".join(args), self.ex.sc)
                 if t <= self.ex.now:
-                    self.say(f"?? {' '.join(args)} is not later than now ({self.ex.stamp(self.ex.now)})")
+                    self.say(f"?? {self.words('not_later', when=' '.join(args), now=self.ex.stamp(self.ex.now))}")
                     return "stay"
                 self.ex.advance(t)
                 return "step"
@@ -172,7 +200,7 @@ class Console:
         except ValueError as exc:
             self.say(f"?? {exc}")
             return "stay"
-        self.say(HELP)
+        self.say(self.words("help"))
         return "stay"
 
     def run(self, read: Callable[[], str | None]) -> bool:
@@ -180,14 +208,15 @@ class Console:
         Returns True if the exercise reached its end."""
         ex = self.ex
         ex.start()
-        self.say(f"Exercise console: plan {ex.plan}, {self.step:g} min per step, until {ex.stamp(ex.horizon)}. {HELP}")
+        w = self.words
+        self.say(w("start", plan=ex.plan, step=f"{self.step:g}", end=ex.stamp(ex.horizon), help=w("help")))
         first = min([i.t for i in ex.injects] + [ex.sc.timeline.voting_start])
         ex.advance(max(first - self.step, 0.0) // self.step * self.step)
         self.report()
         try:
             return self._loop(read)
         except KeyboardInterrupt:  # Ctrl-C at the prompt: as 'q', nothing played is lost
-            self.say(f"\ninterrupted at {ex.stamp(ex.now)}: saving the timeline so far")
+            self.say("\n" + self.words("interrupted", now=ex.stamp(ex.now)))
             return False
 
     def _loop(self, read: Callable[[], str | None]) -> bool:
@@ -198,17 +227,17 @@ class Console:
                 self.out.flush()
             line = read()
             if line is None:
-                self.say("(end of input: running to the end)")
+                self.say(self.words("input_end"))
                 ex.advance(ex.horizon)
                 self.report()
                 break
             result = self.command(line.strip())
             if result == "quit":
-                self.say(f"quit at {ex.stamp(ex.now)}: saving the timeline so far")
+                self.say(self.words("quit", now=ex.stamp(ex.now)))
                 return False
             if result in ("step", "end", "fired"):
                 self.report()
-        self.say("end of the simulated period")
+        self.say(self.words("end"))
         return True
 
 

@@ -309,7 +309,9 @@ def test_console_from_a_pipe_writes_the_batch_timeline(tmp_path):
         [*common, "--step", "15", "--out", str(tmp_path / "live")], "\n\nc\nunits\nj 14:00\n\nj H+1 09:00\n"
     )
     assert proc.returncode == 0, proc.stderr
-    assert "end of the simulated period" in proc.stdout
+    assert "akhir periode simulasi" in proc.stdout  # the console speaks Bahasa Indonesia by default
+    assert "Konsol latihan: rencana" in proc.stdout and "unit bebas/sibuk/tidak beroperasi: " in proc.stdout
+    assert "end of the simulated period" not in proc.stdout and "units free/busy/out" not in proc.stdout
     message = pd.read_csv(KUTIM_INJECTS).set_index("number").loc[4, "message"]
     assert f"[4] {message}" in proc.stdout  # inject 4 fired on the way
     assert "polsek-sgu-patrol-1" in proc.stdout  # the units listing
@@ -330,6 +332,7 @@ def test_console_fires_typed_injects_and_saves_on_quit(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "column target: unknown site 'X'" in proc.stdout
+    assert "quit at 08:15: saving the timeline so far" in proc.stdout  # --lang en
     assert "target: unknown unit 'P-patrol-9'" in proc.stdout
     tl = pd.read_csv(out / "timeline.csv")
     # Fired at 08:00 (480): P-B 20 -> arrives 500; quit at 08:15, before inject 1 and the clearance.
