@@ -36,7 +36,7 @@ from sim.inject_kinds import KINDS
 from sim.injects import COLUMNS as EVENT_COLUMNS
 from sim.injects import Inject
 from sim.metrics import Measures
-from sim.model import ElectionDay, EventKind, ModelEvent, RunRecords, UnitState
+from sim.model import ElectionDay, EventKind, ModelEvent, RunRecords, UnitState, split_unit_id
 from sim.records import incident_table, run_measures, unit_table
 from sim.scenario import LoadedScenario
 from sim.world import World
@@ -163,7 +163,6 @@ class Exercise:
         self.inject_of: dict[int, int] = {}  # incident index -> inject number
         self.incidents_of: dict[int, list[int]] = {}  # inject number -> incident indices
         self.new_units_of: dict[int, list[str]] = {}  # reinforcement inject -> unit ids
-        self.post_of: dict[str, str] = {}  # unit id -> post (units taken out: their area)
         self.fired: list[Inject] = []
         self.queue_alarm = False
         self.started = False
@@ -370,7 +369,7 @@ class Exercise:
             idx = np.zeros(0, dtype=np.int64)
         else:
             if inj.kind == "unit_out":
-                area = np.asarray(sorted(w.post_covers[self.post_of[inj.target]]))
+                area = np.asarray(sorted(w.post_covers[split_unit_id(inj.target)[0]]))
             else:
                 area = np.asarray([k for k in (inj.kec, inj.other) if k >= 0])
             r = rec.incidents

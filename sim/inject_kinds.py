@@ -183,7 +183,6 @@ class UnitOut(InjectKind):
 
     def play(self, ex: Exercise, inj: Inject) -> None:
         uid = inj.target
-        ex.post_of[uid] = ex.day.unit_view(uid).post
         ex.log("unit_out", unit_id=uid, inject=inj.number)
         ex.day.take_out(uid)
         if inj.t_end < ex.horizon:

@@ -423,7 +423,6 @@ class ElectionDay:
 
         self.incidents = IncidentRecords.new(stream.kind, self._priorities(stream.kind))
         self.pending: list[Incident] = []  # the queue, in (priority, report time, index) order
-        self.active: dict[int, Incident] = {}  # reported and not cleared
         self.near: dict[tuple[int, int], tuple[Unit, ...]] = {}  # (type, site) -> units based within reach
         self.near_count = self._near_counts()
         self.n_out = 0  # units out of service
@@ -551,7 +550,6 @@ class ElectionDay:
                 inc.key = (p, inc.t_report, i)
         self.incidents.t_report[i] = env.now
         self.open += 1
-        self.active[i] = inc
         self._mark()
         if self.listen is not None:
             self._tell(EventKind.REPORT, i)
@@ -777,7 +775,6 @@ class ElectionDay:
         self.incidents.outcome[i] = CLEARED
         self.incidents.resolved_by[i] = UNITS
         self.open -= 1
-        del self.active[i]
         on_scene = inc.crew
         freed = []
         left_service = False
@@ -896,12 +893,14 @@ class ElectionDay:
             t_arrive=float(r.t_arrive[i]),
             units=tuple(r.units[i]),
             resolved_by=ResolvedBy(int(r.resolved_by[i])),
-            queued=i in self.queue(),
+            queued=any(inc.i == i for inc in self.pending),
         )
 
     def open_incidents(self) -> list[IncidentView]:
-        """Reported incidents not cleared yet, in report order."""
-        return [self.incident_view(i) for i in self.active]
+        """Reported incidents not cleared yet (on-site resolutions are never reported), in report order."""
+        r = self.incidents
+        idx = np.flatnonzero(~np.isnan(r.t_report) & np.isnan(r.t_clear))
+        return [self.incident_view(int(i)) for i in idx[np.argsort(r.t_report[idx], kind="stable")]]
 
     def unit_states(self) -> list[UnitView]:
         """Every unit (planned, then reinforcements) with its state now."""

@@ -11,6 +11,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ROOT / "scenarios" / "checks"
+# The final tables of a run folder (run and sweep; compare adds comparison.csv).
+RUN_TABLES = (
+    "incidents.csv",
+    "units.csv",
+    "timeseries.csv",
+    "kpis.csv",
+    "summary.csv",
+    "percentiles.csv",
+    "sites.csv",
+    "targets.csv",
+)
 TPS_HEADER = "tps_id,kecamatan,desa,lat,lon,voters,class,blank_spot,hard_to_reach,disaster_prone\n"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import trace_copy
+from conftest import RUN_TABLES, trace_copy
 
 from sim import load_scenario
 from sim.cli import main
@@ -20,16 +20,7 @@ from sim.experiment import Batch, Job, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 HOAX = str(ROOT / "scenarios/teaching-hoax.yaml")
-TABLES = [
-    "incidents.csv",
-    "units.csv",
-    "timeseries.csv",
-    "kpis.csv",
-    "summary.csv",
-    "percentiles.csv",
-    "sites.csv",
-    "targets.csv",
-]
+TABLES = list(RUN_TABLES)
 
 
 def _finished_batches(folder: Path) -> int:

@@ -23,21 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, trace_copy
+from conftest import ROOT, RUN_TABLES, trace_copy
 
 from sim.cli import main
 
 HEADER = "number,time,kind,target,type,priority,value,duration,role,message,expected_action\n"
-RUN_TABLES = (
-    "incidents.csv",
-    "units.csv",
-    "timeseries.csv",
-    "kpis.csv",
-    "summary.csv",
-    "percentiles.csv",
-    "sites.csv",
-    "targets.csv",
-)
 EXERCISE_TABLES = (
     "timeline.csv",
     "decision_points.csv",
