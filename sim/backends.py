@@ -127,6 +127,11 @@ class Serial:
     name = "serial"
     workers = 1
 
+    def map(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """``fn(*call)`` for every call, yielded as (call index, result) as each finishes."""
+        for i, call in enumerate(calls):
+            yield i, fn(*call)
+
     def run(self, tasks: list[Task], folder: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for i, (job, batch) in enumerate(tasks):
             yield i, batch_task(job, batch, str(folder))
@@ -151,16 +156,20 @@ class Processes:
         )
 
     def run(self, tasks: list[Task], folder: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+        return self.map(batch_task, [(job, batch, str(folder)) for job, batch in tasks])
+
+    def map(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """``fn(*call)`` for every call in the workers, yielded as (call index, result) as each finishes."""
         pending: dict[Future, int] = {}
-        queue = iter(enumerate(tasks))
+        queue = iter(enumerate(calls))
         try:
             while True:
                 while len(pending) < 2 * self.workers:
                     nxt = next(queue, None)
                     if nxt is None:
                         break
-                    i, (job, batch) = nxt
-                    pending[self.pool.submit(batch_task, job, batch, str(folder))] = i
+                    i, call = nxt
+                    pending[self.pool.submit(fn, *call)] = i
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -247,11 +256,50 @@ class Dask:
             for fut in index:
                 fut.cancel()
 
+    def map(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """``fn(*call)`` for every call on the cluster, yielded as (call index, result) as each finishes.
+
+        A first argument with a ``key`` (a :class:`~sim.experiment.Job`) is sent to the workers once.
+        """
+        from distributed import as_completed
+
+        index: dict[Any, int] = {}
+        queue = iter(enumerate(calls))
+        ac = as_completed()
+
+        def submit() -> bool:
+            nxt = next(queue, None)
+            if nxt is None:
+                return False
+            i, (first, *rest) = nxt
+            key = getattr(first, "key", None)
+            if key is not None:
+                if key not in self._scattered:
+                    self._scattered[key] = self.client.scatter(first, broadcast=True)
+                first = self._scattered[key]
+            fut = self.client.submit(fn, first, *rest, pure=False)
+            index[fut] = i
+            ac.add(fut)
+            return True
+
+        try:
+            for _ in range(2 * self.workers):
+                if not submit():
+                    break
+            for fut in ac:
+                result = fut.result()
+                i = index.pop(fut)
+                submit()
+                yield i, result
+        finally:
+            for fut in index:
+                fut.cancel()
+
     def close(self) -> None:
         self.client.close()
 
 
-Backend = Serial | Processes | Dask  # anything with name, workers, run(tasks, folder) and close()
+Backend = Serial | Processes | Dask  # anything with name, workers, run(tasks, folder), map(fn, calls) and close()
 
 
 def _own_address() -> str:

@@ -127,6 +127,43 @@ def get_parser() -> argparse.ArgumentParser:
     e.add_argument("--lang", default="id", choices=["id", "en"], help="language of the log and summary (default id)")
     e.add_argument("--quiet", action="store_true", help="print only the exercise folder")
 
+    o = sub.add_parser(
+        "optimize", help="staffing search: the smallest force that meets the targets, or the best use of a fixed one"
+    )
+    scenario_args(o)
+    o.add_argument("--from-plan", help="the plan to start from (default: optimize.from_plan, else the first plan)")
+    goal = o.add_mutually_exclusive_group()
+    goal.add_argument("--min-force", dest="mode", action="store_const", const="min_force", help="fewest personnel")
+    goal.add_argument(
+        "--fixed-force", dest="mode", action="store_const", const="fixed_force", help="best objective within forces"
+    )
+    o.add_argument("--objective", help="fixed force: what to minimise, e.g. missed_groups (default: the block's)")
+    o.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="KPI>=SHARE",
+        help="a target every group must meet, e.g. within_target_p1>=0.9 (repeatable; replaces the block's)",
+    )
+    o.add_argument(
+        "--move",
+        action="append",
+        default=[],
+        metavar="KEY=MIN..MAX[/STEP]",
+        help="a plan key the search may change, e.g. patrols[*].units=1..4 (repeatable; replaces the block's)",
+    )
+    o.add_argument("--budget-reps", type=int, help="candidate-replications the search may spend")
+    o.add_argument("--seed", type=int, help="search seed (default: the scenario's)")
+    o.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all CPUs)")
+    o.add_argument("--dask", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS instead of --workers")
+    o.add_argument(
+        "--out", type=Path, help="optimization folder (default: reports/<scenario>/optimize-<time>-seed<seed>/)"
+    )
+    o.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted search in DIR")
+    o.add_argument("--no-report", action="store_true", help="skip the confirmation's charts and briefing")
+    o.add_argument("--lang", default="id", choices=["id", "en"], help="language of the briefing (default id)")
+    o.add_argument("--quiet", action="store_true", help="print only the optimization folder")
+
     sub.add_parser("scenarios", help="list the bundled scenarios")
     return p
 
@@ -238,6 +275,40 @@ def _exercise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _optimize(args: argparse.Namespace) -> int:
+    from sim.optimize import prepare_optimize, run_optimization
+    from sim.report.printed import optimization_text
+
+    opt = prepare_optimize(
+        load_scenario(args.scenario, args.overrides),
+        from_plan=args.from_plan,
+        mode=args.mode,
+        objective=args.objective,
+        constraints=args.constraint,
+        moves=args.move,
+        budget_reps=args.budget_reps,
+        seed=args.seed,
+        workers=args.workers,
+        dask=args.dask,
+    )
+    try:
+        done = run_optimization(opt, args.out, resume=args.resume, argv=args.argv)
+    except Interrupted as stop:
+        path = stop.folder.path
+        sys.stderr.write(
+            f"interrupted: the evaluations so far are saved in {path}; "
+            f"continue with the same command and --resume {path}\n"
+        )
+        return 130
+    if not args.quiet:
+        print(optimization_text(opt, done))
+    if done.confirmation is not None and not args.no_report:
+        written = make_report(done.confirmation, args.lang)
+        print(f"report: {len(written)} files in {done.confirmation}")
+    print(f"optimization folder: {done.folder}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     written = make_report(args.run_dir, args.lang, parse_formats(args.formats))
     for p in written:
@@ -252,6 +323,7 @@ COMMANDS = {
     "sweep": _experiment,
     "report": _report,
     "exercise": _exercise,
+    "optimize": _optimize,
     "scenarios": _scenarios,
 }
 

@@ -264,14 +264,24 @@ def final_tables(study: Study, results: Results) -> dict[str, pd.DataFrame]:
     return tables
 
 
+Addendum = Callable[[Results], tuple[dict[str, pd.DataFrame], dict[str, Any]]]
+
+
 def run_into_folder(
-    study: Study, out: Path | None = None, *, resume: Path | None = None, argv: Sequence[str] | None = None
+    study: Study,
+    out: Path | None = None,
+    *,
+    resume: Path | None = None,
+    argv: Sequence[str] | None = None,
+    addendum: Addendum | None = None,
 ) -> StudyRun:
     """Run the study into a new folder ``out`` (default: under ``reports/``) or finish ``resume``.
 
     Raises :class:`Interrupted` on Ctrl-C, with the finished batches saved; a :class:`UserError`
     (also one raised in a batch) leaves no new folder behind and a resumed one as it was (see
     :mod:`sim.runfolder`). ``argv`` is recorded in the manifest as the command that made the folder.
+    ``addendum`` (the optimizer's confirmation) turns the results into more tables and manifest
+    keys, written and checksummed with the rest when the folder is finished.
     """
     # Before any folder: a --dask that does not answer leaves nothing behind. No more processes than batches.
     n_batches = len(batches(len(study.points), study.replications, study.batch_size))
@@ -297,7 +307,14 @@ def run_into_folder(
         finally:
             backend.close()
         tables = final_tables(study, outcome.results)
-        folder.finish(tables, manifest(study, outcome, backend, folder.started, argv))
+        record = manifest(study, outcome, backend, folder.started, argv)
+        if addendum is not None:
+            more_tables, more_keys = addendum(outcome.results)
+            clash = sorted((set(more_tables) & set(tables)) | (set(more_keys) & set(record)))
+            if clash:
+                raise ValueError(f"the addendum would replace {clash}")
+            tables, record = {**tables, **more_tables}, {**record, **more_keys}
+        folder.finish(tables, record)
     return StudyRun(folder, outcome, tables, backend)
 
 

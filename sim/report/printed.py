@@ -187,3 +187,49 @@ def exercise_line(result: ExerciseResult, plan: str, seed: int, replications: in
         f"replication 0: {int((first['in_time'] > 0).sum())} of {len(first)} incident injects reached in time, "
         f"{n_dec} decision points"
     )
+
+
+def optimization_text(opt: Any, done: Any) -> str:
+    """What ``optimize`` prints: the search in one line, then the changes and the confirmation, or the verdict."""
+    s, space = opt.settings, opt.space
+    search = done.search
+    lines = [
+        f"{s.mode.replace('_', ' ')} from plan {space.start_plan}: {len(done.history)} candidates, "
+        f"{search.spent:,} of {s.budget_reps:,} replications"
+        + (" (budget exhausted)" if search.budget_exhausted else "")
+    ]
+    if done.recommended is None:
+        lines.append("no plan within the moves and the forces meets the targets:")
+        for r in done.verdict.itertuples():
+            where = f" ({r.kecamatan})" if r.kecamatan else ""
+            if r.cause == "travel":
+                why = (
+                    f"travel alone from the nearest post exceeds the target for {1 - r.estimate:.0%} of these incidents"
+                )
+            elif r.cause == "capacity":
+                why = f"with every move at its bound it reaches {r.estimate:.1%} [{r.lo:.1%}, {r.hi:.1%}]"
+            else:
+                why = "the budget ran out before any plan was judged feasible"
+            lines.append(f"  {r.group or '(default targets)'}{where}: {r.kpi} >= {r.threshold:g}: {why}")
+        return "\n".join(lines)
+    before, after = space.total(space.start), space.total(done.recommended)
+    lines.append(
+        f"recommended plan {opt.recommended_name}: {after:,} personnel (start {before:,}, {after - before:+,})"
+    )
+    for r in done.changes.itertuples():
+        lines.append(f"  {r.key}: {r.start} -> {r.recommended} ({r.officers_delta:+d} {r.kind})")
+    lines.append(
+        f"confirmation on {s.confirm_reps} fresh replications (seed {opt.confirm_seed}): "
+        + ("every group meets every target" if done.meets_targets else "some targets are missed")
+    )
+    head = f"  {'group':<22}{'kpi':<18}{'target':>8}{'start':>10}{'recommended':>24}{'difference':>26}"
+    lines.append(head)
+    for r in done.groups.itertuples():
+        rec = f"{r.rec_estimate:.1%} [{r.rec_lo:.1%}, {r.rec_hi:.1%}]" if np.isfinite(r.rec_estimate) else "n/a"
+        diff = f"{r.diff:+.1%} [{r.diff_lo:+.1%}, {r.diff_hi:+.1%}]" if np.isfinite(r.diff) else "n/a"
+        start = f"{r.start_estimate:.1%}" if np.isfinite(r.start_estimate) else "n/a"
+        mark = "" if r.rec_met else "  MISSED"
+        lines.append(
+            f"  {(r.group or '(default)')[:21]:<22}{r.kpi:<18}{r.threshold:>8.0%}{start:>10}{rec:>24}{diff:>26}{mark}"
+        )
+    return "\n".join(lines)

@@ -452,6 +452,11 @@ def _check_references(spec: Scenario, where: str) -> None:
                 raise UserError(
                     where, f"plans.{pname}", f"personnel kind '{k}' is not in forces; valid: {', '.join(spec.forces)}"
                 )
+    opt = spec.optimize
+    if opt is not None and opt.from_plan is not None and opt.from_plan not in spec.plans:
+        raise UserError(
+            where, "optimize.from_plan", f"unknown plan '{opt.from_plan}'; valid: {', '.join(spec.plans)}"
+        )
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> LoadedScenario:

@@ -410,6 +410,88 @@ class Targets(_Model):
     groups: list[TargetGroup] = Field(default_factory=list)
 
 
+# --- optimize ----------------------------------------------------------------------------------
+# What `pilkada-sim optimize` searches (see sim/optimize): the moves it may make on the starting
+# plan, what "meets the targets" means, and how hard it looks. The KPI names are fixed here so
+# that a scenario naming an unknown one is refused when it is loaded.
+
+OPT_SHARE_KPIS = ("within_target_p1", "within_target", "reached_share", "waited_share")  # judged per target group
+OPT_OBJECTIVES = ("missed_groups", *OPT_SHARE_KPIS, "response_pooled_p90_min", "response_pooled_p90_p1_min")
+OPT_MODES = ("min_force", "fixed_force")
+Reps = Annotated[Whole, AfterValidator(Range(1, MAX_REPLICATIONS))]
+
+
+class Move(_Model):
+    """A whole-number key of the plan the search may change, within ``min`` .. ``max`` by ``step``.
+
+    ``key`` is relative to the plan (``patrols[polsek-sgu].units``, ``reserve.0.units``,
+    ``tps_guards.kurang_rawan.per_tps``); ``[*]`` stands for every item of a list.
+    """
+
+    key: Annotated[str, Field(min_length=1, max_length=200)]
+    min: Persons = 0
+    max: Persons
+    step: Crew = 1
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Move:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class Constraint(_Model):
+    """A target every kecamatan target group must meet: a share KPI at least (or at most) a value."""
+
+    kpi: Literal["within_target_p1", "within_target", "reached_share", "waited_share"]
+    at_least: Prob | None = None
+    at_most: Prob | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Constraint:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most (a share from 0 to 1)")
+        return self
+
+
+def _default_constraints() -> list[Constraint]:
+    return [Constraint(kpi="within_target_p1", at_least=0.9), Constraint(kpi="within_target", at_least=0.9)]
+
+
+def _default_moves() -> list[Move]:
+    return [Move(key="patrols[*].units", min=1, max=6)]
+
+
+class Optimize(_Model):
+    """The staffing search's settings (``optimize:``); every one can also be given on the command line."""
+
+    mode: Literal["min_force", "fixed_force"] = "min_force"
+    from_plan: Ident | None = None  # default: the scenario's first plan
+    objective: Literal[
+        "missed_groups",
+        "within_target_p1",
+        "within_target",
+        "reached_share",
+        "waited_share",
+        "response_pooled_p90_min",
+        "response_pooled_p90_p1_min",
+    ] = "missed_groups"  # fixed_force: what to minimise (shares: maximise; waited_share: minimise)
+    constraints: list[Constraint] = Field(default_factory=_default_constraints, min_length=1)
+    moves: list[Move] = Field(default_factory=_default_moves, min_length=1)
+    indifference: Annotated[Number, AfterValidator(Range(0, 0.5, above=True))] = 0.03  # delta, a share
+    objective_indifference: Annotated[Number, AfterValidator(Range(0, MAX_MINUTES, above=True))] | None = None
+    first_reps: Reps = 40  # replications every candidate gets first
+    max_reps: Reps = 640  # replications a candidate may get at most
+    budget_reps: Reps = 100_000  # candidate-replications the whole search may spend
+    confirm_reps: Reps = 200  # fresh replications of the confirmation
+
+    @model_validator(mode="after")
+    def _reps(self) -> Optimize:
+        if self.max_reps < self.first_reps:
+            raise ValueError(f"max_reps ({self.max_reps}) is below first_reps ({self.first_reps})")
+        return self
+
+
 class Assumption(_Model):
     """A figure or assumption the briefing lists, with where it comes from."""
 
@@ -442,3 +524,4 @@ class Scenario(_Model):
     sources: dict[str, str] = Field(default_factory=dict)
     assumptions: list[Assumption] = Field(default_factory=list)
     allow_data_outside: YesNo = False
+    optimize: Optimize | None = None
