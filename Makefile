@@ -31,6 +31,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_parallel.py
+	$(BIN)/python bench/bench_optimize.py
 
 readme-images: $(STAMP)
 	$(BIN)/python docs/make_images.py

@@ -67,7 +67,8 @@ class Job:
 _WORLDS: dict[str, tuple[World, TypeTable]] = {}
 
 
-def _world(job: Job) -> tuple[World, TypeTable]:
+def world_of(job: Job) -> tuple[World, TypeTable]:
+    """The world and incident-type table of a job's scenario, built once per process and kept by key."""
     if job.key not in _WORLDS:
         if len(_WORLDS) > 32:  # a sweep over many scenario variants: keep memory bounded
             _WORLDS.clear()
@@ -79,7 +80,7 @@ def _world(job: Job) -> tuple[World, TypeTable]:
 def run_batch(job: Job, batch: Batch) -> dict[str, pd.DataFrame]:
     """All plans on replications of one batch: the four tables, rows in (replication, plan) order."""
     sc = job.scenario
-    world, types = _world(job)
+    world, types = world_of(job)
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     rows = []
     for r in range(batch.first, batch.first + batch.count):

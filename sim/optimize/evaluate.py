@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.experiment import Job, _world
+from sim.experiment import Job, world_of
 from sim.generate import generate
 from sim.model import run_plan
 from sim.records import run_measures
@@ -69,7 +69,7 @@ class EvalJob:
 def chunk_task(job: EvalJob, plans: list[Plan], chunk: int) -> list[dict[str, np.ndarray]]:
     """Replications of chunk ``chunk`` for each plan: per plan, one row per dispatched incident."""
     sc = job.scenario
-    world, types = _world(Job(job.key, sc, [], job.seed))
+    world, types = world_of(Job(job.key, sc, [], job.seed))
     _, group_of_kec = target_groups(world)
     rows: list[list[dict[str, np.ndarray]]] = [[] for _ in plans]
     for r in range(chunk * CHUNK, (chunk + 1) * CHUNK):

@@ -68,7 +68,7 @@ from sim.study import REPORTS_DIR, Interrupted, check_at_most, check_positive, p
 from sim.world import World, build_world
 
 MODES = ("min_force", "fixed_force")
-OBJECTIVE_DELTA = {"missed_groups": 0.5, "response_pooled_p90_min": 5.0, "response_pooled_p90_p1_min": 5.0}
+OBJECTIVE_DELTA = {"response_pooled_p90_min": 5.0, "response_pooled_p90_p1_min": 5.0}  # else: indifference
 METHOD = {
     "min_force": "greedy marginal allocation seeded by per-post Erlang C, then greedy removal; "
     "sequential indifference-zone feasibility check on common random numbers",
@@ -249,7 +249,16 @@ def _progress_line() -> Callable[[Search], None]:
 
     def show(s: Search) -> None:
         best = s.best
-        text = f"best so far: {best.personnel} personnel ({best.status})" if best is not None else "no plan yet"
+        text = "no plan yet"
+        if best is not None:
+            text = f"best so far: {best.personnel:,} personnel ({best.status})"
+            worst = min(best.shares.items(), key=lambda kv: s.slack(kv[1], s.s.rules[kv[0][1]]), default=None)
+            if worst is not None and worst[1].incidents:
+                (g, k), sh = worst
+                text += (
+                    f", tightest {s.groups[g] or '(default)'} {s.s.rules[k].kpi} "
+                    f"{sh.estimate:.1%} [{sh.lo:.1%}, {sh.hi:.1%}]"
+                )
         sys.stderr.write(f"\rcandidates {len(s.history)} | replications {s.spent:,}/{s.s.budget_reps:,} | {text}\033[K")
         sys.stderr.flush()
 
@@ -286,7 +295,10 @@ def run_optimization(
         if sys.stderr.isatty() and progress is None:
             sys.stderr.write("\n")
         backend.close()
-        outcome = _write(opt, folder, search, result, argv)
+        try:
+            outcome = _write(opt, folder, search, result, argv)
+        except KeyboardInterrupt:  # in the confirmation (its batches are kept): resume this folder
+            raise Interrupted(folder) from None
     return outcome
 
 
@@ -306,6 +318,7 @@ def _search(
             data = search.data(pilot.values, n0)
             a = search.assess(pilot.values, n0)
             pilot.reps, pilot.shares, pilot.status = n0, a.shares, "start"
+            pilot.reason = "the starting plan: its first replications give the queueing seed"
             hopeless = travel_verdict(search, data, pilot.values)
             if len(hopeless):
                 return search, ("travel", hopeless)

@@ -328,6 +328,7 @@ class Search:
         """Local search by increases and exchanges within the forces; the best plan found."""
         x = start
         inc = self.entry(x, "", "start")
+        inc.reason = "the starting plan"
         n0 = self._round(self.s.first_reps)
         self._score(x, n0, objective)
         self.best = inc
@@ -356,6 +357,7 @@ class Search:
                     e.reason = "not shown better than the incumbent" if e.status == "tested" else "screened out"
             if accepted is None:
                 break
+            inc.reason = f"{self.entry(accepted).id} is better"
             x = accepted
             inc = self.entry(x)
             inc.status, inc.reason = "accepted", ""
@@ -422,18 +424,24 @@ def objective_fn(settings: Settings, n_groups: int) -> Callable[[Data, np.ndarra
 
         return share
     if key == "missed_groups":
+        cells = max(1, n_groups * len(settings.rules))
 
         def missed(d: Data, w: np.ndarray | None) -> np.ndarray:
+            """Groups missing a constraint, plus the mean shortfall over groups and constraints
+            (below 1): of two plans missing as many groups, the one missing them by less is better."""
             ww = weights(d, w)
             miss = np.zeros((ww.shape[0], n_groups), dtype=bool)
+            short = np.zeros(ww.shape[0])
             for rule in settings.rules:
                 hits, den = d.counts(rule.kpi, n_groups)
                 num, base = ww @ hits, ww @ den
                 with np.errstate(invalid="ignore", divide="ignore"):
                     r = np.where(base > 0, num / np.maximum(base, 1e-12), np.nan)
-                bad = (r < rule.threshold) if rule.at_least else (r > rule.threshold)
-                miss |= bad & (base > 0)
-            return miss.sum(axis=1).astype(float)
+                gap = (rule.threshold - r) if rule.at_least else (r - rule.threshold)
+                gap = np.where(base > 0, gap, 0.0)
+                miss |= gap > 0
+                short += np.clip(gap, 0.0, None).sum(axis=1)
+            return miss.sum(axis=1) + short / cells
 
         return missed
 

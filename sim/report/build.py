@@ -13,6 +13,7 @@ rewritten (``--formats`` fewer than before) are removed; in the same language th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sim.errors import UserError
@@ -33,11 +34,23 @@ def parse_formats(text: str | None) -> list[str]:
     return asked
 
 
+def _is_optimization(run_dir: str | Path) -> bool:
+    """An optimization folder (``optimize``) with a confirmation run in it."""
+    path = Path(run_dir)
+    try:
+        record = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # not readable: the report's own checks say why
+        return False
+    return isinstance(record, dict) and record.get("command") == "optimize" and (path / "confirmation").is_dir()
+
+
 def make_report(run_dir: str | Path, lang: str = "id", formats: list[str] | None = None) -> list[Path]:
     """Write charts/*.png and the asked documents into the run folder; return the files written.
 
-    An exercise folder gets its own outputs instead (:func:`sim.report.exercise.write_exercise_report`:
-    timeline chart, timeline page, after-action summary); ``formats`` does not apply to it.
+    An optimization folder's report is its confirmation run's (``confirmation/``), whose briefing
+    has the optimization page. An exercise folder gets its own outputs instead
+    (:func:`sim.report.exercise.write_exercise_report`: timeline chart, timeline page, after-action
+    summary); ``formats`` does not apply to it.
     """
     from sim.report.charts import make_charts
     from sim.report.content import briefing_content
@@ -46,6 +59,8 @@ def make_report(run_dir: str | Path, lang: str = "id", formats: list[str] | None
 
     if lang not in LANGS:
         raise UserError("--lang", lang, f"unknown language; valid: {', '.join(LANGS)}")
+    if _is_optimization(run_dir):  # its briefing is the confirmation's, with the optimization page
+        run_dir = Path(run_dir) / "confirmation"
     if is_exercise(run_dir):
         return write_exercise_report(run_dir, lang)
     formats = list(FORMATS) if formats is None else list(dict.fromkeys(formats))

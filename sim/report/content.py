@@ -4,6 +4,11 @@
 formatted (``1.403``, ``12,5``, ``27 November 2024`` in Indonesian), so that the HTML, PDF and
 PowerPoint writers in ``documents.py`` only lay them out. Everything comes from the saved tables
 and the manifest; nothing is rerun.
+
+A confirmation folder of ``optimize`` (:class:`sim.report.data.Optimization`) adds the optimization
+page (:func:`optimization_page`, ``Briefing.optimization``): the verdict in personnel (the plans
+table's :meth:`~sim.report.data.RunData.personnel`), what changes where, the evidence per target
+group, how the search ran, and the weak spots left. Any other folder's briefing is as before.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +24,32 @@ import numpy as np
 import pandas as pd
 
 from sim import metrics
-from sim.report.data import TARGET_SHARE, RunData, dispatched, kecamatan_table, weakest_first
-from sim.report.i18n import Text, date, kpi_label, number, percent
+from sim.report.data import (
+    TARGET_SHARE,
+    Constraint,
+    Optimization,
+    RunData,
+    dispatched,
+    kecamatan_table,
+    pooled_response_percentile,
+    weakest_first,
+)
+from sim.report.i18n import (
+    OPTIMIZER_KPIS,
+    UNIT_WORDS,
+    Text,
+    date,
+    force_label,
+    kpi_label,
+    number,
+    objective,
+    objective_label,
+    percent,
+    tps_class_label,
+)
 
 TOP_KECAMATAN = 5  # weak kecamatan listed per plan
+MISSED_NAMED = 3  # targets missed named in the optimization verdict (the weak spots list every one)
 MIN_INCIDENTS = 10  # fewer dispatched incidents than this (pooled) are flagged as little data
 # an hour of the day needs max(MIN_INCIDENTS, replications) dispatched incidents (pooled) to be named weakest
 
@@ -174,7 +202,7 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "c_ci": {"id": "Selang kepercayaan 95%", "en": "95% confidence interval"},
     "c_verdict": {"id": "Penilaian", "en": "Verdict"},
     "c_note": {
-        "id": "Selisih berpasangan atas {n} replikasi pada hari simulasi yang sama (common random numbers). "
+        "id": "Selisih berpasangan atas {n} replikasi pada hari simulasi yang sama (bilangan acak bersama). "
         "'Bermakna' hanya bila selang kepercayaan 95% tidak mencakup nol.",
         "en": "Paired differences over {n} replications on the same simulated days (common random numbers). "
         "'Significant' only when the 95% confidence interval excludes zero.",
@@ -272,6 +300,161 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "none": {"id": "tidak ada", "en": "none"},
     "precision_reached": {"id": "{t} tercapai ({a})", "en": "{t} reached ({a})"},
     "precision_missed": {"id": "{t} tidak tercapai ({a})", "en": "{t} not reached ({a})"},
+    # the optimization page (a confirmation folder of `optimize`)
+    "h_optimization": {"id": "Hasil optimasi penempatan personel", "en": "Staffing optimisation"},
+    "h_o_changes": {"id": "Yang berubah", "en": "What changes"},
+    "h_o_evidence": {"id": "Bukti dari konfirmasi", "en": "The evidence from the confirmation"},
+    "h_o_weak": {"id": "Titik lemah yang tersisa", "en": "Remaining weak spots"},
+    "kind_optimize": {"id": "Konfirmasi hasil optimasi", "en": "Optimisation confirmation"},
+    "q_min_force": {
+        "id": "Berapa personel paling sedikit yang masih memenuhi semua target di setiap kelompok target, mulai "
+        "dari rencana {start}?",
+        "en": "What is the smallest staffing that still meets every target in every target group, starting "
+        "from plan {start}?",
+    },
+    "q_fixed_force": {
+        "id": "Dengan personel sebanyak rencana {start}, penempatan mana yang paling memperbaiki {objective}?",
+        "en": "With as many personnel as plan {start}, which placement improves {objective} most?",
+    },
+    "o_min_fewer": {
+        "id": "Rencana {rec} memenuhi semua target dengan {n} personel, {m} lebih sedikit dari {start} "
+        "({n_start} personel).",
+        "en": "Plan {rec} meets every target with {n} personnel, {m} fewer than {start} ({n_start}).",
+    },
+    "o_min_more": {
+        "id": "Rencana {rec} memenuhi semua target dengan {n} personel, {m} lebih banyak dari {start} "
+        "({n_start} personel).",
+        "en": "Plan {rec} meets every target with {n} personnel, {m} more than {start} ({n_start}).",
+    },
+    "o_min_same": {
+        "id": "Rencana {rec} memenuhi semua target dengan {n} personel, sama banyak dengan {start}.",
+        "en": "Plan {rec} meets every target with {n} personnel, as many as {start}.",
+    },
+    "o_not_met": {
+        "id": "Rencana {rec} ({n} personel; {start}: {n_start}) belum memenuhi semua target pada konfirmasi: {groups}.",
+        "en": "Plan {rec} ({n} personnel; {start}: {n_start}) does not meet every target in the confirmation: "
+        "{groups}.",
+    },
+    "o_fixed": {
+        "id": "Dengan {n} personel ({start}: {n_start}), rencana {rec} mengubah {objective} dari {b} menjadi {p}: {d}.",
+        "en": "With {n} personnel ({start}: {n_start}), plan {rec} moves {objective} from {b} to {p}: {d}.",
+    },
+    "o_fixed_meets": {
+        "id": "Pada konfirmasi rencana ini memenuhi semua target.",
+        "en": "In the confirmation it meets every target.",
+    },
+    "o_fixed_not_met": {
+        "id": "Pada konfirmasi rencana ini belum memenuhi semua target: {groups}.",
+        "en": "In the confirmation it does not meet every target: {groups}.",
+    },
+    "o_by_kind": {"id": "Per jenis personel: {items}.", "en": "By kind of personnel: {items}."},
+    "o_start_missed": {
+        "id": "Rencana awal {start} belum memenuhi semua target: {groups}.",
+        "en": "The start plan {start} does not meet every target: {groups}.",
+    },
+    "o_missed_item": {
+        "id": "{group}, {kpi} {value} (target {threshold})",
+        "en": "{group}, {kpi} {value} (target {threshold})",
+    },
+    "o_more_missed": {"id": "dan {n} lagi", "en": "and {n} more"},
+    "o_group_default": {"id": "Target umum ({kec})", "en": "Default target ({kec})"},
+    "o_group_default_only": {"id": "Target umum", "en": "Default target"},
+    "o_group_many": {"id": "{n} kecamatan", "en": "{n} kecamatan"},
+    "o_changes_lead": {
+        "id": "Dari {start} ke {rec} berubah {n} nilai rencana; selisih personel per jenis: {items}.",
+        "en": "Changes from {start} to {rec}: {n}; personnel difference by kind: {items}.",
+    },
+    "o_less": {"id": "Dikurangi: {items}.", "en": "Fewer: {items}."},
+    "o_more": {"id": "Ditambah: {items}.", "en": "More: {items}."},
+    "o_no_changes": {
+        "id": "Rencana {rec} sama dengan {start}: tidak ada yang berubah.",
+        "en": "Plan {rec} is the same as {start}: nothing changes.",
+    },
+    "o_change": {"id": "{place}: {what} {start} → {rec} ({delta})", "en": "{place}: {what} {start} → {rec} ({delta})"},
+    "o_delta": {"id": "{d} personel {kind}", "en": "{d} {kind} personnel"},
+    "o_delta_none": {"id": "personel tetap", "en": "personnel unchanged"},
+    "o_place_ppk": {"id": "Setiap PPK", "en": "Each PPK"},
+    "o_place_tps": {"id": "Setiap TPS", "en": "Each TPS"},
+    "o_place_other": {"id": "Lainnya", "en": "Other"},
+    "o_sec_patrols": {"id": "patroli", "en": "patrols"},
+    "o_sec_reserve": {"id": "cadangan", "en": "reserve"},
+    "o_sec_tni_backup": {"id": "cadangan TNI", "en": "TNI backup"},
+    "o_sec_tps_guards": {"id": "penjaga TPS", "en": "TPS guards"},
+    "o_sec_ppk_guards": {"id": "penjaga PPK", "en": "PPK guards"},
+    "o_sec_linmas_per_tps": {"id": "Linmas per TPS", "en": "Linmas per TPS"},
+    "o_field_units": {"id": "unit", "en": "units"},
+    "o_field_crew": {"id": "awak per unit", "en": "crew per unit"},
+    "o_field_officers": {"id": "personel", "en": "officers"},
+    "o_field_per_tps": {"id": "TPS per klaster", "en": "TPS per cluster"},
+    "o_c_place": {"id": "Tempat", "en": "Where"},
+    "o_c_what": {"id": "Yang diubah", "en": "What"},
+    "o_c_kind": {"id": "Jenis personel", "en": "Kind of personnel"},
+    "o_c_officers": {"id": "Personel ({start} → {rec})", "en": "Personnel ({start} → {rec})"},
+    "o_c_delta": {"id": "Selisih personel", "en": "Personnel difference"},
+    "o_c_group": {"id": "Kelompok target", "en": "Target group"},
+    "o_c_target": {"id": "Target", "en": "Target"},
+    "o_c_diff": {"id": "Selisih {rec} − {start}", "en": "Difference {rec} − {start}"},
+    "o_c_met": {"id": "Memenuhi ({start} → {rec})", "en": "Met ({start} → {rec})"},
+    "o_c_n": {"id": "Kejadian dinilai ({rec})", "en": "Incidents judged ({rec})"},
+    "yes": {"id": "ya", "en": "yes"},
+    "no": {"id": "tidak", "en": "no"},
+    "o_evidence_note": {
+        "id": "Semua angka dari konfirmasi: {n} replikasi baru (seed {seed}), gabungan per kelompok target, "
+        "dalam kurung selang kepercayaan 95%. Selisih berpasangan pada hari simulasi yang sama (bilangan acak "
+        "bersama). 'Memenuhi': perkiraan titiknya mencapai target. Kejadian dinilai: semua replikasi konfirmasi.",
+        "en": "Every figure from the confirmation: {n} fresh replications (seed {seed}), per target group, in "
+        "brackets the 95% confidence interval. Differences paired on the same simulated days (common random "
+        "numbers). 'Met': the point estimate reaches the target. Incidents judged: over all confirmation "
+        "replications.",
+    },
+    "o_method_min_force": {
+        "id": "dicari rencana dengan personel paling sedikit yang masih memenuhi setiap target di setiap "
+        "kelompok target",
+        "en": "looked for the plan with the fewest personnel that still meets every target in every target group",
+    },
+    "o_method_fixed_force": {
+        "id": "personel dipindahkan antartempat tanpa mengubah jumlahnya, untuk memperbaiki {objective} sambil "
+        "tetap memenuhi target",
+        "en": "moved personnel between places without changing their number, to improve {objective} while "
+        "meeting the targets",
+    },
+    "o_search": {
+        "id": "Cara mencari: {method}, mulai dari rencana {start} (seed pencarian {search_seed}); {cand} "
+        "rencana calon dinilai dengan {spent} dari anggaran {budget} replikasi. Selisih di bawah {delta} dianggap "
+        "setara (zona indiferen).{exhausted} Angka akhir di halaman ini hanya berasal dari konfirmasi pada {n} "
+        "replikasi baru (seed {seed}) yang tidak pernah dipakai dalam pencarian.",
+        "en": "How it was found: the search {method}, starting from plan {start} (search seed {search_seed}); "
+        "{cand} candidate plans were judged with {spent} of a budget of {budget} replications. Differences under "
+        "{delta} count as equal (the indifference zone).{exhausted} The final figures on this page come only "
+        "from the confirmation on {n} fresh replications (seed {seed}), never used in the search.",
+    },
+    "o_exhausted": {
+        "id": " Anggaran habis sebelum pencarian selesai: ini rencana terbaik yang ditemukan, belum tentu yang "
+        "terbaik.",
+        "en": " The budget ran out before the search finished: this is the best plan found, not necessarily the "
+        "best there is.",
+    },
+    "o_weak_missed": {
+        "id": "{group}: {kpi} {value}, belum mencapai target {threshold}{few}.",
+        "en": "{group}: {kpi} {value}, short of the target {threshold}{few}.",
+    },
+    "o_weak_unsure": {
+        "id": "{group}: {kpi} {value} memenuhi target {threshold}, tetapi selang kepercayaan 95% ({interval}) "
+        "melewati batas itu, jadi belum pasti{few}.",
+        "en": "{group}: {kpi} {value} meets the target {threshold}, but its 95% confidence interval "
+        "({interval}) crosses it, so it is not certain{few}.",
+    },
+    "o_weak_nodata": {
+        "id": "{group}: tidak ada kejadian untuk {kpi} pada konfirmasi, jadi target {threshold} belum teruji.",
+        "en": "{group}: no incident for {kpi} in the confirmation, so the target {threshold} is untested.",
+    },
+    "o_weak_few": {"id": "; hanya {n} kejadian", "en": "; only {n} incidents"},
+    "o_weak_none": {
+        "id": "Tidak ada: setiap kelompok target memenuhi setiap target, dengan seluruh selang kepercayaan 95% di "
+        "sisi target.",
+        "en": "None: every target group meets every target, with the whole 95% confidence interval on the "
+        "target's side.",
+    },
     # labels the documents use
     "notice": {"id": "Yang perlu diperhatikan", "en": "What to notice"},
     "page": {"id": "Halaman {n}", "en": "Page {n}"},
@@ -317,6 +500,23 @@ class Source:
 
 
 @dataclass
+class OptimizationPage:
+    """The page a confirmation folder of ``optimize`` adds: the verdict, what changes, the evidence
+    per target group, how the search ran and the weak spots left, worded in one language."""
+
+    heading: str
+    headings: dict[str, str]  # changes, evidence, weak
+    verdict: list[str]  # the verdict first, then personnel by kind
+    changes_lead: str
+    changes: list[str]  # one line per changed plan value: place, what, start -> recommended, personnel
+    changes_table: Table
+    evidence: Table  # one row per target group and constraint
+    search: str
+    weak: list[str]
+    meets_targets: bool
+
+
+@dataclass
 class Briefing:
     lang: str
     title: str
@@ -342,6 +542,7 @@ class Briefing:
     run_info: list[tuple[str, str]]
     kind: str = "run"  # run, compare or sweep
     footer: str = ""
+    optimization: OptimizationPage | None = None  # a confirmation folder of `optimize` only
 
 
 # --- formatting helpers ------------------------------------------------------------------------
@@ -519,7 +720,12 @@ def hour_open_peaks(run: RunData, g: _Group) -> pd.Series:
 # --- the sections ------------------------------------------------------------------------------
 
 
-def _question(run: RunData, t: Text) -> str:
+def _question(run: RunData, t: Text, lang: str) -> str:
+    if run.optimization is not None:
+        rec = run.optimization.record
+        if rec.mode == "fixed_force":
+            return t("q_fixed_force", start=rec.start_plan, objective=objective_label(str(rec.objective), lang))
+        return t("q_min_force", start=rec.start_plan)
     if run.is_sweep:
         grid = run.manifest["grid"]
         keys = list(grid[0]["values"])
@@ -637,8 +843,9 @@ COMPARE_KPIS = (*KPI_ROWS, "open_at_end")
 
 
 def _kind(key: str) -> str:
-    """How a difference is worded: 'min' (minutes), 'share' (percentage points) or 'count'."""
-    k = metrics.kpi(key)
+    """How a difference is worded: 'min' (minutes), 'share' (percentage points) or 'count' (a KPI
+    of sim.metrics or an optimizer objective, :func:`sim.report.i18n.objective`)."""
+    k = objective(key)
     return "share" if k.is_share else "min" if k.unit == "min" else "count"
 
 
@@ -699,12 +906,13 @@ def _cmp(cmp: pd.DataFrame, plan: str, kpi: str) -> _Diff | None:
 
 
 def _judge(r: _Diff, key: str, t: Text) -> str:
-    """Better, worse, not significant or no difference, in the direction sim.metrics gives the KPI."""
+    """Better, worse, not significant or no difference, in the direction sim.metrics gives the KPI
+    (or the optimizer gives its objective)."""
     if r.zero:
         return t("v_none")
     if not r.significant:
         return t("v_ns")
-    better = metrics.kpi(key).better
+    better = objective(key).better
     if better == "none":
         return t("sig")
     return t("v_better") if (r.d < 0) == (better == "lower") else t("v_worse")
@@ -1078,6 +1286,337 @@ def _run_info(run: RunData, t: Text, lang: str) -> list[tuple[str, str]]:
     return info
 
 
+# --- the optimization page ---------------------------------------------------------------------
+
+
+def _plan_personnel(run: RunData, plan: str) -> dict[str, int]:
+    """Personnel of one plan per kind (:meth:`RunData.personnel`, the plans table's figures)."""
+    row: dict[Hashable, Any] = run.personnel().loc[plan].to_dict()
+    return {str(k): int(v) for k, v in row.items()}
+
+
+def _group_label(run: RunData, group: str, t: Text, lang: str) -> str:
+    """A target group's name; the default group as 'Target umum (kecamatan, ...)'."""
+    if group:
+        return group
+    tg = run.targets.drop_duplicates("kecamatan")
+    kec = sorted(
+        str(k) for k, g in zip(tg["kecamatan"], tg["target_group"], strict=True) if not isinstance(g, str) or not g
+    )
+    if not kec:
+        return t("o_group_default_only")
+    names = ", ".join(kec) if len(kec) <= 3 else t("o_group_many", n=number(len(kec), lang))
+    return t("o_group_default", kec=names)
+
+
+def _kpi_value(key: str, x: Any, lang: str, exact: bool = False) -> str:
+    """A value of a constraint's or an objective's KPI: a percentage, minutes or a count (whole
+    where it is); ``exact`` (a threshold): a percentage with a decimal where a whole one would round it."""
+    k = objective(key)
+    if not _finite(x):
+        return "–"
+    x = float(x)
+    if k.is_share:
+        return percent(x, lang, 0 if not exact or abs(100 * x - round(100 * x)) < 1e-9 else 1)
+    if k.unit == "count":
+        return _num(x, lang, 0 if x == round(x) else 2)
+    return _num(x, lang, 1) + (f" {UNIT_WORDS[k.unit][lang]}" if k.unit in UNIT_WORDS else "")
+
+
+def _threshold(c: Constraint, lang: str) -> str:
+    return ("≥ " if c.direction == "at_least" else "≤ ") + _kpi_value(c.kpi, c.threshold, lang, exact=True)
+
+
+def _estimate(key: str, est: Any, lo: Any, hi: Any, lang: str) -> str:
+    k = objective(key)
+    return _ci(est, lo, hi, lang, 2 if k.unit == "count" else 1, k.is_share)
+
+
+def _row_constraint(r: Mapping[Hashable, Any]) -> Constraint:
+    return Constraint(str(r["kpi"]), "at_least" if r["direction"] == "at_least" else "at_most", float(r["threshold"]))
+
+
+def _missed(run: RunData, groups: pd.DataFrame, t: Text, lang: str, plan: str = "rec") -> str:
+    """The groups and constraints the recommended plan (``plan='start'``: the start plan) misses,
+    the first MISSED_NAMED of them by name (the weak spots list them all)."""
+    items = []
+    rows = groups[~groups[f"{plan}_met"].astype(bool)].to_dict("records")
+    for r in rows[:MISSED_NAMED]:
+        c = _row_constraint(r)
+        items.append(
+            t(
+                "o_missed_item",
+                group=_group_label(run, str(r["group"]), t, lang),
+                kpi=kpi_label(c.kpi, lang, unit=False),
+                value=_kpi_value(c.kpi, r[f"{plan}_estimate"], lang),
+                threshold=_threshold(c, lang),
+            )
+        )
+    if len(rows) > MISSED_NAMED:
+        items.append(t("o_more_missed", n=number(len(rows) - MISSED_NAMED, lang)))
+    return "; ".join(items)
+
+
+def _objective_figures(run: RunData, opt: Optimization, key: str) -> tuple[float, float, _Diff | None]:
+    """The objective in the start and the recommended plan, and their paired difference where the
+    folder has it (comparison.csv), all from the confirmation."""
+    rec = opt.record
+    if key == "missed_groups":
+
+        def missed(col: str) -> float:
+            return float(opt.groups.loc[~opt.groups[col].astype(bool), "group"].nunique())
+
+        return missed("start_met"), missed("rec_met"), None
+    if key in OPTIMIZER_KPIS:  # a pooled percentile of the priority-1 incidents
+        q = float(key.removeprefix("response_pooled_p").removesuffix("_p1_min"))
+        inc = run.incidents
+
+        def p1(plan: str) -> float:
+            return pooled_response_percentile(inc[inc["plan"] == plan], q, priority=1)
+
+        return p1(rec.start_plan), p1(rec.recommended_plan), None
+    b = _stat(run, _Group(rec.start_plan, None, rec.start_plan), key)["mean"]
+    p = _stat(run, _Group(rec.recommended_plan, None, rec.recommended_plan), key)["mean"]
+    d = _cmp(run.comparison, rec.recommended_plan, key) if run.comparison is not None else None
+    return b, p, d
+
+
+def _objective_sentence(run: RunData, opt: Optimization, n: tuple[int, int], t: Text, lang: str) -> str:
+    rec = opt.record
+    key = str(rec.objective)
+    b, p, d = _objective_figures(run, opt, key)
+    if d is not None and _finite(d.d):
+        words = _with_ci(*_diff_words(d, _kind(key), t, lang), t) + f", {_judge(d, key, t)}"
+    elif _finite(b) and _finite(p):  # a point estimate only: no interval, no judgement
+        diff = p - b
+        words = _diff_words(_Diff(diff, math.nan, math.nan, False, p, b), _kind(key), t, lang)[0]
+        if _kind(key) == "count" and diff == round(diff):
+            words = _signed(diff, lang, 0) if diff else t("v_none")
+    else:
+        words = "–"
+    return t(
+        "o_fixed",
+        n=number(n[1], lang),
+        start=rec.start_plan,
+        n_start=number(n[0], lang),
+        rec=rec.recommended_plan,
+        objective=objective_label(key, lang),
+        b=_kpi_value(key, b, lang),
+        p=_kpi_value(key, p, lang),
+        d=words,
+    )
+
+
+def _optimization_verdict(run: RunData, opt: Optimization, t: Text, lang: str) -> list[str]:
+    rec = opt.record
+    use_start = _plan_personnel(run, rec.start_plan)
+    use_rec = _plan_personnel(run, rec.recommended_plan)
+    n_start, n_rec = sum(use_start.values()), sum(use_rec.values())
+    common = {"rec": rec.recommended_plan, "start": rec.start_plan, "n": number(n_rec, lang)}
+    common["n_start"] = number(n_start, lang)
+    if rec.mode == "fixed_force":
+        first = _objective_sentence(run, opt, (n_start, n_rec), t, lang)
+        first += " " + (
+            t("o_fixed_meets") if rec.meets_targets else t("o_fixed_not_met", groups=_missed(run, opt.groups, t, lang))
+        )
+    elif not rec.meets_targets:
+        first = t("o_not_met", **common, groups=_missed(run, opt.groups, t, lang))
+    elif n_rec < n_start:
+        first = t("o_min_fewer", **common, m=number(n_start - n_rec, lang))
+    elif n_rec > n_start:
+        first = t("o_min_more", **common, m=number(n_rec - n_start, lang))
+    else:
+        first = t("o_min_same", **common)
+    sentences = [first]
+    kinds = [k for k in use_start if use_start[k] != use_rec.get(k, 0)]
+    items = [f"{force_label(k, lang)} {number(use_start[k], lang)} → {number(use_rec.get(k, 0), lang)}" for k in kinds]
+    if items:
+        sentences.append(t("o_by_kind", items=", ".join(items)))
+    if not opt.groups["start_met"].astype(bool).all():  # why the search had to add or move personnel
+        sentences.append(t("o_start_missed", start=rec.start_plan, groups=_missed(run, opt.groups, t, lang, "start")))
+    return sentences
+
+
+def _place(run: RunData, section: str, where: str, t: Text, lang: str) -> str:
+    """Where a changed value is: the post's name, the TPS class, every PPK or TPS."""
+    if section in ("patrols", "reserve", "tni_backup"):
+        names = {p.id: p.name for p in run.spec.sites.posts}
+        return names.get(where, where)
+    if section == "tps_guards":
+        return tps_class_label(where, lang)
+    if section == "ppk_guards":
+        return t("o_place_ppk")
+    if section == "linmas_per_tps":
+        return t("o_place_tps")
+    return t("o_place_other")
+
+
+def _what(section: str, key: str, t: Text) -> str:
+    """What a changed value is: 'patroli, unit', 'penjaga TPS, TPS per klaster'; an unknown key as written."""
+    if section == "other":
+        return key
+    field = key.rsplit(".", 1)[-1] if "." in key else ""
+    words = t(f"o_sec_{section}")
+    if field and f"o_field_{field}" in t.words:
+        words += ", " + t(f"o_field_{field}")
+    return words
+
+
+def _plan_value(x: Any, lang: str) -> str:
+    return _num(x, lang, 0) if _finite(x) and float(x) == round(float(x)) else _num(x, lang, 2)
+
+
+def _optimization_changes(run: RunData, opt: Optimization, t: Text, lang: str) -> tuple[str, list[str], Table]:
+    rec = opt.record
+    lines, rows = [], []
+    less: list[str] = []
+    more: list[str] = []
+    net: dict[str, int] = {}
+    for r in opt.changes.to_dict("records"):
+        place = _place(run, str(r["section"]), str(r["where"]), t, lang)
+        what = _what(str(r["section"]), str(r["key"]), t)
+        kind = force_label(str(r["kind"]), lang)
+        d = int(r["officers_delta"])
+        net[kind] = net.get(kind, 0) + d
+        delta = t("o_delta", d=_signed(d, lang, 0), kind=kind) if d else t("o_delta_none")
+        start, after = _plan_value(r["start"], lang), _plan_value(r["recommended"], lang)
+        lines.append(t("o_change", place=place, what=what, start=start, rec=after, delta=delta))
+        if d:
+            (less if d < 0 else more).append(f"{place} {_signed(d, lang, 0)} {kind}")
+        officers = f"{number(int(r['officers_start']), lang)} → {number(int(r['officers_recommended']), lang)}"
+        rows.append([place, what, start, after, kind, officers, _signed(d, lang, 0) if d else "0"])
+    if lines:
+        items = ", ".join(f"{k} {_signed(v, lang, 0) if v else '0'}" for k, v in net.items())
+        lead = t(
+            "o_changes_lead", n=number(len(lines), lang), start=rec.start_plan, rec=rec.recommended_plan, items=items
+        )
+        lead += "".join(f" {t(key, items='; '.join(x))}" for key, x in (("o_less", less), ("o_more", more)) if x)
+    else:
+        lead = t("o_no_changes", start=rec.start_plan, rec=rec.recommended_plan)
+    plans = {"start": rec.start_plan, "rec": rec.recommended_plan}
+    table = Table(
+        [
+            t("o_c_place"),
+            t("o_c_what"),
+            rec.start_plan,
+            rec.recommended_plan,
+            t("o_c_kind"),
+            t("o_c_officers", **plans),
+            t("o_c_delta"),
+        ],
+        rows,
+        ["l", "l", "r", "r", "l", "r", "r"],
+    )
+    return lead, lines, table
+
+
+def _optimization_evidence(run: RunData, opt: Optimization, t: Text, lang: str) -> Table:
+    rec = opt.record
+    plans = {"start": rec.start_plan, "rec": rec.recommended_plan}
+    yes_no = {True: t("yes"), False: t("no")}
+    rows = []
+    for r in opt.groups.to_dict("records"):
+        c = _row_constraint(r)
+        lo, hi = float(r["diff_lo"]), float(r["diff_hi"])
+        significant = _finite(lo) and _finite(hi) and (lo > 0 or hi < 0)
+        d = _Diff(float(r["diff"]), lo, hi, significant, float(r["rec_estimate"]), float(r["start_estimate"]))
+        n = int(r["incidents"])
+        rows.append(
+            [
+                _group_label(run, str(r["group"]), t, lang),
+                kpi_label(c.kpi, lang),
+                _threshold(c, lang),
+                _estimate(c.kpi, r["start_estimate"], r["start_lo"], r["start_hi"], lang),
+                _estimate(c.kpi, r["rec_estimate"], r["rec_lo"], r["rec_hi"], lang),
+                _with_ci(*_diff_words(d, _kind(c.kpi), t, lang), t),
+                f"{yes_no[bool(r['start_met'])]} → {yes_no[bool(r['rec_met'])]}",
+                number(n, lang) + (f" ({t('few_data')})" if n < MIN_INCIDENTS else ""),
+            ]
+        )
+    return Table(
+        [
+            t("o_c_group"),
+            t("c_kpi"),
+            t("o_c_target"),
+            rec.start_plan,
+            rec.recommended_plan,
+            t("o_c_diff", **plans),
+            t("o_c_met", **plans),
+            t("o_c_n", **plans),
+        ],
+        rows,
+        ["l", "l", "r", "r", "r", "r", "l", "r"],
+        t("o_evidence_note", n=number(rec.confirm_replications, lang), seed=str(rec.confirm_seed)),
+    )
+
+
+def _optimization_search(opt: Optimization, t: Text, lang: str) -> str:
+    rec = opt.record
+    if rec.mode == "fixed_force":
+        method = t("o_method_fixed_force", objective=objective_label(str(rec.objective), lang))
+    else:
+        method = t("o_method_min_force")
+    return t(
+        "o_search",
+        method=method,
+        start=rec.start_plan,
+        search_seed=str(rec.search_seed),
+        cand=number(rec.candidates, lang),
+        spent=number(rec.replications_spent, lang),
+        budget=number(rec.budget_reps, lang),
+        delta=t("points", x=_num(100 * rec.indifference, lang, 1)),
+        exhausted=t("o_exhausted") if rec.budget_exhausted else "",
+        n=number(rec.confirm_replications, lang),
+        seed=str(rec.confirm_seed),
+    )
+
+
+def _optimization_weak(run: RunData, opt: Optimization, t: Text, lang: str) -> list[str]:
+    """The constraints the recommended plan misses, then those it meets with the interval crossing
+    the threshold, then those no incident tested."""
+    missed, unsure, untested = [], [], []
+    for r in opt.groups.to_dict("records"):
+        c = _row_constraint(r)
+        n = int(r["incidents"])
+        words = {
+            "group": _group_label(run, str(r["group"]), t, lang),
+            "kpi": kpi_label(c.kpi, lang, unit=False),
+            "threshold": _threshold(c, lang),
+            "few": t("o_weak_few", n=number(n, lang)) if n < MIN_INCIDENTS else "",
+        }
+        est, lo, hi = r["rec_estimate"], r["rec_lo"], r["rec_hi"]
+        if not _finite(est):
+            untested.append(t("o_weak_nodata", **words))
+        elif not bool(r["rec_met"]):
+            missed.append(t("o_weak_missed", **words, value=_estimate(c.kpi, est, lo, hi, lang)))
+        elif _finite(lo) and _finite(hi) and not (c.met(float(lo)) and c.met(float(hi))):
+            k = objective(c.kpi)
+            interval = _interval(lo, hi, lang, 1, k.is_share)
+            unsure.append(t("o_weak_unsure", **words, value=_kpi_value(c.kpi, est, lang), interval=interval))
+    return [*missed, *unsure, *untested] or [t("o_weak_none")]
+
+
+def optimization_page(run: RunData, lang: str) -> OptimizationPage | None:
+    """The optimization page of a confirmation folder (None for any other folder)."""
+    opt = run.optimization
+    if opt is None:
+        return None
+    t = Text(lang, DOC_WORDS)
+    lead, lines, table = _optimization_changes(run, opt, t, lang)
+    return OptimizationPage(
+        heading=t("h_optimization"),
+        headings={k: t(f"h_o_{k}") for k in ("changes", "evidence", "weak")},
+        verdict=_optimization_verdict(run, opt, t, lang),
+        changes_lead=lead,
+        changes=lines,
+        changes_table=table,
+        evidence=_optimization_evidence(run, opt, t, lang),
+        search=_optimization_search(opt, t, lang),
+        weak=_optimization_weak(run, opt, t, lang),
+        meets_targets=opt.record.meets_targets,
+    )
+
+
 # --- the whole briefing ------------------------------------------------------------------------
 
 
@@ -1087,7 +1626,7 @@ def briefing_content(run: RunData, lang: str) -> Briefing:
     kind = "sweep" if run.is_sweep else "compare" if run.baseline is not None and run.comparison is not None else "run"
     subtitle = t(
         "subtitle",
-        kind=t(f"kind_{kind}"),
+        kind=t("kind_optimize" if run.optimization is not None else f"kind_{kind}"),
         day=date(spec.election_day, lang),
         reps=number(run.replications, lang),
         seed=str(run.manifest["seed"]),
@@ -1138,7 +1677,7 @@ def briefing_content(run: RunData, lang: str) -> Briefing:
         description=spec.description,
         headings=headings,
         labels=labels,
-        question=_question(run, t),
+        question=_question(run, t, lang),
         plans=[PlanInfo(p, spec.plans[p].description if p in spec.plans else "") for p in run.plans],
         plans_table=_plans_table(run, t, lang),
         points_table=_points_table(run, t, lang) if run.is_sweep else None,
@@ -1155,4 +1694,5 @@ def briefing_content(run: RunData, lang: str) -> Briefing:
         run_info=_run_info(run, t, lang),
         footer=t("generated", folder=run.path.name),
         kind=kind,
+        optimization=optimization_page(run, lang),
     )

@@ -11,6 +11,12 @@ by priority (no ``targets.csv``, no ``within_target`` column: its "in time" mean
 So a report never describes half-written, altered or differently defined results, and a refused
 folder gets one line naming the file and the key, with nothing written into it.
 
+The confirmation run of ``pilkada-sim optimize`` is a compare folder with one more manifest key,
+``optimization`` (:class:`OptimizationRecord`), and two more tables (:data:`OPTIMIZATION_TABLES`);
+``RunData.load`` reads them into :class:`Optimization` when the key is there and checks that they
+fit together (the start plan is the baseline, every group row judges one of the constraints, the
+verdict ``meets_targets`` is what the rows say).
+
 The report's files (charts, documents, ``report.json``) are written by :func:`staged_report` and
 :func:`publish_report`: all of one language into a hidden staging folder first, then moved into
 place, ``report.json`` last (see :func:`publish_report` for what a reader can rely on).
@@ -27,6 +33,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -43,7 +50,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim import metrics
 from sim.errors import UserError
 from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, SITE_COLUMNS, TARGET_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
-from sim.scenario import Scenario, Timeline, personnel_use, resolve_timeline
+from sim.report.i18n import OBJECTIVES
+from sim.scenario import TPS_CLASSES, Scenario, Timeline, personnel_use, resolve_timeline
 from sim.textsafe import restore
 
 MANIFEST = "manifest.json"
@@ -105,6 +113,98 @@ class ExerciseRecord(_Record):
     queue_alert: int = Field(ge=0)
 
 
+# --- the optimizer's record (the confirmation run of `pilkada-sim optimize`) ---------------------
+
+DIRECTIONS = ("at_least", "at_most")
+_CONSTRAINT = re.compile(r"^\s*([a-z0-9_]+)\s*(>=|<=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One target the optimizer holds every target group to: a KPI of :data:`sim.metrics.KPIS`
+    (its unit: a share, minutes or a count), at least or at most ``threshold``."""
+
+    kpi: str
+    direction: Literal["at_least", "at_most"]
+    threshold: float
+
+    def met(self, value: float) -> bool:
+        """Whether a value meets it (a NaN, no incident to judge, does not)."""
+        if not math.isfinite(value):
+            return False
+        return value >= self.threshold if self.direction == "at_least" else value <= self.threshold
+
+
+def parse_constraint(text: str) -> Constraint:
+    """``'within_target_p1>=0.9'`` -> Constraint('within_target_p1', 'at_least', 0.9); ValueError
+    naming what would be valid otherwise."""
+    m = _CONSTRAINT.match(text)
+    if m is None:
+        raise ValueError(f"'{text}' is not KPI>=VALUE or KPI<=VALUE (e.g. within_target>=0.9)")
+    key, op, value = m.groups()
+    if key not in metrics.KPIS:
+        raise ValueError(f"'{key}' is not a KPI of sim.metrics; valid: {', '.join(metrics.KPIS)}")
+    threshold = float(value)
+    if not math.isfinite(threshold):
+        raise ValueError(f"'{text}': the threshold is not a finite number")
+    return Constraint(key, "at_least" if op == ">=" else "at_most", threshold)
+
+
+class OptimizationRecord(_Record):
+    """``manifest.json``'s ``optimization``: how the search that chose the compared plan ran.
+
+    - ``mode``: ``min_force`` (fewest personnel meeting every constraint) or ``fixed_force`` (the
+      same personnel, placed to improve ``objective``).
+    - ``start_plan``: where the search started, the baseline of the compare; ``recommended_plan``:
+      what it recommends, the compared plan.
+    - ``objective``: fixed_force only, a KPI key (:data:`sim.report.i18n.OBJECTIVES`); None for
+      min_force, whose objective is the personnel count.
+    - ``constraints``: ``KPI>=VALUE`` / ``KPI<=VALUE`` items (:func:`parse_constraint`), judged per
+      target group; ``indifference``: the indifference zone (the constraints' unit, a share).
+    - ``method``: the search method in English, for provenance (the briefing words it from ``mode``).
+    - ``candidates``, ``replications_spent`` of ``budget_reps`` (``budget_exhausted``), ``search_seed``.
+    - ``confirm_seed``, ``confirm_replications``: the confirmation's (the manifest's ``seed`` and
+      ``replications``), fresh replications never used in the search.
+    - ``meets_targets``: in the confirmation, every group meets every constraint.
+    """
+
+    mode: Literal["min_force", "fixed_force"]
+    start_plan: str
+    recommended_plan: str
+    objective: str | None = None
+    constraints: list[str] = []
+    indifference: Finite = Field(ge=0)
+    method: str = ""
+    candidates: int = Field(ge=1)
+    replications_spent: int = Field(ge=0)
+    budget_reps: int = Field(ge=1)
+    budget_exhausted: bool
+    search_seed: int = Field(ge=0)
+    confirm_seed: int = Field(ge=0)
+    confirm_replications: int = Field(ge=1)
+    meets_targets: bool
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OptimizationRecord:
+        for n, text in enumerate(self.constraints):
+            try:
+                parse_constraint(text)
+            except ValueError as err:
+                raise _Inconsistent(f"optimization.constraints.{n}", str(err)) from None
+        bounds = [(c.kpi, c.direction) for c in map(parse_constraint, self.constraints)]
+        if len(set(bounds)) < len(bounds):
+            raise _Inconsistent("optimization.constraints", "a KPI is bounded twice in the same direction")
+        if self.mode == "min_force" and self.objective is not None:
+            raise _Inconsistent("optimization.objective", "should be null for min_force (its objective is personnel)")
+        if self.mode == "fixed_force" and self.objective not in OBJECTIVES:
+            what = "missing" if self.objective is None else f"'{self.objective}' is not an objective"
+            raise _Inconsistent("optimization.objective", f"{what}; valid: {', '.join(OBJECTIVES)}")
+        return self
+
+    def parsed_constraints(self) -> list[Constraint]:
+        return [parse_constraint(c) for c in self.constraints]
+
+
 class Manifest(_Record):
     """``manifest.json`` as the reports read it: the provenance record of :mod:`sim.provenance`
     (required where a report reads the key), the experiment's or the exercise's own keys, and the
@@ -124,6 +224,7 @@ class Manifest(_Record):
     baseline: str | None = None
     precision: PrecisionRecord | None = None
     exercise: ExerciseRecord | None = None
+    optimization: OptimizationRecord | None = None
     files: dict[FileName, Sha256]
 
     @model_validator(mode="after")
@@ -144,7 +245,28 @@ class Manifest(_Record):
                 raise _Inconsistent("exercise", "missing (an exercise folder's manifest has it)")
             if self.exercise.plan not in self.plans:
                 raise _Inconsistent("exercise.plan", f"'{self.exercise.plan}' is not one of plans")
+        if self.optimization is not None:
+            self._optimization_fits(self.optimization)
         return self
+
+    def _optimization_fits(self, o: OptimizationRecord) -> None:
+        """The optimizer's record describes this folder: its confirmation compare."""
+        if self.command != "compare" or self.grid:
+            raise _Inconsistent("optimization", "only the confirmation run (a compare folder) has it")
+        if o.start_plan != self.baseline:
+            raise _Inconsistent("optimization.start_plan", f"'{o.start_plan}' is not the baseline ({self.baseline})")
+        if o.recommended_plan not in self.plans:
+            plans = ", ".join(self.plans)
+            raise _Inconsistent(
+                "optimization.recommended_plan", f"'{o.recommended_plan}' is not one of plans ({plans})"
+            )
+        if o.confirm_seed != self.seed:
+            raise _Inconsistent("optimization.confirm_seed", f"{o.confirm_seed} is not the folder's seed ({self.seed})")
+        if o.confirm_replications != self.replications:
+            raise _Inconsistent(
+                "optimization.confirm_replications",
+                f"{o.confirm_replications} is not the folder's replications ({self.replications})",
+            )
 
 
 class _Inconsistent(ValueError):
@@ -262,6 +384,47 @@ RUN_TABLES: dict[str, TableSpec] = {
 }
 SWEEP_TABLES = ("incidents.csv", "timeseries.csv", "kpis.csv", "summary.csv", "percentiles.csv")  # + "point"
 
+# The optimizer's two tables in its confirmation folder (see OptimizationRecord):
+# - optimization_changes.csv, one row per plan value that differs between start and recommended:
+#   key (the plan-relative key path, e.g. patrols[polsek-sgu].units), section (CHANGE_SECTIONS),
+#   where (the post id or TPS class, '' otherwise), kind (of personnel), start and recommended (the
+#   value in each plan), officers_start, officers_recommended, officers_delta (personnel of that
+#   kind the entry ties up in each plan, and recommended minus start);
+# - optimization_groups.csv, one row per target group and constraint, the confirmation's evidence:
+#   group (the target group's name, '' for the kecamatan under the default targets), kpi,
+#   direction (DIRECTIONS), threshold, start_/rec_ estimate, lo, hi (95% intervals, empty when the
+#   group had no such incident), diff, diff_lo, diff_hi (recommended minus start, paired on common
+#   random numbers), start_met, rec_met (the point estimate meets the threshold), incidents (judged
+#   for that KPI in the recommended plan, over all confirmation replications).
+OPTIMIZATION_CHANGES = "optimization_changes.csv"
+OPTIMIZATION_GROUPS = "optimization_groups.csv"
+CHANGE_SECTIONS = ("patrols", "reserve", "tni_backup", "tps_guards", "ppk_guards", "linmas_per_tps", "other")
+_OFFICERS = ("officers_start", "officers_recommended", "officers_delta")
+_ESTIMATES = (
+    "start_estimate",
+    "start_lo",
+    "start_hi",
+    "rec_estimate",
+    "rec_lo",
+    "rec_hi",
+    "diff",
+    "diff_lo",
+    "diff_hi",
+)
+OPTIMIZATION_TABLES: dict[str, TableSpec] = {
+    OPTIMIZATION_CHANGES: TableSpec(
+        ("key", "section", "where", "kind", "start", "recommended", *_OFFICERS),
+        numbers=("start", "recommended", *_OFFICERS),
+        text=("key", "section", "where", "kind"),
+    ),
+    OPTIMIZATION_GROUPS: TableSpec(
+        ("group", "kpi", "direction", "threshold", *_ESTIMATES, "start_met", "rec_met", "incidents"),
+        numbers=("threshold", *_ESTIMATES, "incidents"),
+        flags=("start_met", "rec_met"),
+        text=("group", "kpi", "direction"),
+    ),
+}
+
 
 def _first_bad(col: pd.Series, ok: pd.Series) -> str:
     return repr(str(col[~ok].iloc[0]))[:60]
@@ -311,6 +474,90 @@ def read_table(folder: Path, manifest: Mapping[str, Any], name: str, spec: Table
     return df
 
 
+# --- the optimizer's part of a confirmation folder -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Optimization:
+    """The optimizer's record and its two tables (:data:`OPTIMIZATION_TABLES`), checked to fit."""
+
+    record: OptimizationRecord
+    changes: pd.DataFrame
+    groups: pd.DataFrame
+
+    @property
+    def constraints(self) -> list[Constraint]:
+        return self.record.parsed_constraints()
+
+
+def _refuse_values(path: Path, df: pd.DataFrame, col: str, bad: pd.Series, valid: str) -> None:
+    if bad.any():
+        raise UserError(str(path), col, f"holds {_first_bad(df[col], ~bad)}; valid: {valid}")
+
+
+def _whole(path: Path, df: pd.DataFrame, cols: Iterable[str], minimum: float | None = None) -> None:
+    for c in cols:
+        v = df[c].astype(float)
+        bad = ~np.isfinite(v) | (v != np.round(v)) | ((v < minimum) if minimum is not None else False)
+        _refuse_values(
+            path, df, c, pd.Series(bad, index=df.index), "a whole number" + (" >= 0" if minimum == 0 else "")
+        )
+
+
+def read_optimization(folder: Path, manifest: Mapping[str, Any], spec: Scenario) -> Optimization | None:
+    """The optimizer's record and tables of a confirmation folder (None when it has no record);
+    refused, one line naming the table and the column, where a value is not one the report can
+    word or the rows contradict the record."""
+    raw = manifest.get("optimization")
+    if raw is None:
+        return None
+    record = OptimizationRecord.model_validate(raw)  # verified_manifest checked it already
+    man_path = folder / MANIFEST
+    changes = read_table(folder, manifest, OPTIMIZATION_CHANGES, OPTIMIZATION_TABLES[OPTIMIZATION_CHANGES])
+    groups = read_table(folder, manifest, OPTIMIZATION_GROUPS, OPTIMIZATION_TABLES[OPTIMIZATION_GROUPS])
+
+    path = folder / OPTIMIZATION_CHANGES
+    _refuse_values(path, changes, "section", ~changes["section"].isin(CHANGE_SECTIONS), ", ".join(CHANGE_SECTIONS))
+    posts = [p.id for p in spec.sites.posts]
+    at_post = changes["section"].isin(["patrols", "reserve", "tni_backup"])
+    _refuse_values(path, changes, "where", at_post & ~changes["where"].isin(posts), "a post id: " + ", ".join(posts))
+    at_tps = changes["section"] == "tps_guards"
+    _refuse_values(path, changes, "where", at_tps & ~changes["where"].isin(TPS_CLASSES), ", ".join(TPS_CLASSES))
+    no_kind = (changes["section"] != "other") & (changes["kind"] == "")
+    _refuse_values(path, changes, "kind", no_kind, "a personnel kind (polri, linmas, ...)")
+    for c in ("start", "recommended"):
+        _refuse_values(path, changes, c, changes[c].isna(), "a number (the value in the plan)")
+    _whole(path, changes, ("officers_start", "officers_recommended"), 0)
+    _whole(path, changes, ("officers_delta",))
+    off = changes["officers_recommended"] - changes["officers_start"] != changes["officers_delta"]
+    _refuse_values(path, changes, "officers_delta", off, "officers_recommended - officers_start")
+
+    path = folder / OPTIMIZATION_GROUPS
+    names = ["", *(g.name for g in spec.targets.groups)]
+    _refuse_values(path, groups, "group", ~groups["group"].isin(names), "a target group of the scenario or ''")
+    _refuse_values(path, groups, "direction", ~groups["direction"].isin(DIRECTIONS), ", ".join(DIRECTIONS))
+    bounds = {(c.kpi, c.direction): c.threshold for c in record.parsed_constraints()}
+    for i, (k, d, x) in enumerate(zip(groups["kpi"], groups["direction"], groups["threshold"], strict=True)):
+        if (k, d) not in bounds or not math.isclose(float(x), bounds[(k, d)], rel_tol=1e-9, abs_tol=1e-12):
+            judged = f"{k} {'>=' if d == 'at_least' else '<='} {x:g}"
+            valid = ", ".join(record.constraints) or "none"
+            problem = f"row {i + 1} judges {judged}, not one of optimization.constraints in manifest.json ({valid})"
+            raise UserError(str(path), "kpi", problem)
+    _refuse_values(
+        path, groups, "group", groups.duplicated(["group", "kpi", "direction"]), "each group once per constraint"
+    )
+    for c in ("start_met", "rec_met"):
+        _refuse_values(path, groups, c, groups[c].isna(), "True or False")
+    _whole(path, groups, ("incidents",), 0)
+    all_met = bool(groups["rec_met"].astype(bool).all())
+    if record.meets_targets != all_met:
+        says = "every group meets every target" if all_met else "a group misses a target (rec_met False)"
+        raise UserError(
+            str(man_path), "optimization.meets_targets", f"is {record.meets_targets}, but {OPTIMIZATION_GROUPS}: {says}"
+        )
+    return Optimization(record, changes, groups)
+
+
 # --- a run folder ------------------------------------------------------------------------------
 
 
@@ -330,6 +577,7 @@ class RunData:
     comparison: pd.DataFrame | None
     sites: pd.DataFrame
     targets: pd.DataFrame  # targets.csv: kecamatan, target_group, priority, target_min
+    optimization: Optimization | None = None  # the confirmation run of `optimize`: its record and tables
 
     @property
     def plans(self) -> list[str]:
@@ -390,6 +638,7 @@ class RunData:
             read("comparison.csv") if has_cmp else None,
             read("sites.csv"),
             read("targets.csv"),
+            read_optimization(path, manifest, spec),
         )
 
 
@@ -548,6 +797,15 @@ def response_stats(incidents: pd.DataFrame) -> dict[str, float]:
         "dispatched_p1": float((m.dispatched & (priority == 1)).sum()),
         "within_target_p1": float(k["within_target_p1"]),
     }
+
+
+def pooled_response_percentile(incidents: pd.DataFrame, q: float, priority: int | None = None) -> float:
+    """The pooled q-th percentile response [min] of a group of incidents (all replications
+    together, :func:`sim.metrics.percentile`), of one ``priority`` only if given; NaN for none."""
+    inc = dispatched(incidents)
+    if priority is not None:
+        inc = inc[inc["priority"] == priority]
+    return metrics.percentile(inc["response_min"].to_numpy(dtype=float), q)
 
 
 def target_of(targets: pd.DataFrame, priority: int) -> dict[str, float]:

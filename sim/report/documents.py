@@ -1,8 +1,10 @@
 """The briefing as HTML, PDF and PowerPoint, and the results as an Excel workbook.
 
 The writers only lay out what ``content.briefing_content`` says (and the charts ``charts.py``
-drew); ``write_xlsx`` copies the run's tables with translated headers. Every file is written under
-a temporary name in the same folder and renamed when complete, so a reader never sees half a file.
+drew); ``write_xlsx`` copies the run's tables with translated headers. A confirmation folder of
+``optimize`` adds the optimization page after the question, one slide after the title, and its two
+tables as the last sheets. Every file is written under a temporary name in the same folder and
+renamed when complete, so a reader never sees half a file.
 
 Text from the scenario is made safe once per format: the HTML by jinja2's autoescape; the PDF by
 :func:`_pdf_text` (Windows-1252, '?' for what Helvetica lacks, XML-escaped for reportlab's
@@ -27,7 +29,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from sim import metrics
-from sim.report.content import DOC_WORDS, KPI_ROWS, POOLED_P90, Briefing, Table
+from sim.report.content import DOC_WORDS, KPI_ROWS, POOLED_P90, Briefing, OptimizationPage, Table, optimization_page
 from sim.report.data import RunData, kecamatan_table
 from sim.report.i18n import Text, kpi_label
 from sim.textsafe import neutral_text
@@ -289,6 +291,35 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
             out += [Spacer(1, 3), p(t.note, "note")]
         return out
 
+    def verdict_box(sentences: Sequence[str]) -> Any:
+        box = RLTable(
+            [[fitted(s, "verdict1" if i == 0 else "verdict", width - 16)] for i, s in enumerate(sentences)],
+            colWidths=[width],
+        )
+        box.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fbf6e9")),
+                    ("LINEBEFORE", (0, 0), (0, -1), 4, accent),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 10),
+                    ("TOPPADDING", (0, 0), (-1, 0), 6),
+                    ("BOTTOMPADDING", (0, -1), (-1, -1), 6),
+                ]
+            )
+        )
+        return box
+
+    def optimization(o: OptimizationPage) -> list[Any]:
+        out: list[Any] = [*h2(o.heading), verdict_box(o.verdict), Spacer(1, 6)]
+        out += [p(o.headings["changes"], "h3"), p(o.changes_lead)]
+        out += [Paragraph("• " + _pdf_text(line), styles["body"]) for line in o.changes]
+        if o.changes:
+            out += table(o.changes_table)
+        out += [p(o.headings["evidence"], "h3"), *table(o.evidence), Spacer(1, 4), p(o.search, "small")]
+        out += [p(o.headings["weak"], "h3")]
+        out += [Paragraph("• " + _pdf_text(line), styles["body"]) for line in o.weak]
+        return out
+
     story: list[Any] = []
     cover = RLTable(
         [
@@ -317,6 +348,9 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
             Paragraph(f"<b>{_pdf_text(b.headings['description'])}:</b> {_pdf_text(b.description)}", styles["note"])
         )
 
+    if b.optimization is not None:
+        story += optimization(b.optimization)
+
     story += h2(b.headings["plans"])
     for info in b.plans:
         if info.description:
@@ -328,22 +362,7 @@ def write_pdf(run: RunData, lang: str, charts: Sequence[ChartLike], content: Bri
         story += table(b.points_table)
 
     story += h2(b.headings["verdict"])
-    box = RLTable(
-        [[fitted(s, "verdict1" if i == 0 else "verdict", width - 16)] for i, s in enumerate(b.verdict)],
-        colWidths=[width],
-    )
-    box.setStyle(
-        TableStyle(
-            [
-                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fbf6e9")),
-                ("LINEBEFORE", (0, 0), (0, -1), 4, accent),
-                ("LEFTPADDING", (0, 0), (-1, -1), 10),
-                ("TOPPADDING", (0, 0), (-1, 0), 6),
-                ("BOTTOMPADDING", (0, -1), (-1, -1), 6),
-            ]
-        )
-    )
-    story += [box, Spacer(1, 6)]
+    story += [verdict_box(b.verdict), Spacer(1, 6)]
     if b.verdict_table is not None:
         story += table(b.verdict_table)
 
@@ -583,6 +602,47 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
     def table_lines(tbl: Table) -> list[str]:
         return [" | ".join(tbl.columns), *[" | ".join(r) for r in tbl.rows], tbl.note]
 
+    def optimization_slide(o: OptimizationPage) -> None:
+        """The verdict across the top; what changes on the left, the evidence table on the right;
+        the rest (every change, the whole table, the search, the weak spots) in the notes."""
+        slide = new_slide(o.heading)
+        pt = 18
+        lines = sum(_lines(s, body_w - 0.5, pt, bold=i == 0) for i, s in enumerate(o.verdict))
+        box_h = min(lines * pt * 1.2 / 72 + len(o.verdict) * 6 / 72 + 0.3, 2.4)
+        text_box(slide, margin, top, body_w, box_h, o.verdict, pt, first_bold=True)
+        y = top + box_h + 0.15
+        room = SLIDE_H_IN - y - 0.25
+        left_w, right_w = 5.6, body_w - 5.6 - 0.3
+        line_h = 15 * 1.2 / 72 + 4 / 72  # [in] one line of 15 pt and its paragraph's space
+
+        def fill(head: str, items: Sequence[str], budget: int) -> list[str]:
+            """The heading and the items that fit in ``budget`` lines, '… n more' for the rest."""
+            sizes = [_lines(item, left_w - 0.1, 15) for item in items]
+            k = len(items)
+            while k and 1 + sum(sizes[:k]) + (k < len(items)) > budget:
+                k -= 1
+            more = [t("more_items", n=len(items) - k)] if k < len(items) else []
+            return [head, *items[:k], *more]
+
+        budget = int(room / line_h)
+        changes = fill(o.headings["changes"], o.changes or [o.changes_lead], max(2, budget * 3 // 5))
+        used = sum(_lines(x, left_w - 0.1, 15) for x in changes)
+        text_box(slide, margin, y, left_w, used * line_h + 0.1, changes, 15, first_bold=True, space_after=4)
+        weak = fill(o.headings["weak"], o.weak, max(2, budget - used - 1))
+        y_weak = y + (used + 0.6) * line_h
+        text_box(slide, margin, y_weak, left_w, SLIDE_H_IN - y_weak - 0.25, weak, 15, first_bold=True, space_after=4)
+        keep = [0, 1, 4, 6]  # group, KPI, recommended (interval), met
+        ev = o.evidence
+        rows = [[r[j] for j in keep] for r in ev.rows]
+        widths = [1.6, 1.9, 2.0, right_w - 5.5]
+        while rows:
+            sub = Table([ev.columns[j] for j in keep], rows, [ev.align[j] for j in keep])
+            if sum(row_heights(sub, widths, 14)) <= room:
+                add_table(slide, sub, margin + left_w + 0.3, y, right_w, 14, widths)
+                break
+            rows = rows[:-1]
+        notes(slide, [*o.verdict, o.changes_lead, *o.changes, *table_lines(ev), o.search, *o.weak])
+
     # 1. title
     slide = new_slide(None)
     bg = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, prs.slide_width, Inches(4.2))
@@ -595,6 +655,10 @@ def write_pptx(run: RunData, lang: str, charts: Sequence[ChartLike], content: Br
     text_box(slide, 0.8, 4.6, SLIDE_W_IN - 1.6, 0.5, [b.headings["question"]], 18, color=accent, bold=True)
     text_box(slide, 0.8, 5.1, SLIDE_W_IN - 1.6, 1.8, [b.question], 26, color=ink, bold=True)
     notes(slide, [b.description, b.footer])
+
+    # 1b. the optimization page (a confirmation folder of `optimize`): one slide
+    if b.optimization is not None:
+        optimization_slide(b.optimization)
 
     # 2. plans side by side (at most 4 plans per slide)
     if b.points_table is None:
@@ -927,6 +991,59 @@ def _pooled_sheet(pct: pd.DataFrame, lang: str) -> pd.DataFrame:
     return _with_labels(out, lang)
 
 
+# Headers of the optimizer's two sheets, ``{start}`` and ``{rec}`` the plans' names.
+OPTIMIZATION_HEADERS: dict[str, tuple[str, str]] = {
+    "key": ("Kunci dalam rencana", "Key in the plan"),
+    "section": ("Bagian rencana (kode)", "Plan section (code)"),
+    "place": ("Tempat", "Where"),
+    "what": ("Yang diubah", "What"),
+    "where": ("Pos atau kelas TPS (kode)", "Post or TPS class (code)"),
+    "kind": ("Jenis personel", "Kind of personnel"),
+    "start": ("Nilai di rencana awal ({start})", "Value in the start plan ({start})"),
+    "recommended": ("Nilai di rencana rekomendasi ({rec})", "Value in the recommended plan ({rec})"),
+    "officers_start": ("Personel di rencana awal ({start})", "Personnel in the start plan ({start})"),
+    "officers_recommended": ("Personel di rencana rekomendasi ({rec})", "Personnel in the recommended plan ({rec})"),
+    "officers_delta": ("Selisih personel ({rec} - {start})", "Personnel difference ({rec} - {start})"),
+    "group": ("Kelompok target (kosong: target umum)", "Target group (empty: the default targets)"),
+    "group_label": ("Kelompok target", "Target group"),
+    "direction": ("Arah (at_least: paling sedikit, at_most: paling banyak)", "Direction (at_least, at_most)"),
+    "threshold": ("Ambang target (satuan KPI)", "Threshold [KPI unit]"),
+    "start_estimate": ("Perkiraan {start} (satuan KPI)", "Estimate {start} [KPI unit]"),
+    "start_lo": ("Batas bawah SK 95% {start}", "95% CI low {start}"),
+    "start_hi": ("Batas atas SK 95% {start}", "95% CI high {start}"),
+    "rec_estimate": ("Perkiraan {rec} (satuan KPI)", "Estimate {rec} [KPI unit]"),
+    "rec_lo": ("Batas bawah SK 95% {rec}", "95% CI low {rec}"),
+    "rec_hi": ("Batas atas SK 95% {rec}", "95% CI high {rec}"),
+    "diff": ("Selisih {rec} - {start} (berpasangan, satuan KPI)", "Difference {rec} - {start} (paired) [KPI unit]"),
+    "diff_lo": ("Batas bawah SK 95% selisih", "Difference 95% CI low"),
+    "diff_hi": ("Batas atas SK 95% selisih", "Difference 95% CI high"),
+    "start_met": ("{start} memenuhi target", "{start} meets the target"),
+    "rec_met": ("{rec} memenuhi target", "{rec} meets the target"),
+    "incidents": (
+        "Kejadian dinilai ({rec}, semua replikasi konfirmasi)",
+        "Incidents judged ({rec}, all confirmation replications)",
+    ),
+}
+
+
+def _optimization_sheets(wb: Any, run: RunData, lang: str) -> None:
+    """The optimizer's two tables, each row worded beside its codes as the briefing words it."""
+    opt, page = run.optimization, optimization_page(run, lang)
+    assert opt is not None and page is not None
+    plans = {"start": _xlsx_text(opt.record.start_plan), "rec": _xlsx_text(opt.record.recommended_plan)}
+    headers = {c: (i.format(**plans), e.format(**plans)) for c, (i, e) in OPTIMIZATION_HEADERS.items()}
+    changes = opt.changes.copy()
+    changes.insert(0, "place", [r[0] for r in page.changes_table.rows])
+    changes.insert(1, "what", [r[1] for r in page.changes_table.rows])
+    changes = changes.astype({c: "int64" for c in ("officers_start", "officers_recommended", "officers_delta")})
+    _write_sheet(wb, "optimization_changes", changes, lang, headers=headers)
+    groups = _with_labels(opt.groups, lang)
+    groups.insert(0, "group_label", [r[0] for r in page.evidence.rows])
+    groups = groups.astype({"incidents": "int64"})
+    share = groups["kpi"].isin(metrics.SHARE_KPIS).to_numpy()
+    _write_sheet(wb, "optimization_groups", groups, lang, share_rows=share, headers=headers)
+
+
 def write_xlsx(run: RunData, lang: str, out: Path) -> Path:
     """``results.xlsx``: summary and pooled percentiles, comparison (compare runs), kecamatan, targets
     and incidents, headers in ``lang``; KPI names from sim.metrics, every share as a percentage."""
@@ -955,6 +1072,8 @@ def write_xlsx(run: RunData, lang: str, out: Path) -> Path:
     )
     _write_sheet(wb, "targets", run.targets, lang)
     _write_sheet(wb, "incidents", run.incidents, lang)
+    if run.optimization is not None:
+        _optimization_sheets(wb, run, lang)
     with _atomic(out) as tmp:
         wb.save(str(tmp))
     return Path(out)

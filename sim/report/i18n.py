@@ -2,7 +2,8 @@
 
 Numbers and dates use Babel's locale data: ``1.403`` and ``12,5`` and ``27 November 2024`` in
 Indonesian, ``1,403`` and ``12.5`` and ``27 November 2024`` in English. KPI names are not words
-of the report: they come with their definition from :mod:`sim.metrics` (:func:`kpi_label`).
+of the report: they come with their definition from :mod:`sim.metrics` (:func:`kpi_label`); the
+optimizer's objectives that are not such a KPI are defined here the same way (:data:`OPTIMIZER_KPIS`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,73 @@ def kpi_label(key: str, lang: str, unit: bool = True, pooled: bool = False) -> s
 def kpi_value(key: str, x: float | None, lang: str, decimals: int = 1) -> str:
     """A KPI value as the reader sees it: a share as a percentage, anything else as a number."""
     return percent(x, lang) if metrics.kpi(key).is_share else number(x, lang, decimals)
+
+
+# The optimizer's objectives (``optimize --objective``, fixed_force) that are not a KPI of
+# sim.metrics, defined the same way: a figure per plan of the confirmation run, its unit and the
+# better direction. Every other objective is a KPI key of sim.metrics (its labels come from there).
+OPTIMIZER_KPIS: dict[str, metrics.Kpi] = {
+    "missed_groups": metrics.Kpi(
+        "missed_groups",
+        "count",
+        "lower",
+        "Kelompok target yang belum memenuhi target",
+        "Target groups missing a target",
+        "target groups where the plan's point estimate misses some constraint",
+    ),
+    **{
+        f"response_pooled_p{q}_p1_min": metrics.Kpi(
+            f"response_pooled_p{q}_p1_min",
+            "min",
+            "lower",
+            f"p{q} gabungan waktu tanggap prioritas 1",
+            f"Pooled p{q} response, priority 1",
+            f"{q}th percentile response over the dispatched priority-1 incidents of all replications [min]",
+        )
+        for q in metrics.POOLED_QUANTILES
+    },
+}
+OBJECTIVES = (*metrics.KPIS, *metrics.POOLED_KPIS, *OPTIMIZER_KPIS)
+
+
+def objective(key: str) -> metrics.Kpi:
+    """An optimizer objective's definition: a KPI (or pooled percentile) of sim.metrics, or one of
+    :data:`OPTIMIZER_KPIS`."""
+    return OPTIMIZER_KPIS[key] if key in OPTIMIZER_KPIS else metrics.kpi(key)
+
+
+def objective_label(key: str, lang: str) -> str:
+    """An objective's name with its unit in brackets, as :func:`kpi_label` words a KPI."""
+    if key not in OPTIMIZER_KPIS:
+        return kpi_label(key, lang)
+    k = OPTIMIZER_KPIS[key]
+    word = UNIT_WORDS.get(k.unit)
+    return f"{k.label(lang)} ({word[lang]})" if word else k.label(lang)
+
+
+# TPS vulnerability classes and the personnel kinds of the bundled scenarios, as planners say
+# them; a kind a scenario names otherwise is shown as the scenario writes it.
+TPS_CLASS_WORDS: dict[str, dict[str, str]] = {
+    "kurang_rawan": {"id": "TPS kurang rawan", "en": "kurang rawan TPS (low risk)"},
+    "rawan": {"id": "TPS rawan", "en": "rawan TPS (vulnerable)"},
+    "sangat_rawan": {"id": "TPS sangat rawan", "en": "sangat rawan TPS (highly vulnerable)"},
+    "khusus": {"id": "TPS khusus", "en": "TPS khusus (special)"},
+}
+FORCE_WORDS: dict[str, dict[str, str]] = {
+    "polri": {"id": "Polri", "en": "Polri"},
+    "brimob": {"id": "Brimob", "en": "Brimob"},
+    "polda_bko": {"id": "BKO Polda", "en": "Polda BKO"},
+    "tni": {"id": "TNI", "en": "TNI"},
+    "linmas": {"id": "Linmas", "en": "Linmas"},
+}
+
+
+def tps_class_label(cls: str, lang: str) -> str:
+    return TPS_CLASS_WORDS[cls][lang] if cls in TPS_CLASS_WORDS else cls
+
+
+def force_label(kind: str, lang: str) -> str:
+    return FORCE_WORDS[kind][lang] if kind in FORCE_WORDS else kind
 
 
 class Text:

@@ -454,9 +454,7 @@ def _check_references(spec: Scenario, where: str) -> None:
                 )
     opt = spec.optimize
     if opt is not None and opt.from_plan is not None and opt.from_plan not in spec.plans:
-        raise UserError(
-            where, "optimize.from_plan", f"unknown plan '{opt.from_plan}'; valid: {', '.join(spec.plans)}"
-        )
+        raise UserError(where, "optimize.from_plan", f"unknown plan '{opt.from_plan}'; valid: {', '.join(spec.plans)}")
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> LoadedScenario:
