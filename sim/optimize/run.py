@@ -320,6 +320,10 @@ def _search(
             pilot.reps, pilot.shares, pilot.status = n0, a.shares, "start"
             pilot.reason = "the starting plan: its first replications give the queueing seed"
             hopeless = travel_verdict(search, data, pilot.values)
+            if len(hopeless):  # a verdict is said on the most replications a candidate may get
+                n_max = Search._round(s.max_reps)
+                hopeless = travel_verdict(search, search.data(pilot.values, n_max), pilot.values)
+                pilot.reps = n_max
             if len(hopeless):
                 return search, ("travel", hopeless)
             seed, rows = queueing_seed(search, start, data)
@@ -345,13 +349,26 @@ def _search(
                     "estimate": math.nan,
                     "lo": math.nan,
                     "hi": math.nan,
+                    "incidents": 0,
+                    "replications": search.spent,
                 }
             ]
         )
         return search, ("budget", budget_rows)
 
 
-VERDICT_COLUMNS = ("group", "kecamatan", "kpi", "threshold", "cause", "estimate", "lo", "hi")
+VERDICT_COLUMNS = (
+    "group",
+    "kecamatan",
+    "kpi",
+    "threshold",
+    "cause",
+    "estimate",
+    "lo",
+    "hi",
+    "incidents",
+    "replications",
+)
 
 
 def travel_verdict(search: Search, data: Data, values: Values) -> pd.DataFrame:
@@ -400,6 +417,8 @@ def travel_verdict(search: Search, data: Data, values: Values) -> pd.DataFrame:
                                 "estimate": round(share_k, 6),
                                 "lo": round(sh.lo, 6),
                                 "hi": round(sh.hi, 6),
+                                "incidents": int(m2.sum()),
+                                "replications": data.n,
                             }
                         )
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
@@ -422,6 +441,8 @@ def capacity_verdict(search: Search, j: Judged | None) -> pd.DataFrame:
                         "estimate": round(sh.estimate, 6),
                         "lo": round(sh.lo, 6),
                         "hi": round(sh.hi, 6),
+                        "incidents": sh.incidents,
+                        "replications": j.reps,
                     }
                 )
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))

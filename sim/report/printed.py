@@ -204,10 +204,15 @@ def optimization_text(opt: Any, done: Any) -> str:
             where = f" ({r.kecamatan})" if r.kecamatan else ""
             if r.cause == "travel":
                 why = (
-                    f"travel alone from the nearest post exceeds the target for {1 - r.estimate:.0%} of these incidents"
+                    f"travel alone from the nearest post exceeds the target for {1 - r.estimate:.0%} of these "
+                    f"incidents ({r.incidents} in {r.replications} replications; the group can reach at most "
+                    f"{r.hi:.0%})"
                 )
             elif r.cause == "capacity":
-                why = f"with every move at its bound it reaches {r.estimate:.1%} [{r.lo:.1%}, {r.hi:.1%}]"
+                why = (
+                    f"with every move at its bound it reaches {r.estimate:.1%} [{r.lo:.1%}, {r.hi:.1%}] "
+                    f"({r.incidents} incidents in {r.replications} replications)"
+                )
             else:
                 why = "the budget ran out before any plan was judged feasible"
             lines.append(f"  {r.group or '(default targets)'}{where}: {r.kpi} >= {r.threshold:g}: {why}")
