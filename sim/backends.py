@@ -221,40 +221,11 @@ class Dask:
         self.same_host = hosts <= local
 
     def run(self, tasks: list[Task], folder: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-        from distributed import as_completed
-
         target = str(folder) if self.same_host else None
-
-        index: dict[Any, int] = {}
-        queue = iter(enumerate(tasks))
-        ac = as_completed()
-
-        def submit() -> bool:
-            nxt = next(queue, None)
-            if nxt is None:
-                return False
-            i, (job, batch) = nxt
-            if job.key not in self._scattered:  # send each scenario once, not with every batch
-                self._scattered[job.key] = self.client.scatter(job, broadcast=True)
-            fut = self.client.submit(batch_task, self._scattered[job.key], batch, target, pure=False)
-            index[fut] = i
-            ac.add(fut)
-            return True
-
-        try:
-            for _ in range(2 * self.workers):
-                if not submit():
-                    break
-            for fut in ac:
-                result = fut.result()
-                i = index.pop(fut)
-                if target is None:  # remote workers: their tables come back here to be saved
-                    RunFolder(folder).save_batch(tasks[i][1], result)
-                submit()
-                yield i, {"kpis": result["kpis"]}
-        finally:
-            for fut in index:
-                fut.cancel()
+        for i, result in self.map(batch_task, [(job, batch, target) for job, batch in tasks]):
+            if target is None:  # remote workers: their tables come back here to be saved
+                RunFolder(folder).save_batch(tasks[i][1], result)
+            yield i, {"kpis": result["kpis"]}
 
     def map(self, fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
         """``fn(*call)`` for every call on the cluster, yielded as (call index, result) as each finishes.

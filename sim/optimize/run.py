@@ -308,7 +308,7 @@ def _search(
     sc, space, s = opt.scenario, opt.space, opt.settings
     world = build_world(sc)
     groups, _ = target_groups(world)
-    job = EvalJob(sc.digest(), sc, s.seed)
+    job = EvalJob("optimize-" + sc.digest(), sc, s.seed)  # not the key of a run's Job (scattered apart)
     search = Search(space, s, job, world, groups, Store(folder.batches), backend, progress)
     start = tuple(v.snap(v.start) for v in space.variables)
     try:
