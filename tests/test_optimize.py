@@ -171,6 +171,8 @@ def test_fixed_force_moves_cars_to_where_they_are_needed(tmp_path: Path):
     ("sets", "argv", "expect"),
     [
         (["optimize.constraints.0.kpi=speed"], [], "optimize.constraints.0.kpi"),
+        (["optimize.objective=speed"], [], "optimize.objective"),
+        (["optimize.budget=5"], [], "optimize.budget"),
         (["optimize.moves.0.max=-1"], [], "optimize.moves.0.max"),
         (["optimize.moves.0.min=5", "optimize.moves.0.max=2"], [], "max (2) is below min (5)"),
         (["optimize.from_plan=nope"], [], "optimize.from_plan"),
