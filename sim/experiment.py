@@ -24,7 +24,7 @@ from sim.generate import TypeTable, generate, type_table
 from sim.model import run_plan
 from sim.records import KPI_COLUMNS, incident_table, kpis, run_measures, timeseries_table, unit_table
 from sim.scenario import LoadedScenario
-from sim.world import World, build_world
+from sim.world import World, world_for
 
 TABLES = ("incidents", "units", "timeseries", "kpis")
 
@@ -72,7 +72,7 @@ def world_of(job: Job) -> tuple[World, TypeTable]:
     if job.key not in _WORLDS:
         if len(_WORLDS) > 32:  # a sweep over many scenario variants: keep memory bounded
             _WORLDS.clear()
-        world = build_world(job.scenario)
+        world = world_for(job.scenario)
         _WORLDS[job.key] = (world, type_table(job.scenario, world))
     return _WORLDS[job.key]
 

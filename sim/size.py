@@ -12,7 +12,7 @@ from __future__ import annotations
 from sim.errors import UserError
 from sim.generate import expected_incidents
 from sim.scenario import LoadedScenario
-from sim.world import build_world, world_key
+from sim.world import world_for, world_key
 
 MAX_INCIDENTS_PER_REPLICATION = 200_000
 MAX_INCIDENTS_TOTAL = 2_000_000
@@ -29,7 +29,7 @@ def check_size(scenarios: list[LoadedScenario], n_plans: int, replications: int,
         same_world.setdefault(world_key(sc), []).append(i)
     per_rep = [0.0] * len(scenarios)
     for members in same_world.values():  # one world at a time: a world of Kutim is some 20 MB
-        world = build_world(scenarios[members[0]])
+        world = world_for(scenarios[members[0]])
         for i in members:
             per_rep[i] = expected_incidents(scenarios[i], world)
     total = sum(per_rep) * replications * n_plans

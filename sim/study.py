@@ -52,7 +52,7 @@ from sim.scenario import (
 from sim.size import check_size
 from sim.stats import paired_comparison, paired_pooled_difference, pooled_percentiles, summarise
 from sim.timeparse import MAX_WINDOW_DAYS
-from sim.world import World, build_world, check_world
+from sim.world import World, check_world, world_for
 
 COMMANDS = ("run", "compare", "sweep")
 REPORTS_DIR = Path("reports")  # default home of run folders, relative to the working directory
@@ -258,7 +258,7 @@ def final_tables(study: Study, results: Results) -> dict[str, pd.DataFrame]:
             ],
             ignore_index=True,
         )
-    world = build_world(study.scenario)
+    world = world_for(study.scenario)
     tables["sites.csv"] = sites_table(study.scenario, world)
     tables["targets.csv"] = targets_table(study.scenario, world)
     return tables
@@ -431,7 +431,7 @@ def prepare_exercise(
         raise UserError("--step", str(step_min), "give the minutes per step, from 1 to 1440")
     if background:
         check_size([sc], 1, replications)
-    world = build_world(sc)
+    world = world_for(sc)
     injects = read_injects(events, sc, world, plan, shift_min)
     return ExercisePlan(
         sc, world, plan, Path(events), injects, seed, replications, background, shift_min, queue_alert, step_min

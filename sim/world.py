@@ -202,6 +202,22 @@ def world_key(sc: LoadedScenario) -> str:
     return h.hexdigest()
 
 
+_LAST_WORLD: dict[str, World] = {}  # the last world built by world_for, by its world_key
+
+
+def world_for(sc: LoadedScenario) -> World:
+    """:func:`build_world`, reusing the last world this process built for the same
+    :func:`world_key` (the size check, the workers of this process and the final tables of a run
+    all need it; a world of a large scenario takes gigabytes and seconds). One is kept."""
+    key = world_key(sc)
+    world = _LAST_WORLD.get(key)
+    if world is None:
+        _LAST_WORLD.clear()  # before building: never two large worlds at once
+        world = build_world(sc)
+        _LAST_WORLD[key] = world
+    return world
+
+
 def build_world(sc: LoadedScenario) -> World:
     """Resolve sites and compute the travel matrices for every unit mode (checked first: :func:`check_world`)."""
     check_world(sc)

@@ -65,7 +65,7 @@ from sim.runfolder import RunFolder, default_run_dir
 from sim.scenario import TPS_CLASSES, LoadedScenario, check_personnel, check_plan, guard_clusters, load_scenario
 from sim.scenario.schema import MAX_REPLICATIONS, OPT_OBJECTIVES, OPT_SHARE_KPIS, Constraint, Move, Optimize
 from sim.study import REPORTS_DIR, Interrupted, check_at_most, check_positive, prepare, run_into_folder
-from sim.world import World, build_world
+from sim.world import World, world_for
 
 MODES = ("min_force", "fixed_force")
 OBJECTIVE_DELTA = {"response_pooled_p90_min": 5.0, "response_pooled_p90_p1_min": 5.0}  # else: indifference
@@ -203,7 +203,7 @@ def prepare_optimize(
     check_positive("--budget-reps", budget, block.first_reps)
     check_at_most("--budget-reps", budget, 100 * MAX_REPLICATIONS)
     check_backend(workers, dask)
-    build_world(scenario)  # the world's checks, as run makes them
+    world_for(scenario)  # the world's checks, as run makes them
     check_personnel(scenario, [plan])
     if mode == "fixed_force" and not space.within_forces(tuple(v.snap(v.start) for v in space.variables)):
         raise UserError("--from-plan", plan, "with its values on the moves' grid it needs more than the forces")
@@ -306,7 +306,7 @@ def _search(
     opt: Optimization, folder: RunFolder, backend: Any, progress: Callable[[Search], None]
 ) -> tuple[Search, Any]:
     sc, space, s = opt.scenario, opt.space, opt.settings
-    world = build_world(sc)
+    world = world_for(sc)
     groups, _ = target_groups(world)
     job = EvalJob("optimize-" + sc.digest(), sc, s.seed)  # not the key of a run's Job (scattered apart)
     search = Search(space, s, job, world, groups, Store(folder.batches), backend, progress)
@@ -684,7 +684,7 @@ def _write(opt: Optimization, folder: RunFolder, search: Search, result: Any, ar
         rec_sc = load_scenario(scen_path)
         changes = changes_table(space, values)
         outcome.recommended, outcome.changes = values, changes
-        world = build_world(rec_sc)
+        world = world_for(rec_sc)
         conf_dir = folder.path / "confirmation"
         study = prepare(
             rec_sc,
