@@ -27,6 +27,20 @@ from sim.scenario import LoadedScenario
 from sim.world import World, world_for
 
 TABLES = ("incidents", "units", "timeseries", "kpis")
+# The columns of incidents.csv that the derived tables read (pooled percentiles, comparisons, the
+# optimizer's confirmation): a run folder loads only these back from its batches.
+ANALYSIS_COLUMNS = (
+    "point",
+    "replication",
+    "plan",
+    "kecamatan",
+    "priority",
+    "t_report",
+    "response_min",
+    "wait_min",
+    "reached",
+    "within_target",
+)
 
 
 @dataclass(frozen=True)
@@ -145,9 +159,9 @@ class Results:
             full = [f for f in frames if len(f)]
             return pd.concat(full or frames[:1], ignore_index=True)
 
-        tables = {t: concat([p[t] for p in parts]) for t in TABLES}
+        tables = {t: concat([p[t] for p in parts]) if parts and t in parts[0] else pd.DataFrame() for t in TABLES}
         if len(points) == 1 and not points[0].values:
-            tables = {t: df.drop(columns="point") for t, df in tables.items()}
+            tables = {t: df.drop(columns="point", errors="ignore") for t, df in tables.items()}
         return cls(
             tables["incidents"],
             tables["units"],

@@ -42,6 +42,8 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -79,15 +81,36 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def csv_text(df: pd.DataFrame, header: bool = True) -> str:
+    """A final table as CSV: 4 decimals (0.0001 min is 6 ms), empty cells for unset values, no
+    formulas, one row per line (:func:`sim.textsafe.one_line_break`). Cell by cell, so a table
+    written in parts (:class:`Streamed`) is the same bytes as written whole."""
+    return neutralise(one_line_break(df)).to_csv(
+        index=False, header=header, float_format=FLOAT_FORMAT, lineterminator="\n"
+    )
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A final table: 4 decimals (0.0001 min is 6 ms), empty cells for unset values, no formulas,
-    one row per line (:func:`sim.textsafe.one_line_break`)."""
-    data = neutralise(one_line_break(df)).to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    _write_atomic(path, data.encode())
+    _write_atomic(path, csv_text(df).encode())
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A final table written batch by batch from the saved batches (rows in batch order), so that
+    the whole table is never in memory: ``incidents``, ``units`` and ``timeseries`` of a run."""
+
+    table: str  # the batch table (incidents, units, timeseries)
+    batches: tuple[Batch, ...]
+    drop: tuple[str, ...] = ()  # columns left out (``point`` of a run without a grid)
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file, read a megabyte at a time (a final table of many replications is large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def job_digest(record: dict[str, Any]) -> str:
@@ -406,14 +429,31 @@ class RunFolder:
             raise DamagedBatch(f"batch {name}", None, f"{file} does not match its checksum; {hint}")
         return data
 
-    def load_batch(self, batch: Batch, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
-        """A saved batch's tables, each checked against its checksum first (else :class:`DamagedBatch`)."""
+    def load_batch(
+        self, batch: Batch, tables: list[str] | None = None, columns: dict[str, list[str]] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """A saved batch's tables, each checked against its checksum first (else :class:`DamagedBatch`);
+        ``columns``: only these columns of a table (read column-wise)."""
         hint = f"finish the run with --resume {self.path} to recompute it"
         sums = self._checksums(batch.name, hint)
+        cols = columns or {}
         return {
-            name: pd.read_parquet(io.BytesIO(self._read_table(batch.name, name, sums, hint)))
+            name: pd.read_parquet(io.BytesIO(self._read_table(batch.name, name, sums, hint)), columns=cols.get(name))
             for name in tables or TABLES
         }
+
+    def _write_streamed(self, name: str, s: Streamed) -> None:
+        """One final table from the saved batches, a batch at a time, written atomically."""
+        path = self.path / name
+        tmp = path.with_name(f".{name}.tmp-{os.getpid()}")
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                for k, batch in enumerate(s.batches):
+                    df = self.load_batch(batch, [s.table])[s.table]
+                    out.write(csv_text(df.drop(columns=list(s.drop)), header=k == 0))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def drop_damaged(self, names: list[str]) -> list[str]:
         """Remove those of the batches ``names`` that are saved but incomplete or differ from their
@@ -458,10 +498,13 @@ class RunFolder:
         else:
             shutil.rmtree(self._made or self.path, ignore_errors=True)
 
-    def finish(self, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
+    def finish(self, tables: Mapping[str, pd.DataFrame | Streamed], manifest: dict[str, Any]) -> None:
         files = {}
         for name, df in tables.items():
-            write_csv(df, self.path / name)
+            if isinstance(df, Streamed):
+                self._write_streamed(name, df)
+            else:
+                write_csv(df, self.path / name)
             files[name] = sha256(self.path / name)
         manifest = {**manifest, "files": files}
         _write_atomic(

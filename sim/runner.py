@@ -1,11 +1,13 @@
 """Running an experiment into a run folder: batches on a backend, progress, precision, resume.
 
 ``execute`` is what ``run``, ``compare`` and ``sweep`` share. It runs the batches the folder does
-not have yet, saves each as it finishes, and then puts every table together in (point,
-replication, plan) order from the saved batches, so the result is the same whatever the backend,
-the number of workers or the interruptions. Saved batches are checked against their checksums
-before they are reused: one that is incomplete or differs is named on stderr (one line each),
-dropped and computed again.
+not have yet, saves each as it finishes, and then reads back in (point, replication, plan) order
+what the derived tables need (the KPIs and a few columns of the incidents), so the result is the
+same whatever the backend, the number of workers or the interruptions. The full incident, unit
+and time-series tables are never put together in memory: the folder writes them batch by batch
+(:class:`sim.runfolder.Streamed`), so the parent holds a few columns per incident, not the
+tables. Saved batches are checked against their checksums before they are reused: one that is
+incomplete or differs is named on stderr (one line each), dropped and computed again.
 
 With a precision target, replications of point 0 are added batch by batch until the main KPI's
 confidence-interval half-width is within the target share of its mean for every plan (or the
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.backends import Backend
-from sim.experiment import Batch, Job, Point, Results, batches
+from sim.experiment import ANALYSIS_COLUMNS, Batch, Job, Point, Results, batches
 from sim.runfolder import RunFolder
 from sim.stats import half_width_ratio
 
@@ -41,7 +43,8 @@ class Precision:
 class Outcome:
     """What an execution produced."""
 
-    results: Results  # the tables, put together from the saved batches
+    results: Results  # kpis, and the incidents' ANALYSIS_COLUMNS only (units, timeseries: empty)
+    batches: list[Batch]  # the saved batches the results come from, in output order
     replications: int  # replications per point actually used (fewer than asked when precision stopped early)
     precision_reached: bool | None  # None when no precision target was set
     precision_achieved: float | None  # the worst plan's half-width share at the stop, None without a target
@@ -98,8 +101,9 @@ def execute(
                     break
 
     used = plan_batches[:stop_at] if stop_at is not None else plan_batches
+    kecamatan = [v.kecamatan for v in jobs[0].scenario.spec.sites.ppk]
     results = Results.from_batches(
-        [folder.load_batch(b) for b in used],
+        [_analysis_part(folder.load_batch(b, ["incidents", "kpis"], ANALYSIS), plans, kecamatan) for b in used],
         plans,
         sum(b.count for b in used) // max(1, len(points)),
         jobs[0].seed,
@@ -108,7 +112,23 @@ def execute(
     if rule is not None:
         achieved = rule.worst
     reached = None if precision is None else bool(achieved is not None and achieved <= precision.target)
-    return Outcome(results, results.replications, reached, achieved)
+    return Outcome(results, used, results.replications, reached, achieved)
+
+
+ANALYSIS = {"incidents": list(ANALYSIS_COLUMNS)}
+
+
+def _analysis_part(part: dict[str, pd.DataFrame], plans: list[str], kecamatan: list[str]) -> dict[str, pd.DataFrame]:
+    """What the parent keeps of a batch's incidents: the analysis columns of the dispatched ones (the
+    derived tables read no other), plus the first incident of each replication (which replications
+    had incidents is what the bootstrap resamples), with the text as categories (the same in every
+    batch, so they stay categories when put together)."""
+    inc = part["incidents"]
+    keep = inc["response_min"].notna().to_numpy() | ~inc.duplicated(["point", "replication"]).to_numpy()
+    inc = part["incidents"] = inc[keep].reset_index(drop=True)
+    inc["plan"] = pd.Categorical(inc["plan"], categories=list(dict.fromkeys(plans)))
+    inc["kecamatan"] = pd.Categorical(inc["kecamatan"], categories=kecamatan)
+    return part
 
 
 class _PrecisionRule:

@@ -109,6 +109,9 @@ def paired_comparison(kpi: pd.DataFrame, baseline: str, plans: list[str], level:
     return pd.DataFrame(rows)
 
 
+BOOTSTRAP_CELLS = 500_000  # resamples x incidents computed at once (each cell a few arrays of 8 bytes)
+
+
 def _quantile_index(cum: np.ndarray, q: float) -> np.ndarray:
     """Index of the q-quantile (inverted-CDF definition) for each row of cumulative weights."""
     return np.minimum((cum < q * cum[:, -1:]).sum(axis=1), cum.shape[1] - 1)
@@ -125,7 +128,9 @@ def _resamples(n_reps: int) -> np.ndarray:
 def _bootstrap(values: np.ndarray, rep_of: np.ndarray, counts: np.ndarray, qs: list[float]) -> np.ndarray:
     """[resample, quantile]: pooled quantiles of ``values`` (sorted) over resampled replications."""
     out = np.empty((len(counts), len(qs)))
-    chunk = 100  # resamples at a time, to bound memory (chunk x incidents)
+    # Resamples at a time: chunk x incidents cells, a few MB whatever the replications (the same
+    # result for any chunk: each resample is computed on its own).
+    chunk = max(1, min(100, BOOTSTRAP_CELLS // max(1, len(values))))
     for start in range(0, len(counts), chunk):
         c = counts[start : start + chunk]
         cum = np.cumsum(c[:, rep_of], axis=1, dtype=np.float64)

@@ -38,7 +38,7 @@ from sim.experiment import Job, Point, Results, batches, grid, run_local
 from sim.injects import Inject, parse_span, read_injects
 from sim.provenance import provenance
 from sim.records import sites_table, targets_table
-from sim.runfolder import RunFolder, default_run_dir, safe_name, sha256
+from sim.runfolder import RunFolder, Streamed, default_run_dir, safe_name, sha256
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
 from sim.scenario import (
     MAX_MINUTES,
@@ -107,7 +107,7 @@ class StudyRun:
 
     folder: RunFolder  # the finished run folder
     outcome: Outcome  # results and, with a precision target, whether it was reached
-    tables: dict[str, pd.DataFrame]  # every table written, by file name
+    tables: dict[str, pd.DataFrame]  # the derived tables written, by file name (not the three large ones)
     backend: Backend  # where the batches ran (closed by now)
 
 
@@ -236,10 +236,14 @@ def prepare(
 # --- running -----------------------------------------------------------------------------------
 
 
-def final_tables(study: Study, results: Results) -> dict[str, pd.DataFrame]:
-    """Every table of the finished folder, by file name: the four tables, their summaries, sites, targets."""
-    res, plans, points = results, study.plans, study.points
-    tables = {"incidents.csv": res.incidents, "units.csv": res.units, "timeseries.csv": res.timeseries}
+def final_tables(study: Study, outcome: Outcome) -> dict[str, pd.DataFrame | Streamed]:
+    """Every table of the finished folder, by file name: the four tables (the three large ones
+    streamed from the batches), their summaries, sites, targets."""
+    res, plans, points = outcome.results, study.plans, study.points
+    drop = () if study.is_sweep else ("point",)
+    tables: dict[str, pd.DataFrame | Streamed] = {
+        f"{t}.csv": Streamed(t, tuple(outcome.batches), drop) for t in ("incidents", "units", "timeseries")
+    }
     if study.is_sweep:
         keys = [k for k, _ in points[0].values]
         values = pd.DataFrame([[pt.index, *[v for _, v in pt.values]] for pt in points], columns=["point", *keys])
@@ -306,7 +310,7 @@ def run_into_folder(
             raise Interrupted(folder) from None
         finally:
             backend.close()
-        tables = final_tables(study, outcome.results)
+        tables = final_tables(study, outcome)
         record = manifest(study, outcome, backend, folder.started, argv)
         if addendum is not None:
             more_tables, more_keys = addendum(outcome.results)
@@ -315,7 +319,8 @@ def run_into_folder(
                 raise ValueError(f"the addendum would replace {clash}")
             tables, record = {**tables, **more_tables}, {**record, **more_keys}
         folder.finish(tables, record)
-    return StudyRun(folder, outcome, tables, backend)
+    derived = {name: df for name, df in tables.items() if isinstance(df, pd.DataFrame)}
+    return StudyRun(folder, outcome, derived, backend)
 
 
 def manifest(
