@@ -165,6 +165,15 @@ def get_parser() -> argparse.ArgumentParser:
     o.add_argument("--quiet", action="store_true", help="print only the optimization folder")
 
     sub.add_parser("scenarios", help="list the bundled scenarios")
+
+    sy = sub.add_parser(
+        "synth", help="write a synthetic scenario: many kabupaten built from Kutai Timur's building blocks"
+    )
+    sy.add_argument("--tps", type=int, required=True, metavar="N", help="TPS in all (from --regions to 1,000,000)")
+    sy.add_argument("--regions", type=int, default=1, metavar="R", help="kabupaten, each with a Polres (default 1)")
+    sy.add_argument("--seed", type=int, default=1, help="random seed (default 1): same arguments, same bytes")
+    sy.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new or empty folder for the files")
+    sy.add_argument("--name", help="scenario name, the files' stem (default: the --out folder's name)")
     return p
 
 
@@ -309,6 +318,13 @@ def _optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth(args: argparse.Namespace) -> int:
+    from sim.synth import write_synthetic
+
+    print(write_synthetic(args.tps, args.regions, args.seed, args.out, args.name).line())
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     written = make_report(args.run_dir, args.lang, parse_formats(args.formats))
     for p in written:
@@ -325,6 +341,7 @@ COMMANDS = {
     "exercise": _exercise,
     "optimize": _optimize,
     "scenarios": _scenarios,
+    "synth": _synth,
 }
 
 
