@@ -281,7 +281,7 @@ def counting_mean_min(sc: LoadedScenario, world: World) -> np.ndarray:
 
 def escort_min(world: World) -> np.ndarray:
     """Road time from each TPS to the PPK of its kecamatan [min]: how long its box is on the way."""
-    return world.travel_min["road"][np.arange(world.n_tps), world.ppk_node[world.node_kec[: world.n_tps]]]
+    return world.escort_legs()[0]
 
 
 def counting_times(sc: LoadedScenario, world: World, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:

@@ -63,15 +63,14 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
     if not SINGLE_TPS_SHORTCUT:
         single = np.zeros(len(members_of), dtype=bool)
     escort = plan.escort
-    road = world.travel_min["road"]
-    ppk = world.ppk_node[world.node_kec[: world.n_tps]]
+    go, back = world.escort_legs()  # TPS to its PPK, and back [min]
     box_departs = count_end.astype(float).copy()
     absent: dict[int, tuple[list[float], list[float]]] = {}
     change_t: list[np.ndarray] = []
     change_n: list[np.ndarray] = []
 
     _singles(
-        np.flatnonzero(single), members_of, officers, escort, count_end, road, ppk, opens_at, absent, change_t, change_n
+        np.flatnonzero(single), members_of, officers, escort, count_end, go, back, opens_at, absent, change_t, change_n
     )
     for c in np.flatnonzero(~single):
         members = members_of[c]
@@ -87,9 +86,9 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
                 box_departs[tps] = depart
                 present_delta.append((depart, -1))
                 if escort.return_to_cluster:
-                    back = depart + _round_trip(tps, road, ppk, escort)
-                    present_delta.append((back, +1))
-                    heapq.heappush(free, back)
+                    again = depart + _round_trip(tps, go, back, escort)
+                    present_delta.append((again, +1))
+                    heapq.heappush(free, again)
         changes: list[tuple[float, int]] = []
         starts, ends = _sweep(g, order, box_departs, present_delta, opens_at, changes)
         if starts:
@@ -110,9 +109,9 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
     return GuardSchedule(cluster_of, officers, absent, box_departs, ug_t, ug_n.astype(np.int64))
 
 
-def _round_trip(tps: int, road: np.ndarray, ppk: np.ndarray, escort: Escort) -> float:
+def _round_trip(tps: int, go: np.ndarray, back: np.ndarray, escort: Escort) -> float:
     """TPS to PPK with the box, hand-over, and back [min]."""
-    return float(road[tps, ppk[tps]]) + escort.handover_min + float(road[ppk[tps], tps])
+    return float(go[tps]) + escort.handover_min + float(back[tps])
 
 
 def _singles(
@@ -121,8 +120,8 @@ def _singles(
     officers: np.ndarray,
     escort: Escort,
     count_end: np.ndarray,
-    road: np.ndarray,
-    ppk: np.ndarray,
+    go: np.ndarray,
+    back: np.ndarray,
     opens_at: float,
     absent: dict[int, tuple[list[float], list[float]]],
     change_t: list[np.ndarray],
@@ -141,8 +140,8 @@ def _singles(
     if escort.by == "tps_guard":
         alone = np.flatnonzero(g == 1)  # its only guard leaves with the box
         t = tps[alone]
-        back = ce[alone] + (road[t, ppk[t]] + escort.handover_min + road[ppk[t], t])  # as _round_trip adds up
-        for c, start, end in zip(clusters[alone], ce[alone], back, strict=True):
+        again = ce[alone] + (go[t] + escort.handover_min + back[t])  # as _round_trip adds up
+        for c, start, end in zip(clusters[alone], ce[alone], again, strict=True):
             absent[int(c)] = ([float(start)], [float(end) if escort.return_to_cluster else np.inf])
 
 

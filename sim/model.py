@@ -42,7 +42,7 @@ from sim.dispatch import policy_for
 from sim.generate import MAX_UNITS, PHASE_INDEX, IncidentStream
 from sim.guards import GuardSchedule, guard_schedule
 from sim.scenario import LoadedScenario, Plan
-from sim.world import World
+from sim.world import Legs, World
 
 EPS_MIN = 1e-6  # tolerance on "within max_travel_min" [min], for the moment a returning unit reaches it
 ROLE_GROUPS = (("patrol", "patrols"), ("reserve", "reserve"), ("tni", "tni_backup"))
@@ -171,12 +171,14 @@ class Unit:
     """A mobile unit (patrol, reserve platoon or TNI backup) based at a post."""
 
     __slots__ = (
+        "back",
         "covers",
         "home",
         "idx",
         "job",
         "mode",
         "node",
+        "out",
         "out_pending",
         "post",
         "ret_dur",
@@ -191,10 +193,12 @@ class Unit:
     )
 
     def __init__(
-        self, idx: int, uid: str, role: str, post: str, home: int, mode: str, travel: np.ndarray, covers: frozenset[int]
+        self, idx: int, uid: str, role: str, post: str, home: int, mode: str, travel: Legs, covers: frozenset[int]
     ) -> None:
         self.idx, self.uid, self.role, self.post, self.home, self.mode = idx, uid, role, post, home, mode
         self.travel, self.covers = travel, covers
+        self.out = travel.row(home)  # minutes from the post to every node
+        self.back = travel.col(home)  # minutes from every node to the post
         self.state = AT_POST
         self.node = home
         self.trip = 0
@@ -460,7 +464,7 @@ class ElectionDay:
 
     def _leg(self, u: Unit, a: int, b: int) -> float:
         """Travel time of unit ``u`` from node ``a`` to node ``b`` if it starts now [min], no noise."""
-        t = float(u.travel[a, b])
+        t = float(u.out[b] if a == u.home else u.back[a] if b == u.home else u.travel[a, b])
         if self.disruptions:
             f = self._leg_factor(a, b)
             if f != 1.0:
@@ -475,7 +479,7 @@ class ElectionDay:
         """Expected travel time of ``u`` to ``site`` from where it is now [min], without noise."""
         if u.state == AT_POST:
             if not self.disruptions:  # the common case, inline: this is the dispatcher's inner loop
-                return self.setup_min + float(u.travel[u.home, site])
+                return self.setup_min + float(u.out[site])
             return self.setup_min + self._leg(u, u.home, site)
         # Returning: interpolate between the scene it left and its post.
         f = u.progress(self.env.now)
@@ -607,7 +611,7 @@ class ElectionDay:
             near = tuple(
                 u
                 for u in self.units
-                if self._capable(u, inc) and self.setup_min + float(u.travel[u.home, inc.site]) <= self.max_travel
+                if self._capable(u, inc) and self.setup_min + float(u.out[inc.site]) <= self.max_travel
             )
             self.near[key] = near
         return near
@@ -634,7 +638,7 @@ class ElectionDay:
         if hit is not None and hit[0] is self.plan:
             return hit[1]
         within = (
-            np.stack([self.setup_min + u.travel[u.home] <= self.max_travel for u in self.units])
+            np.stack([self.setup_min + u.out <= self.max_travel for u in self.units])
             if self.units
             else np.zeros((0, self.world.n_nodes), dtype=bool)
         )
@@ -714,9 +718,9 @@ class ElectionDay:
         retasked = u.state == RETURNING
         if retasked:
             f = u.progress(env.now)
-            km = f * self.world.road_km[u.home, inc.site] + (1 - f) * self.world.road_km[u.ret_from, inc.site]
+            km = f * self.world.road_km.row(u.home)[inc.site] + (1 - f) * self.world.road_km[u.ret_from, inc.site]
         else:
-            km = self.world.road_km[u.home, inc.site]
+            km = self.world.road_km.row(u.home)[inc.site]
         u.trip += 1
         u.state = TO_SCENE
         u.task = inc
@@ -795,7 +799,7 @@ class ElectionDay:
             u.ret_dur = self._leg(u, inc.site, u.home)
             if u.ret_dur == math.inf:  # the way back is cut: wait at the scene until it opens
                 u.ret_t0 = self._opens_at(inc.site, u.home)
-                u.ret_dur = float(u.travel[inc.site, u.home])
+                u.ret_dur = float(u.back[inc.site])
             freed.append(u)
             if u.ret_t0 == env.now:
                 env.timeout(u.ret_dur).callbacks.append(partial(self._at_post, u, u.trip))

@@ -875,15 +875,15 @@ def _assumptions(n_tps: int, n_regions: int, n_kec: int, n_polsek: int) -> list[
 # --- writing -------------------------------------------------------------------------------------
 
 
-def limit_notes(n_tps: int, n_sites: int, yaml_bytes: int) -> tuple[str, ...]:
+def limit_notes(n_tps: int, n_sites: int, n_posts: int, yaml_bytes: int) -> tuple[str, ...]:
     """What the files are too big for today (the loader's and the world's limits), as notes for the line."""
     notes = []
     if n_tps > MAX_TPS:
         notes.append(f"note: a scenario may hold at most {MAX_TPS:,} TPS, so validate and run refuse this one")
-    elif world_bytes(n_sites) > MAX_WORLD_BYTES:
+    elif world_bytes(n_sites, n_posts) > MAX_WORLD_BYTES:
         notes.append(
-            f"note: its {n_sites:,} sites are more than one world's travel matrices can hold, "
-            "so validate and run refuse it"
+            f"note: the travel legs of its {n_posts:,} posts to {n_sites:,} sites are more than one world "
+            "can keep, so validate and run refuse it"
         )
     if yaml_bytes > MAX_YAML_BYTES:
         notes.append(f"note: the YAML is above the {MAX_YAML_BYTES / 1e6:g} MB a scenario file may have")
@@ -905,7 +905,8 @@ def write_synthetic(tps: int, regions: int, seed: int, out: Path, name: str | No
             tmp.replace(path)
     except OSError as exc:
         raise UserError("--out", None, f"cannot write to '{out}' ({exc.strerror or exc.__class__.__name__})") from None
-    notes = limit_notes(len(syn.tps), syn.n_sites, len(syn.yaml_text.encode("utf-8")))
+    n_posts = sum(2 + len(r.polsek_groups) for r in syn.regions)  # Polres, Kodim, Polsek
+    notes = limit_notes(len(syn.tps), syn.n_sites, n_posts, len(syn.yaml_text.encode("utf-8")))
     return SynthResult(
         out / f"{name}.yaml",
         out / f"{name}_tps.csv",

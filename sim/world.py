@@ -15,16 +15,24 @@ with per-kecamatan access overrides:
 Travel noise is not part of the world: each responding unit's noise factor is drawn with the
 incident (see :mod:`sim.generate`), so every plan sees the same draws.
 
-What can be wrong with a world is refused before any matrix is allocated, by one function that
+No nodes x nodes matrix is ever built (:class:`Legs`): a leg is computed by the formula when it
+is asked for, and the rows and columns of the posts (where units start and return: what the model
+reads all day) are kept once computed. Memory grows with posts x sites, not sites x sites, so a
+province-size scenario takes megabytes, not gigabytes, and the same numbers as the dense matrices
+gave (the same operations, element by element).
+
+What can be wrong with a world is refused before anything is computed, by one function that
 ``validate``, :mod:`sim.study` and :func:`build_world` all call (:func:`check_world`): site ids
-that collide, travel-matrix rows naming unknown sites or giving a pair twice, and matrices too
-large to build (``MAX_WORLD_BYTES``). The one check that needs the matrices, a formula leg longer
-than ``MAX_TRAVEL_MIN`` (or too long to compute), is made as soon as they are computed.
+that collide, travel-matrix rows naming unknown sites or giving a pair twice, and legs too many to
+keep (``MAX_WORLD_BYTES``). The one check that needs the legs, a formula leg longer than
+``MAX_TRAVEL_MIN`` (or too long to compute), is made when the world is built: by a bound on every
+leg, or else row block by row block.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +45,8 @@ from sim.scenario.schema import MAX_MINUTES
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_TRAVEL_MIN = MAX_MINUTES  # longest usable leg [min]: the longest scenario window, as for a matrix file's legs
-MAX_WORLD_BYTES = 8 * 2**30  # memory one world may take to build [bytes]: about 9,900 sites
-WORLD_ARRAYS = 11  # [n_nodes, n_nodes] float arrays alive at once while the matrices are computed (measured 10.1)
+MAX_WORLD_BYTES = 8 * 2**30  # memory one world's kept legs may take [bytes]: e.g. 100 posts to 1.3 million sites
+LEG_ARRAYS = 2 * (len(MODES) + 1)  # kept per post: a row and a column of legs per unit mode and of distance
 
 
 def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -70,11 +78,22 @@ class World:
     tps_voters: np.ndarray
     target_min: np.ndarray  # response target [kecamatan index, priority] [min] (priority 1..9; column 0 unused)
     target_group: list[str]  # name of the target group per kecamatan index ("" for the default)
-    travel_min: dict[str, np.ndarray]  # per unit mode: [n_nodes, n_nodes] minutes, no noise
-    road_km: np.ndarray  # [n_nodes, n_nodes] road/water distance actually travelled [km]
+    travel_min: dict[str, Legs]  # per unit mode: minutes between nodes, no noise (indexed as [n_nodes, n_nodes])
+    road_km: Legs  # road/water distance actually travelled between nodes [km]
     setup_min: float
     noise_cv: float
     cache: dict[Any, Any] = field(default_factory=dict)  # derived data that depend on the world only
+
+    def escort_legs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Road minutes from each TPS to the PPK of its kecamatan and back (kept: every plan's
+        escort schedule and every replication's box times read them)."""
+        hit = self.cache.get("escort_legs")
+        if hit is None:
+            tps = np.arange(self.n_tps)
+            ppk = self.ppk_node[self.node_kec[: self.n_tps]]
+            road = self.travel_min["road"]
+            hit = self.cache["escort_legs"] = (road.pairs(tps, ppk), road.pairs(ppk, tps))
+        return hit
 
     @property
     def n_nodes(self) -> int:
@@ -102,9 +121,10 @@ def site_ids(sc: LoadedScenario) -> list[str]:
     ]
 
 
-def world_bytes(n_nodes: int) -> int:
-    """Memory it takes to build the travel matrices of ``n_nodes`` sites [bytes]."""
-    return WORLD_ARRAYS * n_nodes * n_nodes * 8
+def world_bytes(n_nodes: int, n_posts: int) -> int:
+    """Memory the travel legs a run keeps take [bytes]: every post's row and column of legs, per
+    unit mode and of distance (:class:`Legs`)."""
+    return LEG_ARRAYS * n_posts * n_nodes * 8
 
 
 def check_world(sc: LoadedScenario) -> None:
@@ -140,20 +160,26 @@ def check_world(sc: LoadedScenario) -> None:
         )
     if sc.travel_matrix is not None:
         _check_matrix(sc, {n: i for i, n in enumerate(ids)})
-    need = world_bytes(len(ids))
+    n_posts = len(spec.sites.posts)
+    need = world_bytes(len(ids), n_posts)
     if need > MAX_WORLD_BYTES:
-        most = int(np.sqrt(MAX_WORLD_BYTES / (WORLD_ARRAYS * 8)))
+        most = int(MAX_WORLD_BYTES / (LEG_ARRAYS * 8 * max(1, n_posts)))
+        posts = f"{n_posts:,} post{'' if n_posts == 1 else 's'}"
         raise UserError(
             tps_file,
             None,
-            f"{len(sc.tps):,} TPS: with the PPK venues, the KPU office and the posts, the travel matrices of "
-            f"{len(ids):,} sites would need about {_gib(need)} of memory; at most {_gib(MAX_WORLD_BYTES)} "
-            f"(about {most:,} sites) can be built: run one kabupaten/kota at a time",
+            f"{len(sc.tps):,} TPS: with the PPK venues, the KPU office and the posts, the travel legs of "
+            f"{posts} to {len(ids):,} sites would need about {_gib(need)} of memory; at most "
+            f"{_gib(MAX_WORLD_BYTES)} (about {most:,} sites from {posts}) can be kept: run one kabupaten/kota "
+            "at a time",
         )
 
 
 def _gib(n_bytes: float) -> str:
-    """Bytes as people read them: ``8 GiB``, ``2.5 GiB``, ``402 GiB``."""
+    """Bytes as people read them: ``8 GiB``, ``2.5 GiB``, ``402 GiB``; ``4.3 MiB`` below a GiB."""
+    if n_bytes < 2**30:
+        mib = n_bytes / 2**20
+        return f"{mib:,.1f}".removesuffix(".0") + " MiB" if mib >= 0.1 else "under 0.1 MiB"
     gib = n_bytes / 2**30
     return f"{gib:,.1f}".removesuffix(".0") + " GiB" if gib < 10 else f"{gib:,.0f} GiB"
 
@@ -251,11 +277,13 @@ def build_world(sc: LoadedScenario) -> World:
     kec_arr = np.asarray(node_kec, dtype=np.int64)
     lat_a = np.asarray(lat, dtype=float)
     lon_a = np.asarray(lon, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned about
-        matrices, km = _travel_matrices(sc, kecs, kec_arr, lat_a, lon_a)
+    legs, km = _legs(sc, kecs, kec_arr, lat_a, lon_a, frozenset(post_node.values()))
     if sc.travel_matrix is not None:
-        _apply_matrix(sc, matrices, {n: i for i, n in enumerate(ids)})
-    _check_legs(sc, ids, matrices, km)
+        _apply_matrix(sc, legs, {n: i for i, n in enumerate(ids)})
+    if (len(legs) + 1) * len(ids) ** 2 * 8 <= DENSE_BYTES:  # a kabupaten: every leg up front, as fast as it gets
+        for m in (*legs.values(), km):
+            m.make_dense()
+    _check_legs(sc, ids, legs, km)
 
     covers: dict[str, frozenset[int]] = {}
     for p in spec.sites.posts:
@@ -287,7 +315,7 @@ def build_world(sc: LoadedScenario) -> World:
         tps_voters=tps["voters"].to_numpy(dtype=np.int64),
         target_min=target,
         target_group=group,
-        travel_min=matrices,
+        travel_min=legs,
         road_km=km,
         setup_min=spec.travel.setup_min,
         noise_cv=spec.travel.noise_cv,
@@ -307,9 +335,152 @@ def _by_priority(target: float | dict[int, float]) -> np.ndarray:
     return np.full(MAX_PRIORITY + 1, float(target))
 
 
-def _travel_matrices(
-    sc: LoadedScenario, kecs: list[str], kec: np.ndarray, lat: np.ndarray, lon: np.ndarray
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+@dataclass(frozen=True)
+class _Nodes:
+    """What the travel formula reads of every node (:func:`_legs`)."""
+
+    kec: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    ex_lat: np.ndarray  # where the node leaves its kecamatan: itself, or the gateway of a water kecamatan
+    ex_lon: np.ndarray
+    water_km: np.ndarray  # the water leg to that exit [km]
+    rf: np.ndarray  # road factor of the node's kecamatan
+    sp: np.ndarray  # road speed of the node's kecamatan [km/h]
+    leg_min: dict[str, np.ndarray]  # per unit mode: water leg and transfer to the exit [min]
+
+
+DENSE_BYTES = 64 * 2**20  # every leg computed up front when all of them take no more (Kutim: 17 MB)
+RECENT_BYTES = 32 * 2**20  # rows of nodes other than posts kept per mode: all of Kutim's, ~600 at province size
+
+
+class Legs:
+    """Travel between nodes by one unit mode [min] (or the distance travelled, ``mode`` None [km]).
+
+    Computed on demand by the formula of :func:`_legs` (the matrix file's legs in its place), never
+    all nodes x nodes at once: the rows and columns of the posts, which the model reads all day, are
+    kept once computed; any other leg is computed when asked. Indexed like the square matrix it
+    stands for: ``legs[a, b]`` (numbers or arrays of node indices, pair by pair), ``legs[a]`` (a row).
+    """
+
+    def __init__(
+        self, nodes: _Nodes, mode: str | None, overrides: dict[int, dict[int, float]], kept: frozenset[int]
+    ) -> None:
+        self.nodes, self.mode, self.overrides, self.nodes_kept = nodes, mode, overrides, kept
+        self.n = len(nodes.kec)
+        self._rows: dict[int, np.ndarray] = {}
+        self._cols: dict[int, np.ndarray] = {}
+        self._recent: dict[int, np.ndarray] = {}  # rows of other nodes, least recently asked first
+        self.dense: np.ndarray | None = None  # every leg, for a world small enough (make_dense)
+
+    def make_dense(self) -> None:
+        """Compute every leg now and keep them (a small world: the fastest to read all day)."""
+        everything = np.arange(self.n)
+        self.dense = self.block(everything, everything)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n, self.n
+
+    def _compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The formula for node arrays ``a`` and ``b`` (broadcast against each other)."""
+        d = self.nodes
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused by _check_legs
+            rf = np.maximum(d.rf[a], d.rf[b])
+            same = d.kec[a] == d.kec[b]
+            direct_km = great_circle_km(d.lat[a], d.lon[a], d.lat[b], d.lon[b]) * rf
+            exit_km = great_circle_km(d.ex_lat[a], d.ex_lon[a], d.ex_lat[b], d.ex_lon[b]) * rf
+            if self.mode is None:
+                out = np.where(same, direct_km, exit_km + d.water_km[a] + d.water_km[b])
+            else:
+                sp = np.minimum(d.sp[a], d.sp[b])
+                road_min = np.where(same, direct_km, exit_km) / sp * 60.0
+                leg = d.leg_min[self.mode]
+                out = road_min + np.where(same, 0.0, leg[a] + leg[b])
+        return np.where(a == b, 0.0, out)
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """[len(rows), len(cols)] legs."""
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        out = self._compute(rows[:, None], cols[None, :])
+        if self.mode is not None and self.overrides:
+            pos = {int(c): k for k, c in enumerate(cols)}
+            for r, a in enumerate(rows.tolist()):
+                for b, minutes in self.overrides.get(a, {}).items():
+                    if b in pos:
+                        out[r, pos[b]] = minutes
+        return out
+
+    def row(self, a: int) -> np.ndarray:
+        """Every leg from node ``a``: kept for posts, and for the other nodes most recently asked, up
+        to ``RECENT_BYTES`` (the scenes units return from: their legs are asked again and again)."""
+        if self.dense is not None:
+            return self.dense[a]
+        hit = self._rows.get(a)
+        if hit is None:
+            hit = self._recent.pop(a, None)
+            if hit is None:
+                hit = self.block(np.asarray([a]), np.arange(self.n))[0]
+            if a in self.nodes_kept:
+                self._rows[a] = hit
+            else:
+                self._recent[a] = hit  # the most recent last
+                if len(self._recent) * self.n * 8 > RECENT_BYTES:
+                    del self._recent[next(iter(self._recent))]
+        return hit
+
+    def col(self, b: int) -> np.ndarray:
+        """Every leg to node ``b`` (kept for posts)."""
+        if self.dense is not None:
+            return self.dense[:, b]
+        hit = self._cols.get(b)
+        if hit is None:
+            hit = self.block(np.arange(self.n), np.asarray([b]))[:, 0]
+            if b in self.nodes_kept:
+                self._cols[b] = hit
+        return hit
+
+    def pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The legs from ``a[k]`` to ``b[k]``, pair by pair."""
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+        if self.dense is not None:
+            return self.dense[a, b]
+        out = self._compute(a, b)
+        if self.mode is not None and self.overrides:
+            out = np.array(out, dtype=float)
+            flat_a, flat_b, flat = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+            for k, (i, j) in enumerate(zip(flat_a.tolist(), flat_b.tolist(), strict=True)):
+                minutes = self.overrides.get(i, {}).get(j)
+                if minutes is not None:
+                    flat[k] = minutes
+        return out
+
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, tuple):
+            return self.row(int(key))
+        a, b = key
+        if np.ndim(a) == 0 and np.ndim(b) == 0:
+            a, b = int(a), int(b)
+            if self.dense is not None:
+                return self.dense[a, b]
+            if a in self._rows:
+                return self._rows[a][b]
+            if b in self._cols:
+                return self._cols[b][a]
+            return self.row(a)[b]
+        return self.pairs(a, b)
+
+
+def _legs(
+    sc: LoadedScenario, kecs: list[str], kec: np.ndarray, lat: np.ndarray, lon: np.ndarray, kept: frozenset[int]
+) -> tuple[dict[str, Legs], Legs]:
+    """Travel minutes per unit mode and distance [km] between every two nodes, as :class:`Legs`.
+
+    A leg within a kecamatan is the straight line x its road factor at its road speed; between two
+    kecamatan, each end first goes to its kecamatan's exit (itself, or by water to the gateway of
+    a river or sea kecamatan, with a transfer to a boat unless the unit is one), then by road
+    (the larger road factor, the lower speed of the two kecamatan).
+    """
     tr = sc.spec.travel
     nk = len(kecs)
     rf_k = np.full(nk, tr.road_factor)
@@ -329,59 +500,69 @@ def _travel_matrices(
             gw_lat[i], gw_lon[i] = acc.gateway
             transfer[i] = acc.transfer_min
 
-    # Every node leaves its kecamatan through an "exit": itself, or the gateway of a water kecamatan.
-    is_water = np.asarray([water_mode[k] != "" for k in kec])
+    is_water = np.asarray([water_mode[k] != "" for k in kec], dtype=bool)
     ex_lat = np.where(is_water, gw_lat[kec], lat)
     ex_lon = np.where(is_water, gw_lon[kec], lon)
     water_km = np.where(is_water, great_circle_km(lat, lon, ex_lat, ex_lon) * tr.water_factor, 0.0)
-
-    rf = np.maximum(rf_k[kec][:, None], rf_k[kec][None, :])
-    sp = np.minimum(sp_k[kec][:, None], sp_k[kec][None, :])
-    same = kec[:, None] == kec[None, :]
-    direct_km = great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) * rf
-    exit_km = great_circle_km(ex_lat[:, None], ex_lon[:, None], ex_lat[None, :], ex_lon[None, :]) * rf
-    road_min = np.where(same, direct_km, exit_km) / sp * 60.0
-    km = np.where(same, direct_km, exit_km + water_km[:, None] + water_km[None, :])
-
     speeds: dict[str, float] = {str(k): v for k, v in tr.speed_kmh.items()}
     water_speed = np.asarray([speeds.get(water_mode[k] or "road", 20.0) for k in range(nk)])
     water_min = np.where(is_water, water_km / water_speed[kec] * 60.0, 0.0)
-    matrices: dict[str, np.ndarray] = {}
+    leg_min = {}
     for mode in MODES:
         # A unit whose own mode is the kecamatan's water mode needs no transfer to a boat.
-        needs_boat = is_water & np.asarray([water_mode[k] != mode for k in kec])
-        leg_min = water_min + np.where(needs_boat, transfer[kec], 0.0)
-        m = road_min + np.where(same, 0.0, leg_min[:, None] + leg_min[None, :])
-        np.fill_diagonal(m, 0.0)
-        matrices[mode] = m
-    np.fill_diagonal(km, 0.0)
-    return matrices, km
+        needs_boat = is_water & np.asarray([water_mode[k] != mode for k in kec], dtype=bool)
+        leg_min[mode] = water_min + np.where(needs_boat, transfer[kec], 0.0)
+    nodes = _Nodes(kec, lat, lon, ex_lat, ex_lon, water_km, rf_k[kec], sp_k[kec], leg_min)
+    overrides: dict[int, dict[int, float]] = {}  # the matrix file's legs, by from and to node (_apply_matrix)
+    legs = {mode: Legs(nodes, mode, overrides, kept) for mode in MODES}
+    return legs, Legs(nodes, None, {}, kept)
 
 
-def _apply_matrix(sc: LoadedScenario, matrices: dict[str, np.ndarray], index: dict[str, int]) -> None:
-    """The matrix file's legs in place of the formula's (its rows were checked by :func:`check_world`)."""
+def _apply_matrix(sc: LoadedScenario, legs: dict[str, Legs], index: dict[str, int]) -> None:
+    """The matrix file's legs in place of the formula's, for every unit mode (its rows were checked
+    by :func:`check_world`)."""
     assert sc.travel_matrix is not None
     df = sc.travel_matrix
-    ia = np.asarray([index[a] for a in df["from"]], dtype=np.int64)
-    ib = np.asarray([index[b] for b in df["to"]], dtype=np.int64)
-    minutes = df["minutes"].to_numpy(dtype=float)
-    for m in matrices.values():
-        m[ia, ib] = minutes
+    overrides = next(iter(legs.values())).overrides  # one mapping, shared by the modes
+    for a, b, minutes in zip(df["from"], df["to"], df["minutes"].to_numpy(dtype=float), strict=True):
+        overrides.setdefault(index[a], {})[index[b]] = float(minutes)
 
 
-def _check_legs(sc: LoadedScenario, ids: list[str], matrices: dict[str, np.ndarray], km: np.ndarray) -> None:
+CHECK_ROWS = 256  # rows of legs checked at a time when the bound does not settle it
+
+
+def _check_legs(sc: LoadedScenario, ids: list[str], legs: dict[str, Legs], km: Legs) -> None:
     """Refuse a leg longer than ``MAX_TRAVEL_MIN`` (a formula's: the matrix file's were bounded when
-    read), or a distance too long to compute, naming the pair."""
-    limits = [(m, float(MAX_TRAVEL_MIN), mode) for mode, m in matrices.items()] + [(km, np.finfo(float).max, "")]
-    for m, limit, mode in limits:
-        if m.max() <= limit:  # NaN fails the comparison: refused too
+    read), or a distance too long to compute, naming the pair (the first in row order).
+
+    Settled at once when an upper bound of every leg is within the limit (half the earth's
+    circumference x the largest road factor at the lowest speed, plus the longest water legs at both
+    ends); else checked row block by row block, never all at once."""
+    d = km.nodes
+    far_km = math.pi * EARTH_RADIUS_KM * float(d.rf.max()) if len(d.rf) else 0.0
+    checks: list[tuple[Legs, float, str, float]] = []
+    for mode, m in legs.items():
+        bound = far_km / float(d.sp.min()) * 60.0 + 2 * float(d.leg_min[mode].max()) if len(d.sp) else 0.0
+        checks.append((m, float(MAX_TRAVEL_MIN), mode, bound))
+    checks.append((km, np.finfo(float).max, "", far_km + 2 * float(d.water_km.max()) if len(d.water_km) else 0.0))
+    n = len(ids)
+    for m, limit, mode, bound in checks:
+        if bound <= limit:  # NaN fails the comparison: scanned
             continue
-        i, j = np.unravel_index(int(np.argmax(~(m <= limit))), m.shape)
-        took = f"{m[i, j]:,.0f} min by {mode}" if mode and np.isfinite(m[i, j]) else "longer than can be computed"
-        raise UserError(
-            str(sc.path),
-            "travel",
-            f"the leg from '{ids[i]}' to '{ids[j]}' takes {took} (great-circle km x road_factor / speed_kmh, plus "
-            f"water legs and transfers); a leg of at most {MAX_TRAVEL_MIN:,} min can be used: check "
-            "travel.road_factor, travel.speed_kmh, travel.water_factor and travel.access",
-        )
+        for first in range(0, n, CHECK_ROWS):
+            rows = np.arange(first, min(n, first + CHECK_ROWS))
+            with np.errstate(over="ignore", invalid="ignore"):
+                block = m.block(rows, np.arange(n))
+            bad = ~(block <= limit)
+            if not bad.any():
+                continue
+            r, j = np.unravel_index(int(np.argmax(bad)), block.shape)
+            i, value = int(rows[r]), float(block[r, j])
+            took = f"{value:,.0f} min by {mode}" if mode and np.isfinite(value) else "longer than can be computed"
+            raise UserError(
+                str(sc.path),
+                "travel",
+                f"the leg from '{ids[i]}' to '{ids[j]}' takes {took} (great-circle km x road_factor / speed_kmh, "
+                f"plus water legs and transfers); a leg of at most {MAX_TRAVEL_MIN:,} min can be used: check "
+                "travel.road_factor, travel.speed_kmh, travel.water_factor and travel.access",
+            )

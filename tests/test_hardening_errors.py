@@ -245,15 +245,20 @@ def test_an_empty_travel_matrix_runs_on_the_formula(tmp_path: Path, capsys: Any)
 # --- a world too large for memory ----------------------------------------------------------------
 
 
-def test_a_world_too_large_for_memory_is_refused_before_anything_is_allocated(tmp_path: Path, capsys: Any) -> None:
+def test_a_world_too_large_for_memory_is_refused_before_anything_is_allocated(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = "".join(ROW.format(id=f"T{i}", lon=117.0 + i * 1e-5) for i in range(70_000))
     scenario = trace_copy(tmp_path, tps_rows=rows)
     (tmp_path / "trace_matrix.csv").write_text("from,to,minutes\n")  # the trace matrix names A and B
-    need = world_bytes(70_003) / 2**30
+    # One post's legs to 70,003 sites are 4.3 MiB: a limit of 2 MiB stands for the 8 GiB that
+    # thousands of posts to hundreds of thousands of sites would pass.
+    monkeypatch.setattr(sim.world, "MAX_WORLD_BYTES", 2 * 2**20)
+    assert world_bytes(70_003, 1) == 8 * 70_003 * 8  # rows and columns of 3 modes and km: 4.27 MiB
     line = (
         f"{tmp_path / 'trace_tps.csv'}: 70,000 TPS: with the PPK venues, the KPU office and the posts, the travel "
-        f"matrices of 70,003 sites would need about {need:,.0f} GiB of memory; at most 8 GiB (about 9,879 sites) "
-        "can be built: run one kabupaten/kota at a time\n"
+        "legs of 1 post to 70,003 sites would need about 4.3 MiB of memory; at most 2 MiB (about 32,768 "
+        "sites from 1 post) can be kept: run one kabupaten/kota at a time\n"
     )
     assert main(["validate", str(scenario)]) == 2
     assert one_line(capsys) == ("", line)
@@ -263,11 +268,13 @@ def test_a_world_too_large_for_memory_is_refused_before_anything_is_allocated(tm
 
 def test_the_memory_limit_is_where_it_says(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     sc = load_scenario(trace_copy(tmp_path))
-    need = world_bytes(2 + 1 + 1 + 1)  # A, B, the PPK venue, the KPU office, post P
+    need = world_bytes(2 + 1 + 1 + 1, 1)  # A, B, the PPK venue, the KPU office, post P
     monkeypatch.setattr(sim.world, "MAX_WORLD_BYTES", need)
     assert build_world(sc).n_nodes == 5
     monkeypatch.setattr(sim.world, "MAX_WORLD_BYTES", need - 1)
-    with pytest.raises(UserError, match=r"5 sites would need about 0 GiB of memory; at most 0 GiB \(about 4 sites\)"):
+    with pytest.raises(
+        UserError, match=r"5 sites would need about under 0.1 MiB of memory; at most under 0.1 MiB \(about 4 sites from"
+    ):
         check_world(sc)
 
 

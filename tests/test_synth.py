@@ -250,12 +250,13 @@ def test_an_option_that_is_not_a_number_is_one_line(tmp_path, capsys):
 def test_what_is_too_big_to_run_is_said_on_the_line(tmp_path):
     """The national recipe (435,000 TPS) is written but cannot be loaded today: the line says why.
     Checked on the counts, not by writing 435,000 TPS."""
-    assert limit_notes(6262, 6541, 50_000) == ()
-    (tps_note,) = limit_notes(435_000, 450_000, 2_700_000)
+    assert limit_notes(6262, 6541, 109, 50_000) == ()
+    (tps_note,) = limit_notes(435_000, 450_000, 7_293, 2_700_000)
     assert "at most 100,000 TPS" in tps_note
-    (world_note,) = limit_notes(20_000, 20_500, 100_000)
-    assert "20,500 sites" in world_note
-    assert "5 MB" in limit_notes(1_000_000, 1_050_000, 6_300_000)[-1]
+    assert limit_notes(90_000, 94_000, 1_000, 100_000) == ()  # 1,000 posts x 94,000 sites: 5.6 GiB of legs
+    (world_note,) = limit_notes(90_000, 94_000, 2_000, 100_000)
+    assert "2,000 posts to 94,000 sites" in world_note
+    assert "5 MB" in limit_notes(1_000_000, 1_050_000, 20_000, 6_300_000)[-1]
     line = SynthResult(tmp_path / "n.yaml", tmp_path / "n_tps.csv", 435_000, 545, 11_166, 545, 6_203, 545, (tps_note,))
     assert "\n" not in line.line() and "435,000 TPS, 545 regions" in line.line() and "7,293 posts" in line.line()
 
