@@ -350,6 +350,7 @@ class _Nodes:
     leg_min: dict[str, np.ndarray]  # per unit mode: water leg and transfer to the exit [min]
 
 
+ROW_NODES = 8192  # up to this many nodes a leg from elsewhere than a post brings its whole row along
 DENSE_BYTES = 64 * 2**20  # every leg computed up front when all of them take no more (Kutim: 17 MB)
 RECENT_BYTES = 32 * 2**20  # rows of nodes other than posts kept per mode: all of Kutim's, ~600 at province size
 
@@ -467,6 +468,8 @@ class Legs:
                 return self._rows[a][b]
             if b in self._cols:
                 return self._cols[b][a]
+            if self.n > ROW_NODES and a not in self._recent:  # a whole row would cost more than the leg
+                return self.pairs(np.asarray([a]), np.asarray([b]))[0]
             return self.row(a)[b]
         return self.pairs(a, b)
 
