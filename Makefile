@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_parallel.py
 	$(BIN)/python bench/bench_optimize.py
+	$(BIN)/python bench/bench_scaling.py
 
 readme-images: $(STAMP)
 	$(BIN)/python docs/make_images.py
