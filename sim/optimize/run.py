@@ -63,7 +63,15 @@ from sim.optimize.space import Space, Values, variables
 from sim.provenance import provenance
 from sim.runfolder import RunFolder, default_run_dir
 from sim.scenario import TPS_CLASSES, LoadedScenario, check_personnel, check_plan, guard_clusters, load_scenario
-from sim.scenario.schema import MAX_REPLICATIONS, OPT_OBJECTIVES, OPT_SHARE_KPIS, Constraint, Move, Optimize
+from sim.scenario.schema import (
+    MAX_REPLICATIONS,
+    OPT_OBJECTIVES,
+    OPT_SHARE_KPIS,
+    Constraint,
+    Move,
+    Optimize,
+    split_constraint,
+)
 from sim.study import REPORTS_DIR, Interrupted, check_at_most, check_positive, prepare, run_into_folder
 from sim.world import World, world_for
 
@@ -131,21 +139,17 @@ def _settings_record(opt: Optimization) -> dict[str, Any]:
 
 
 def parse_constraint(text: str) -> Constraint:
-    """``KPI>=SHARE`` or ``KPI<=SHARE`` (e.g. ``within_target_p1>=0.9``)."""
-    for op, side in ((">=", "at_least"), ("<=", "at_most")):
-        kpi, sep, value = text.partition(op)
-        if sep:
-            kpi = kpi.strip()
-            if kpi not in OPT_SHARE_KPIS:
-                raise UserError("--constraint", text, f"unknown KPI '{kpi}'; valid: {', '.join(OPT_SHARE_KPIS)}")
-            try:
-                share = float(value)
-            except ValueError:
-                raise UserError("--constraint", text, f"'{value.strip()}' is not a share from 0 to 1") from None
-            if not 0 <= share <= 1:
-                raise UserError("--constraint", text, f"{share:g} is not a share from 0 to 1")
-            return Constraint.model_validate({"kpi": kpi, side: share})
-    raise UserError("--constraint", text, "expected KPI>=SHARE or KPI<=SHARE, e.g. within_target_p1>=0.9")
+    """``KPI>=SHARE`` or ``KPI<=SHARE`` (e.g. ``within_target_p1>=0.9``), read by the one text form
+    (:func:`sim.scenario.schema.split_constraint`)."""
+    try:
+        kpi, at_least, share = split_constraint(text)
+    except ValueError:
+        raise UserError("--constraint", text, "expected KPI>=SHARE or KPI<=SHARE, e.g. within_target_p1>=0.9") from None
+    if kpi not in OPT_SHARE_KPIS:
+        raise UserError("--constraint", text, f"unknown KPI '{kpi}'; valid: {', '.join(OPT_SHARE_KPIS)}")
+    if not 0 <= share <= 1:
+        raise UserError("--constraint", text, f"{share:g} is not a share from 0 to 1")
+    return Constraint.model_validate({"kpi": kpi, "at_least" if at_least else "at_most": share})
 
 
 def parse_move(text: str) -> Move:

@@ -51,6 +51,7 @@ import numpy as np
 from sim import metrics
 from sim.optimize.evaluate import CHUNK, Data, EvalJob, Share, Store, missing_calls, pooled_share, run_calls
 from sim.optimize.space import Space, Values
+from sim.scenario.schema import constraint_text
 from sim.world import World
 
 
@@ -63,7 +64,7 @@ class Rule:
     threshold: float
 
     def text(self) -> str:
-        return f"{self.kpi}{'>=' if self.at_least else '<='}{self.threshold:g}"
+        return constraint_text(self.kpi, self.at_least, self.threshold)
 
 
 @dataclass(frozen=True)

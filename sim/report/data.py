@@ -52,6 +52,7 @@ from sim.errors import UserError
 from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, SITE_COLUMNS, TARGET_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
 from sim.report.i18n import OBJECTIVES
 from sim.scenario import TPS_CLASSES, Scenario, Timeline, personnel_use, resolve_timeline
+from sim.scenario.schema import split_constraint
 from sim.textsafe import restore
 
 MANIFEST = "manifest.json"
@@ -116,7 +117,6 @@ class ExerciseRecord(_Record):
 # --- the optimizer's record (the confirmation run of `pilkada-sim optimize`) ---------------------
 
 DIRECTIONS = ("at_least", "at_most")
-_CONSTRAINT = re.compile(r"^\s*([a-z0-9_]+)\s*(>=|<=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -138,16 +138,10 @@ class Constraint:
 def parse_constraint(text: str) -> Constraint:
     """``'within_target_p1>=0.9'`` -> Constraint('within_target_p1', 'at_least', 0.9); ValueError
     naming what would be valid otherwise."""
-    m = _CONSTRAINT.match(text)
-    if m is None:
-        raise ValueError(f"'{text}' is not KPI>=VALUE or KPI<=VALUE (e.g. within_target>=0.9)")
-    key, op, value = m.groups()
+    key, at_least, threshold = split_constraint(text)  # the one text form, sim.scenario.schema
     if key not in metrics.KPIS:
         raise ValueError(f"'{key}' is not a KPI of sim.metrics; valid: {', '.join(metrics.KPIS)}")
-    threshold = float(value)
-    if not math.isfinite(threshold):
-        raise ValueError(f"'{text}': the threshold is not a finite number")
-    return Constraint(key, "at_least" if op == ">=" else "at_most", threshold)
+    return Constraint(key, "at_least" if at_least else "at_most", threshold)
 
 
 class OptimizationRecord(_Record):

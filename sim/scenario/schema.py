@@ -9,6 +9,8 @@ between sections) are made when a file is loaded (:mod:`sim.scenario.load`).
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -452,6 +454,26 @@ class Constraint(_Model):
         if (self.at_least is None) == (self.at_most is None):
             raise ValueError("give exactly one of at_least or at_most (a share from 0 to 1)")
         return self
+
+
+_CONSTRAINT_TEXT = re.compile(r"^\s*([a-z0-9_]+)\s*(>=|<=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+def constraint_text(kpi: str, at_least: bool, threshold: float) -> str:
+    """A constraint as ``--constraint`` and the optimizer's record write it: ``within_target_p1>=0.9``."""
+    return f"{kpi}{'>=' if at_least else '<='}{threshold:g}"
+
+
+def split_constraint(text: str) -> tuple[str, bool, float]:
+    """(kpi, at_least, threshold) of ``KPI>=VALUE`` or ``KPI<=VALUE``; ValueError if it is neither."""
+    m = _CONSTRAINT_TEXT.match(text)
+    if m is None:
+        raise ValueError(f"'{text}' is not KPI>=VALUE or KPI<=VALUE (e.g. within_target_p1>=0.9)")
+    kpi, op, value = m.groups()
+    threshold = float(value)
+    if not math.isfinite(threshold):
+        raise ValueError(f"'{text}': the threshold is not a finite number")
+    return kpi, op == ">=", threshold
 
 
 def _default_constraints() -> list[Constraint]:
