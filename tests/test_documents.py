@@ -28,14 +28,8 @@ from sim import metrics
 from sim.cli import get_parser, main
 from sim.report.content import briefing_content
 from sim.report.data import RunData
-from sim.report.documents import (
-    XLSX_HEADERS,
-    safe_cell_text,
-    write_html,
-    write_pdf,
-    write_pptx,
-    write_xlsx,
-)
+from sim.report.documents import write_html, write_pdf, write_pptx
+from sim.report.workbook import XLSX_HEADERS, safe_cell_text, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -33,7 +33,7 @@ from sim.errors import UserError
 from sim.report.charts import CHART_WORDS, kecamatan_chart_data, make_charts, response_ecdf_data, tps_stats
 from sim.report.content import briefing_content
 from sim.report.data import RunData, kecamatan_table
-from sim.report.documents import XLSX_HEADERS
+from sim.report.workbook import XLSX_HEADERS
 
 HORIZON_MIN = 24 * 60.0  # trace.yaml: epoch "H 00:00", horizon "H+1 00:00"
 FAR = "".join(f"{a},{b},100000\n" for a, b in [("P", "C"), ("C", "P"), ("A", "C"), ("C", "A"), ("B", "C"), ("C", "B")])

@@ -33,7 +33,8 @@ from sim.experiment import Results
 from sim.report.build import make_report
 from sim.report.content import DOC_WORDS, briefing_content
 from sim.report.data import Optimization, RunData
-from sim.report.documents import OPTIMIZATION_HEADERS, render_html, write_xlsx
+from sim.report.documents import render_html
+from sim.report.workbook import OPTIMIZATION_HEADERS, write_xlsx
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

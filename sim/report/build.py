@@ -54,8 +54,9 @@ def make_report(run_dir: str | Path, lang: str = "id", formats: list[str] | None
     """
     from sim.report.charts import make_charts
     from sim.report.content import briefing_content
-    from sim.report.documents import write_html, write_pdf, write_pptx, write_xlsx
+    from sim.report.documents import write_html, write_pdf, write_pptx
     from sim.report.exercise import is_exercise, write_exercise_report
+    from sim.report.workbook import write_xlsx
 
     if lang not in LANGS:
         raise UserError("--lang", lang, f"unknown language; valid: {', '.join(LANGS)}")

@@ -264,6 +264,7 @@ class Escort(_Model):
 
 class Plan(_Model):
     description: str = ""
+    description_id: str = ""  # the same in Bahasa Indonesia; the Indonesian briefing shows it (else `description`)
     tps_guards: dict[Literal["kurang_rawan", "rawan", "sangat_rawan", "khusus"], GuardRule]
     linmas_per_tps: Persons = 2
     linmas_kind: Ident = "linmas"
@@ -529,6 +530,7 @@ class Scenario(_Model):
     name: Ident
     title: str = ""
     description: str = ""
+    description_id: str = ""  # the same in Bahasa Indonesia; the Indonesian briefing shows it (else `description`)
     timezone: str = "Asia/Makassar"
     election_day: Day
     epoch: When
