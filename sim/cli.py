@@ -21,9 +21,11 @@ from sim.report.printed import (
     validation_text,
     verdict_table,
 )
+from sim.runfolder import default_dir_text
 from sim.runner import PRECISION_KPI
 from sim.scenario import check_personnel, load_scenario
 from sim.study import Exercise, Interrupted, play_exercise, prepare, prepare_exercise, run_into_folder
+from sim.version import __version__
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -36,6 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
 def get_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="pilkada-sim", description="Election-day security simulator (Pilkada, Kutai Timur).")
+    p.add_argument("--version", action="version", version=f"pilkada-sim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def scenario_args(sp: argparse.ArgumentParser) -> None:
@@ -54,7 +57,7 @@ def get_parser() -> argparse.ArgumentParser:
         sp.add_argument("--plans", help=plans_help)
         sp.add_argument("--reps", type=int, help="replications (default: the scenario's); the ceiling with --precision")
         sp.add_argument("--seed", type=int, help="master seed (default: the scenario's)")
-        sp.add_argument("--out", type=Path, help="run folder (default: reports/<scenario>/<run-id>/)")
+        sp.add_argument("--out", type=Path, help=f"run folder (default: {default_dir_text('run')})")
         sp.add_argument(
             "--workers",
             type=int,
@@ -108,6 +111,7 @@ def get_parser() -> argparse.ArgumentParser:
     rp.add_argument("run_dir", type=Path, help="a finished run folder")
     rp.add_argument("--lang", default="id", choices=["id", "en"], help="Bahasa Indonesia (default) or English")
     rp.add_argument("--formats", help="comma-separated: html,pdf,pptx,xlsx (default: all)")
+    rp.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     e = sub.add_parser(
         "exercise", help="play an exercise: scripted injects on a plan, with timeline and after-action review"
@@ -123,7 +127,7 @@ def get_parser() -> argparse.ArgumentParser:
     e.add_argument("--reps", type=int, default=1, help="replications for the after-action review (default 1)")
     e.add_argument("--step", type=float, metavar="MIN", help="step-through console: MIN simulated minutes per step")
     e.add_argument("--queue-alert", type=int, default=3, metavar="N", help="decision point when more than N wait")
-    e.add_argument("--out", type=Path, help="exercise folder (default: reports/<scenario>/exercise-<time>-seed<seed>/)")
+    e.add_argument("--out", type=Path, help=f"exercise folder (default: {default_dir_text('exercise')})")
     e.add_argument("--lang", default="id", choices=["id", "en"], help="language of the log and summary (default id)")
     e.add_argument("--quiet", action="store_true", help="print only the exercise folder")
 
@@ -156,9 +160,7 @@ def get_parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=int, help="search seed (default: the scenario's)")
     o.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all CPUs)")
     o.add_argument("--dask", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS instead of --workers")
-    o.add_argument(
-        "--out", type=Path, help="optimization folder (default: reports/<scenario>/optimize-<time>-seed<seed>/)"
-    )
+    o.add_argument("--out", type=Path, help=f"optimization folder (default: {default_dir_text('optimize')})")
     o.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted search in DIR")
     o.add_argument("--no-report", action="store_true", help="skip the confirmation's charts and briefing")
     o.add_argument("--lang", default="id", choices=["id", "en"], help="language of the briefing (default id)")
@@ -327,8 +329,9 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     written = make_report(args.run_dir, args.lang, parse_formats(args.formats))
-    for p in written:
-        print(p)
+    if not args.quiet:
+        for p in written:
+            print(p)
     return 0
 
 

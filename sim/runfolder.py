@@ -66,13 +66,29 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "scenario"
 
 
-def default_run_dir(root: Path, scenario_name: str, seed: int, now: dt.datetime) -> Path:
-    base = root / safe_name(scenario_name) / f"{now:%Y%m%d-%H%M%S}-seed{seed}"
+REPORTS_DIR = Path("reports")  # default home of run folders, relative to the working directory
+STAMP = "%Y%m%d-%H%M%S"  # the start time in a default folder's name
+FOLDER_LAYOUTS = {  # kind -> a default folder's path under reports/<scenario>/
+    "run": "{stamp}-seed{seed}",  # run, compare, sweep
+    "exercise": "exercise/{stamp}-seed{seed}",
+    "optimize": "optimize-{stamp}-seed{seed}",
+}
+
+
+def default_run_dir(root: Path, scenario_name: str, seed: int, now: dt.datetime, kind: str = "run") -> Path:
+    """``root/<scenario>/<layout>``, with ``-2``, ``-3``, ... appended while that folder exists."""
+    base = root / safe_name(scenario_name) / FOLDER_LAYOUTS[kind].format(stamp=f"{now:{STAMP}}", seed=seed)
     path, k = base, 1
     while path.exists():
         k += 1
         path = base.with_name(f"{base.name}-{k}")
     return path
+
+
+def default_dir_text(kind: str = "run") -> str:
+    """How ``--help`` shows the default folder of ``kind``: the path :func:`default_run_dir` makes."""
+    layout = FOLDER_LAYOUTS[kind].format(stamp="YYYYMMDD-HHMMSS", seed="SEED")
+    return f"{REPORTS_DIR}/<scenario name>/{layout}/"
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

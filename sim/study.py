@@ -38,7 +38,7 @@ from sim.experiment import Job, Point, Results, batches, grid, run_local
 from sim.injects import Inject, parse_span, read_injects
 from sim.provenance import provenance
 from sim.records import sites_table, targets_table
-from sim.runfolder import RunFolder, Streamed, default_run_dir, safe_name, sha256
+from sim.runfolder import REPORTS_DIR, RunFolder, Streamed, default_run_dir, sha256
 from sim.runner import PRECISION_KPI, Outcome, Precision, execute
 from sim.scenario import (
     MAX_MINUTES,
@@ -55,7 +55,6 @@ from sim.timeparse import MAX_WINDOW_DAYS
 from sim.world import World, check_world, world_for
 
 COMMANDS = ("run", "compare", "sweep")
-REPORTS_DIR = Path("reports")  # default home of run folders, relative to the working directory
 MAX_POINTS = 10_000  # sweep grid points
 PRECISION_CEILING = 1000  # replications with a precision target and no --reps
 
@@ -199,8 +198,13 @@ def prepare(
     compared: list[str] = []
     if baseline is not None:
         check_plan(scenario, baseline, "--baseline")
-        compared = _plan_names(scenario, plans) if plans else [p for p in scenario.spec.plans if p != baseline]
-        names = list(dict.fromkeys([baseline, *compared]))
+        named = _plan_names(scenario, plans) if plans else list(scenario.spec.plans)
+        compared = [p for p in named if p != baseline]
+        if not compared:
+            others = [p for p in scenario.spec.plans if p != baseline]
+            valid = f"--plans naming one of {', '.join(others)}" if others else "a scenario with a second plan"
+            raise UserError("--baseline", baseline, f"no other plan to compare it with; give {valid}")
+        names = [baseline, *compared]
     else:
         names = _plan_names(scenario, plans)
     for pt, sc in zip(points, scenarios, strict=True):
@@ -471,7 +475,7 @@ def play_exercise(
     """
     sc = ex.scenario
     stamp = dt.datetime.now().astimezone()
-    out = out or default_run_dir(REPORTS_DIR / safe_name(sc.name), "exercise", ex.seed, stamp)
+    out = out or default_run_dir(REPORTS_DIR, sc.name, ex.seed, stamp, "exercise")
     RunFolder.check_new(out)  # refused before anything is played, not after
     started = stamp.isoformat(timespec="seconds")
     injects, reps, first, to_end = ex.injects, ex.replications, None, True

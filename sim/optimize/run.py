@@ -61,7 +61,7 @@ from sim.optimize.search import (
 )
 from sim.optimize.space import Space, Values, variables
 from sim.provenance import provenance
-from sim.runfolder import RunFolder, default_run_dir
+from sim.runfolder import REPORTS_DIR, RunFolder, default_run_dir
 from sim.scenario import TPS_CLASSES, LoadedScenario, check_personnel, check_plan, guard_clusters, load_scenario
 from sim.scenario.schema import (
     MAX_REPLICATIONS,
@@ -72,7 +72,7 @@ from sim.scenario.schema import (
     Optimize,
     split_constraint,
 )
-from sim.study import REPORTS_DIR, Interrupted, check_at_most, check_positive, prepare, run_into_folder
+from sim.study import Interrupted, check_at_most, check_positive, prepare, run_into_folder
 from sim.world import World, world_for
 
 MODES = ("min_force", "fixed_force")
@@ -285,8 +285,9 @@ def run_optimization(
             folder = RunFolder.resume(resume, opt.job_spec())
         else:
             stamp = dt.datetime.now().astimezone()
-            run_dir = default_run_dir(REPORTS_DIR, sc.name, s.seed, stamp)
-            folder = RunFolder.create(out or run_dir.with_name("optimize-" + run_dir.name), opt.job_spec())
+            folder = RunFolder.create(
+                out or default_run_dir(REPORTS_DIR, sc.name, s.seed, stamp, "optimize"), opt.job_spec()
+            )
     except BaseException:
         backend.close()
         raise
