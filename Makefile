@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean venv readme-images
+.PHONY: demo test bench lint clean venv readme-images readme
 
 venv: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/pilkada-sim validate scenarios/kutim-2024.yaml
-	$(BIN)/pilkada-sim run scenarios/kutim-2024.yaml
+	$(BIN)/pilkada-sim compare scenarios/kutim-2024.yaml --baseline pemilu2024
 	$(BIN)/pilkada-sim exercise scenarios/kutim-2024.yaml --injects scenarios/exercises/kutim-latihan-pra-operasi.csv
 
 lint: $(STAMP)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_parallel.py
 	$(BIN)/python bench/bench_optimize.py
 	$(BIN)/python bench/bench_scaling.py
+
+readme: $(STAMP)
+	$(BIN)/python docs/readme_demo.py
 
 readme-images: $(STAMP)
 	$(BIN)/python docs/make_images.py

@@ -2,29 +2,55 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from sim import load_scenario, run_experiment
 from sim.cli import main
 from sim.exercise import DECISION_COLUMNS, TIMELINE_COLUMNS
 from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
 from sim.report.exercise import ExerciseData
-from sim.report.printed import summary_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_demo_table_is_what_make_demo_prints():
-    block = re.search(r"<!-- demo-output.*?-->\n```text\n(.*?)```\n<!-- /demo-output -->", README, re.S)
-    assert block, "demo-output block missing from README.md"
-    sc = load_scenario(ROOT / "scenarios/kutim-2024.yaml")
-    plans = list(sc.spec.plans)
-    res = run_experiment(sc, plans, sc.spec.replications, sc.spec.seed)
-    assert block.group(1) == summary_table(res.kpis, plans) + "\n"
+def _readme_demo():
+    """docs/readme_demo.py, the generator of the README's demo blocks (docs/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("readme_demo", ROOT / "docs" / "readme_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_blocks_are_what_the_demo_gives(tmp_path):
+    """The printed output and the paragraph reading it are what `make demo`'s command gives now."""
+    demo = _readme_demo()
+    assert demo.demo_command()[:2] == ["compare", "scenarios/kutim-2024.yaml"]
+    blocks = demo.blocks(tmp_path / "demo")
+    assert demo.rewrite(README, blocks) == README, "README demo blocks are stale: run `make readme`"
+
+
+def test_demo_claims_read_the_tables(tmp_path):
+    """Every figure of the claims paragraph is a figure of the demo's printed output (same rounding)."""
+    demo = _readme_demo()
+    printed = demo.run_demo(tmp_path / "demo")
+    text = demo.claims(tmp_path / "demo")
+    validation = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(ROOT / "scenarios/kutim-2024.yaml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout  # the personnel table: Polri on duty per plan
+    number = r"(?<![\w.])[+-]?\d+(?:\.\d+)?%?"
+    figures = re.findall(number, text.split("The per-kecamatan chart")[0])
+    words = {"1", "2024"}  # priority-1, Pemilu 2024
+    shown = set(re.findall(number, printed)) | set(re.findall(number, validation)) | words
+    assert len(figures) > 15 and [f for f in figures if f not in shown] == []
 
 
 def _section_columns(title: str) -> set[str]:
