@@ -17,7 +17,8 @@
    in interleaved rounds (the best of each counts), and 200 and 2,000 replications on 2 workers
    (one run each): wall time of the command, and peak memory, the
    largest resident set of any one of its processes (the command and its local workers; on Dask,
-   the command, and the workers' own peaks read from them).
+   the command, and the workers' own peaks read from them). Then the Kaltim-size sweep: 20 plans
+   (``SWEEP_KEY`` from 1 to 20) x 20 replications on 2 local workers and on the same cluster.
 
 Targets are printed next to the numbers with PASS or FAIL; the exit code is 0 either way: these
 are measurements on a shared machine, not tests.
@@ -51,6 +52,10 @@ SIZES = (("Kaltim size", 6_300, 10), ("~70,000 TPS", 70_000, 90), ("~435,000 TPS
 LONG_S = 5.0  # a replication slower than this [s] is timed once, by its first run: rounds would not fit
 E2E_REPS = 1_000
 SOAK_REPS = (200, 2_000)
+# The Kaltim-size sweep: 20 plans (one Polsek's patrol cars from 1 to 20) x 20 replications
+SWEEP_KEY = "plans.pemilu2024.patrols[polsek-r01-01].units"
+SWEEP_POINTS = 20
+SWEEP_REPS = 20
 DASK_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.worker.memory.monitor-interval": "10s",
@@ -255,6 +260,14 @@ def e2e(tmp: Path, name: str, reps: int, backend: list[str]) -> Measured:
     return run_measured([*cmd, "--out", str(tmp / name)])
 
 
+def sweep_e2e(tmp: Path, name: str, backend: list[str]) -> Measured:
+    """The Kaltim-size sweep of :data:`SWEEP_POINTS` plans x :data:`SWEEP_REPS` replications."""
+    values = ",".join(str(v) for v in range(1, SWEEP_POINTS + 1))
+    cmd = [*pilkada_sim(), "sweep", str(KALTIM), "--plans", PLAN, "--vary", f"{SWEEP_KEY}={values}"]
+    cmd += ["--reps", str(SWEEP_REPS), *backend, "--no-report", "--quiet", "--out", str(tmp / name)]
+    return run_measured(cmd)
+
+
 def _spin(n: int) -> float:
     t0 = time.perf_counter()
     x = 0
@@ -329,6 +342,13 @@ def end_to_end(tmp: Path, rounds: int) -> dict[str, Run]:
                 ):
                     m = e2e(tmp, f"{key}-{r}", E2E_REPS, backend)
                     record(name, E2E_REPS, m, m.peak_bytes)
+            if KALTIM.is_file():  # one round each, local first: a sweep here takes minutes
+                for name, key, backend in (
+                    ("Kaltim sweep, 2 workers", "ksw2", ["--workers", "2"]),
+                    ("Kaltim sweep, Dask", "kswd", ["--dask", cluster.scheduler_address]),
+                ):
+                    m = sweep_e2e(tmp, key, backend)
+                    record(name, SWEEP_POINTS * SWEEP_REPS, m, m.peak_bytes)
             with Client(cluster) as client:
                 workers_peak = max(client.run(_own_peak).values())
             runs["Dask, 2 workers"].peak_bytes = max(runs["Dask, 2 workers"].peak_bytes, workers_peak)
@@ -342,6 +362,10 @@ def end_to_end(tmp: Path, rounds: int) -> dict[str, Run]:
 
 def print_end_to_end(runs: dict[str, Run], rounds: int) -> None:
     print(f"end to end: pilkada-sim run {KUTIM.relative_to(ROOT)} (3 plans) --no-report --quiet")
+    print(
+        f"  and pilkada-sim sweep {KALTIM.relative_to(ROOT)} --plans {PLAN} --vary {SWEEP_KEY}=1..{SWEEP_POINTS} "
+        f"--reps {SWEEP_REPS} (reps column: plan-replications; peak of the command only)"
+    )
     print(f"{'run':<28}{'reps':>7}{'wall s':>9}{'reps/s':>9}{'peak MiB':>10}   rounds [s]")
     for name, run in runs.items():
         m = run.m
@@ -387,6 +411,14 @@ def print_targets(rows: list[SizeRow], runs: dict[str, Run]) -> None:
         + (f"{dask_ratio:.3f}x" if dask_ratio else "failed")
         + f" (target <= {DASK_MAX:g}x): {verdict(None if dask_ratio is None else dask_ratio <= DASK_MAX)}"
     )
+    if "Kaltim sweep, Dask" in runs:
+        ks2, ksd = wall("Kaltim sweep, 2 workers"), wall("Kaltim sweep, Dask")
+        ratio = ksd / ks2 if ks2 and ksd else None
+        print(
+            f"  Kaltim-size sweep ({SWEEP_POINTS} plans x {SWEEP_REPS} reps), Dask / local processes: "
+            + (f"{ratio:.3f}x ({ksd:.1f} s vs {ks2:.1f} s)" if ratio else "failed")
+            + f" (target <= {DASK_MAX:g}x): {verdict(None if ratio is None else ratio <= DASK_MAX)}"
+        )
     kutim, largest = rows[0], rows[-1]
     measured = [r for r in rows[1:] if r.state == "measured"]
     line = "  s per 1,000 incidents, largest size vs Kutim: "
