@@ -8,7 +8,9 @@ what it printed and wrote:
 - ``demo-output``: what the command prints, as it prints it (the run folder line left out);
 - ``demo-claims``: the paragraph that reads the output, every figure in it taken from the
   folder's tables (summary.csv, comparison.csv, the plans' personnel) with the rounding of the
-  printed tables.
+  printed tables;
+- ``demo-verdict``: the briefing's verdict, in Bahasa Indonesia, as the briefing words it
+  (:func:`sim.report.content.briefing_content`).
 
 ``python docs/readme_demo.py`` rewrites the blocks in README.md; ``--check`` exits 1 when they
 differ from what the demo gives now.
@@ -22,16 +24,19 @@ import re
 import shlex
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 
 from sim.cli import main as cli
+from sim.report.content import briefing_content
 from sim.report.data import RunData
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-BLOCK = re.compile(r"(<!-- (demo-output|demo-claims): .*? -->\n)(.*?)(<!-- /\2 -->)", re.S)
+BLOCK = re.compile(r"(<!-- (demo-output|demo-claims|demo-verdict): .*? -->\n)(.*?)(<!-- /\2 -->)", re.S)
+WIDTH = 100  # the verdict block's lines are wrapped here
 
 
 def demo_command() -> list[str]:
@@ -96,10 +101,17 @@ def claims(out: Path) -> str:
     )
 
 
+def verdict(out: Path) -> str:
+    """The briefing's verdict sentences in Bahasa Indonesia, wrapped, as a text block."""
+    sentences = briefing_content(RunData.load(out), "id").verdict
+    text = "\n\n".join(textwrap.fill(v, WIDTH, break_on_hyphens=False) for v in sentences)
+    return f"```text\n{text}\n```\n"
+
+
 def blocks(out: Path) -> dict[str, str]:
     """Each generated README block's text, from a fresh demo run into ``out``."""
     printed = run_demo(out)
-    return {"demo-output": f"```text\n{printed}```\n", "demo-claims": claims(out)}
+    return {"demo-output": f"```text\n{printed}```\n", "demo-claims": claims(out), "demo-verdict": verdict(out)}
 
 
 def rewrite(text: str, new: dict[str, str]) -> str:

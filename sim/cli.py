@@ -106,6 +106,12 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="KEY.PATH=V1,V2,...",
         help="a key and its values (repeatable: the grid is every combination)",
     )
+    s.add_argument(
+        "--reference",
+        metavar="V1[,V2,...]",
+        help="the point every other is paired with: its value of each --vary key, comma separated in --vary order "
+        "(default: the first point of the grid)",
+    )
 
     rp = sub.add_parser("report", help="charts, briefing (HTML, PDF, PPTX) and Excel workbook of a finished run")
     rp.add_argument("run_dir", type=Path, help="a finished run folder")
@@ -225,6 +231,7 @@ def _experiment(args: argparse.Namespace) -> int:
         workers=args.workers,
         dask=args.dask,
         precision=getattr(args, "precision", None),
+        reference=getattr(args, "reference", None),
         force=args.force,
     )
     try:
@@ -239,7 +246,12 @@ def _experiment(args: argparse.Namespace) -> int:
     tables, path = done.tables, done.folder.path
     if not args.quiet:
         if study.is_sweep:
-            print(sweep_table(tables["summary.csv"], study.points, study.plans))
+            assert study.reference is not None
+            print(
+                sweep_table(
+                    tables["summary.csv"], tables["sweep_comparison.csv"], study.points, study.plans, study.reference
+                )
+            )
         else:
             print(summary_table(done.outcome.results.kpis, study.plans))
             print(ci_table(tables["summary.csv"], tables["percentiles.csv"], study.plans))

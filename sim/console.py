@@ -95,7 +95,7 @@ class Console:
         )
         self.messages = {i.number: i.message for i in ex.injects}
         self.names = Names.of(sites_table(sc, ex.world))
-        self.text = LogText(lang, self.names, info, self.messages)
+        self.text = LogText(lang, self.names, info, self.messages, sc.spec)
         self.words = Text(lang, WORDS)
 
     def say(self, text: str = "") -> None:
@@ -119,7 +119,7 @@ class Console:
         open_items = sorted(d.open_incidents(), key=lambda x: (x.priority, x.t_report))
         w = ex.world
         for x in open_items[:MAX_OPEN_SHOWN]:
-            kind = ex.types.names[x.kind]
+            kind = self.text.type(ex.types.names[x.kind])  # the scenario's label, short
             state = "waiting" if not x.units else "unit_on_the_way" if math.isnan(x.t_arrive) else "unit_on_scene"
             age = self.words("age", m=f"{ex.now - x.t_report:5.0f}")
             site = self.names.site(w.node_ids[x.site])

@@ -6,6 +6,8 @@ observation (incidents within a replication share a day and are not independent)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -15,6 +17,17 @@ from sim.metrics import KPIS, POOLED_QUANTILES, SHARE_KPIS
 SUMMARY_KPIS = list(KPIS)
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20241127  # fixed: the same data give the same interval
+PAIRED_STATS = ("difference", "sd", "ci_low", "ci_high", "significant")  # a paired row's fields after the means
+SWEEP_COMPARISON_COLUMNS = (  # sweep_comparison.csv, before the study adds the varied keys
+    "point",
+    "plan",
+    "reference_point",
+    "kpi",
+    "n",
+    "point_mean",
+    "reference_mean",
+    *PAIRED_STATS,
+)
 
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[int, float, float, float, float]:
@@ -74,6 +87,37 @@ def summarise(kpi: pd.DataFrame, plans: list[str], by: list[str] | None = None, 
     return pd.DataFrame(rows)
 
 
+def _paired_difference(other: np.ndarray, base: np.ndarray, share: bool, level: float) -> dict[str, Any]:
+    """Mean of ``other - base`` (aligned by replication), its sd and paired-t interval, both means.
+
+    The fields every paired row has, whatever is paired (two plans, two sweep points);
+    ``significant`` is True when the interval excludes zero.
+    """
+    n, d, sd, lo, hi = mean_ci(other - base, level)
+    if share and np.isfinite(lo):  # a difference of shares lies within +-100 points
+        lo, hi = max(lo, -1.0), min(hi, 1.0)
+    return {
+        "n": n,
+        "mean": float(np.nanmean(other)) if np.isfinite(other).any() else np.nan,
+        "base_mean": float(np.nanmean(base)) if np.isfinite(base).any() else np.nan,
+        "difference": d,
+        "sd": sd,
+        "ci_low": lo,
+        "ci_high": hi,
+        "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0)),
+    }
+
+
+def _by_replication(kpi: pd.DataFrame, index: pd.Index | None = None) -> pd.DataFrame:
+    """KPI rows indexed by replication (aligned to ``index`` if given: missing ones are NaN)."""
+    rows = kpi.set_index("replication")
+    return rows if index is None else rows.reindex(index)
+
+
+def _kpi_keys(kpi: pd.DataFrame) -> list[str]:
+    return [k for k in SUMMARY_KPIS if k in kpi.columns]
+
+
 def paired_comparison(kpi: pd.DataFrame, baseline: str, plans: list[str], level: float = 0.95) -> pd.DataFrame:
     """Per plan and KPI: mean of (plan - baseline) over replications, with a paired-t interval.
 
@@ -81,32 +125,63 @@ def paired_comparison(kpi: pd.DataFrame, baseline: str, plans: list[str], level:
     numbers), so the day-to-day variation cancels. ``significant`` is True when the interval
     excludes zero.
     """
-    base = kpi[kpi["plan"] == baseline].set_index("replication")
+    base = _by_replication(kpi[kpi["plan"] == baseline])
     rows = []
     for plan in plans:
-        other = kpi[kpi["plan"] == plan].set_index("replication").reindex(base.index)
-        for k in [k for k in SUMMARY_KPIS if k in kpi.columns]:
-            b = base[k].to_numpy(dtype=float)
-            o = other[k].to_numpy(dtype=float)
-            n, d, sd, lo, hi = mean_ci(o - b, level)
-            if k in SHARE_KPIS and np.isfinite(lo):  # a difference of shares lies within +-100 points
-                lo, hi = max(lo, -1.0), min(hi, 1.0)
+        other = _by_replication(kpi[kpi["plan"] == plan], base.index)
+        for k in _kpi_keys(kpi):
+            d = _paired_difference(
+                other[k].to_numpy(dtype=float), base[k].to_numpy(dtype=float), k in SHARE_KPIS, level
+            )
             rows.append(
                 {
                     "plan": plan,
                     "baseline": baseline,
                     "kpi": k,
-                    "n": n,
-                    "plan_mean": float(np.nanmean(o)) if np.isfinite(o).any() else np.nan,
-                    "baseline_mean": float(np.nanmean(b)) if np.isfinite(b).any() else np.nan,
-                    "difference": d,
-                    "sd": sd,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0)),
+                    "n": d["n"],
+                    "plan_mean": d["mean"],
+                    "baseline_mean": d["base_mean"],
+                    **{c: d[c] for c in PAIRED_STATS},
                 }
             )
     return pd.DataFrame(rows)
+
+
+def paired_point_comparison(
+    kpi: pd.DataFrame, reference: int, plans: list[str], points: list[int], level: float = 0.95
+) -> pd.DataFrame:
+    """Per sweep point (of ``points``), plan and KPI: mean of (point - reference point) over
+    replications, with a paired-t interval.
+
+    The sweep's counterpart of :func:`paired_comparison`: replication ``r`` of every point faced
+    the same incident streams (they are keyed by seed and replication, not by point), so each
+    plan at a point is paired with the same plan at the ``reference`` point, replication by
+    replication. The reference point's own rows are a zero difference with a zero-width interval.
+    """
+    rows = []
+    for plan in plans:
+        of_plan = kpi[kpi["plan"] == plan]
+        base = _by_replication(of_plan[of_plan["point"] == reference])
+        for point in points:
+            other = _by_replication(of_plan[of_plan["point"] == point], base.index)
+            for k in _kpi_keys(kpi):
+                b, o = base[k].to_numpy(dtype=float), other[k].to_numpy(dtype=float)
+                d = _paired_difference(o, b, k in SHARE_KPIS, level)
+                rows.append(_point_row(point, plan, reference, k, d))
+    return pd.DataFrame(rows, columns=list(SWEEP_COMPARISON_COLUMNS))
+
+
+def _point_row(point: int, plan: str, reference: int, kpi: str, d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "point": point,
+        "plan": plan,
+        "reference_point": reference,
+        "kpi": kpi,
+        "n": d["n"],
+        "point_mean": d["mean"],
+        "reference_mean": d["base_mean"],
+        **{c: d[c] for c in PAIRED_STATS},
+    }
 
 
 BOOTSTRAP_CELLS = 500_000  # resamples x incidents computed at once (each cell a few arrays of 8 bytes)
@@ -198,6 +273,48 @@ def pooled_percentiles(
     return pd.DataFrame(rows)
 
 
+def _pooled_difference(
+    sample: tuple[np.ndarray, np.ndarray],
+    base: tuple[np.ndarray, np.ndarray],
+    base_boot: np.ndarray | None,
+    counts: np.ndarray,
+    q: float,
+    level: float,
+) -> dict[str, Any]:
+    """Pooled q-quantile of ``sample`` minus ``base``'s (each: sorted values and their replication
+    positions), with the bootstrap interval of the difference over the resamples ``counts``
+    (``base_boot``: the base's quantile in each resample, None when it has no incident).
+
+    The fields of :func:`_paired_difference`; ``sd`` is the bootstrap standard deviation.
+    """
+    (v, r), (base_v, _) = sample, base
+    row: dict[str, Any] = {
+        "mean": _point(v, q) if len(v) else np.nan,
+        "base_mean": _point(base_v, q) if len(base_v) else np.nan,
+        "difference": np.nan,
+        "sd": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "significant": False,
+    }
+    if base_boot is not None and len(v):
+        diff = _bootstrap(v, r, counts, [q])[:, 0] - base_boot
+        lo, hi = np.nanquantile(diff, [(1 - level) / 2, (1 + level) / 2])
+        row.update(
+            difference=_point(v, q) - _point(base_v, q),
+            sd=float(np.nanstd(diff, ddof=1)),
+            ci_low=float(lo),
+            ci_high=float(hi),
+            significant=bool(lo > 0 or hi < 0),
+        )
+    return row
+
+
+def _base_bootstrap(base: tuple[np.ndarray, np.ndarray], counts: np.ndarray, q: float) -> np.ndarray | None:
+    values, rep_of = base
+    return _bootstrap(values, rep_of, counts, [q])[:, 0] if len(values) else None
+
+
 def paired_pooled_difference(
     incidents: pd.DataFrame, baseline: str, plans: list[str], quantile: int = 90, level: float = 0.95
 ) -> pd.DataFrame:
@@ -210,33 +327,49 @@ def paired_pooled_difference(
     reps = np.unique(incidents["replication"])
     counts = _resamples(len(reps))
     q = quantile / 100
-    base_v, base_r = _pooled_sample(incidents, baseline, reps)
-    base_boot = _bootstrap(base_v, base_r, counts, [q])[:, 0] if len(base_v) else None
+    base = _pooled_sample(incidents, baseline, reps)
+    base_boot = _base_bootstrap(base, counts, q)
     rows = []
     for plan in plans:
-        v, r = _pooled_sample(incidents, plan, reps)
-        row = {
-            "plan": plan,
-            "baseline": baseline,
-            "kpi": f"response_pooled_p{quantile}_min",
-            "n": len(reps),
-            "plan_mean": _point(v, q) if len(v) else np.nan,
-            "baseline_mean": _point(base_v, q) if len(base_v) else np.nan,
-            "difference": np.nan,
-            "sd": np.nan,
-            "ci_low": np.nan,
-            "ci_high": np.nan,
-            "significant": False,
-        }
-        if base_boot is not None and len(v):
-            diff = _bootstrap(v, r, counts, [q])[:, 0] - base_boot
-            lo, hi = np.nanquantile(diff, [(1 - level) / 2, (1 + level) / 2])
-            row.update(
-                difference=_point(v, q) - _point(base_v, q),
-                sd=float(np.nanstd(diff, ddof=1)),
-                ci_low=float(lo),
-                ci_high=float(hi),
-                significant=bool(lo > 0 or hi < 0),
-            )
-        rows.append(row)
+        d = _pooled_difference(_pooled_sample(incidents, plan, reps), base, base_boot, counts, q, level)
+        rows.append(
+            {
+                "plan": plan,
+                "baseline": baseline,
+                "kpi": f"response_pooled_p{quantile}_min",
+                "n": len(reps),
+                "plan_mean": d["mean"],
+                "baseline_mean": d["base_mean"],
+                **{c: d[c] for c in PAIRED_STATS},
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def paired_point_pooled_difference(
+    incidents: pd.DataFrame,
+    reference: int,
+    plans: list[str],
+    points: list[int],
+    quantile: int = 90,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Per sweep point (of ``points``) and plan: pooled percentile of response minus the reference
+    point's, with a paired bootstrap interval (rows in the layout of :func:`paired_point_comparison`).
+
+    Every resample draws the same replications at every point (the same days), so the interval is
+    paired like the Student-t ones of :func:`paired_point_comparison`.
+    """
+    reps = np.unique(incidents["replication"])
+    counts = _resamples(len(reps))
+    q = quantile / 100
+    at = {p: incidents[incidents["point"] == p] for p in points}  # a point without incidents: empty
+    ref = at[reference]
+    rows = []
+    for plan in plans:
+        base = _pooled_sample(ref, plan, reps)
+        base_boot = _base_bootstrap(base, counts, q)
+        for point in points:
+            d = _pooled_difference(_pooled_sample(at[point], plan, reps), base, base_boot, counts, q, level)
+            rows.append(_point_row(point, plan, reference, f"response_pooled_p{quantile}_min", {"n": len(reps), **d}))
+    return pd.DataFrame(rows, columns=list(SWEEP_COMPARISON_COLUMNS))

@@ -3,15 +3,16 @@
 Two steps, one pipeline:
 
 1. :func:`prepare` turns a loaded scenario and the options into a :class:`Study`, checking at
-   the edge everything a user can get wrong: the ``--vary`` grid and each point's scenario, the
-   plans (and baseline), each plan's personnel against the forces at every point, positive
-   replications, seed, batch size and workers, the precision share, and the expected size (refused
-   unless ``force``). Each refusal is a :class:`~sim.errors.UserError` with the same words, whoever
-   calls.
+   the edge everything a user can get wrong: the ``--vary`` grid and each point's scenario (and
+   the ``--reference`` point), the plans (and baseline), each plan's personnel against the forces
+   at every point, positive replications, seed, batch size and workers, the precision share, and
+   the expected size (refused unless ``force``). Each refusal is a :class:`~sim.errors.UserError`
+   with the same words, whoever calls.
 2. :func:`run_into_folder` runs it into a run folder (created, or resumed with ``resume``) on a
-   backend, adds the derived tables (summaries, percentiles, comparison, sites, targets) and
-   finishes the folder with the provenance record (:mod:`sim.provenance`). :func:`run_in_memory`
-   runs it in this process without a folder (what :func:`run_experiment` returns).
+   backend, adds the derived tables (summaries, percentiles, the paired comparison with the
+   baseline or, in a sweep, with the reference point, sites, targets) and finishes the folder
+   with the provenance record (:mod:`sim.provenance`). :func:`run_in_memory` runs it in this
+   process without a folder (what :func:`run_experiment` returns).
 
 3. :func:`prepare_exercise` and :func:`play_exercise` do the same for an exercise: checked at the
    edge, played (replication 0 at the console, if asked), written as a run folder with the same
@@ -49,13 +50,22 @@ from sim.scenario import (
     load_scenario,
     select_plans,
 )
+from sim.scenario.boundaries import BOUNDARIES_TABLE, boundaries_table
 from sim.size import check_size
-from sim.stats import paired_comparison, paired_pooled_difference, pooled_percentiles, summarise
+from sim.stats import (
+    paired_comparison,
+    paired_point_comparison,
+    paired_point_pooled_difference,
+    paired_pooled_difference,
+    pooled_percentiles,
+    summarise,
+)
 from sim.timeparse import MAX_WINDOW_DAYS
 from sim.world import World, check_world, world_for
 
 COMMANDS = ("run", "compare", "sweep")
 MAX_POINTS = 10_000  # sweep grid points
+REFERENCES_LISTED = 12  # grid points a refused --reference lists as valid
 PRECISION_CEILING = 1000  # replications with a precision target and no --reps
 
 
@@ -76,6 +86,7 @@ class Study:
     precision: Precision | None  # stop early once the main KPI is this precise
     workers: int | None = None  # local worker processes (None: all cores)
     dask: str | None = None  # address of a Dask scheduler to run on instead
+    reference: int | None = None  # sweep: the point the others are paired with (its index)
 
     @property
     def is_sweep(self) -> bool:
@@ -145,6 +156,26 @@ def parse_vary(items: Sequence[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
+def reference_point(points: list[Point], reference: str | None) -> int:
+    """The index of the sweep point ``--reference`` names: one value per varied key, comma
+    separated in ``--vary`` order (default: the first point of the grid)."""
+    if reference is None:
+        return points[0].index
+    given = [v.strip() for v in reference.split(",")]
+    for pt in points:
+        if [v for _, v in pt.values] == given:
+            return pt.index
+    sep = ", " if len(points[0].values) == 1 else "; "
+    valid = sep.join(",".join(v for _, v in pt.values) for pt in points[:REFERENCES_LISTED])
+    if len(points) > REFERENCES_LISTED:
+        valid += f"{sep}... ({len(points):,} points)"
+    if len(points[0].values) == 1:
+        raise UserError("--reference", reference, f"not a value of the grid; valid: {valid}")
+    keys = ", ".join(k for k, _ in points[0].values)
+    problem = f"not a point of the grid; give one value per key ({keys}); valid: {valid}"
+    raise UserError("--reference", reference, problem)
+
+
 def _point_scenarios(base: LoadedScenario, points: list[Point]) -> list[LoadedScenario]:
     scenarios = []
     for pt in points:
@@ -177,6 +208,7 @@ def prepare(
     workers: int | None = None,
     dask: str | None = None,
     precision: float | None = None,
+    reference: str | None = None,
     force: bool = False,
 ) -> Study:
     """Check everything and resolve the defaults; raise :class:`UserError` on the first problem.
@@ -184,27 +216,33 @@ def prepare(
     ``plans``: names, or a comma list (default: all; compare: all but the baseline). ``vary``: a
     sweep's ``KEY.PATH=V1,V2,...`` items. ``replications`` and ``seed`` default to the scenario's
     (with ``precision``, a share between 0 and 1, ``replications`` is the ceiling, default
-    1000). ``force`` runs even above the size limits.
+    1000). ``reference``: a sweep's ``--reference`` (default: its first point). ``force`` runs
+    even above the size limits.
     """
     if command not in COMMANDS:
         raise ValueError(f"command {command!r}: one of {', '.join(COMMANDS)}")
     if (command == "compare") != (baseline is not None) or (command == "sweep") != bool(vary):
         raise ValueError("a baseline goes with compare only, and --vary with sweep only (and each needs it)")
+    if reference is not None and command != "sweep":
+        raise ValueError("a reference point goes with sweep only")
     points = grid(parse_vary(vary)) if vary else [Point(0)]
     if len(points) > MAX_POINTS:
         raise UserError("--vary", None, f"{len(points)} grid points; keep it under {MAX_POINTS:,}")
+    ref = reference_point(points, reference) if vary else None
     scenarios = _point_scenarios(scenario, points)
 
     compared: list[str] = []
     if baseline is not None:
         check_plan(scenario, baseline, "--baseline")
-        named = _plan_names(scenario, plans) if plans else list(scenario.spec.plans)
-        compared = [p for p in named if p != baseline]
-        if not compared:
-            others = [p for p in scenario.spec.plans if p != baseline]
-            valid = f"--plans naming one of {', '.join(others)}" if others else "a scenario with a second plan"
-            raise UserError("--baseline", baseline, f"no other plan to compare it with; give {valid}")
-        names = [baseline, *compared]
+        compared = _plan_names(scenario, plans) if plans else [p for p in scenario.spec.plans if p != baseline]
+        if not compared:  # `--plans` naming the baseline itself is allowed: a plan against itself is exactly 0
+            raise UserError(
+                "--baseline",
+                baseline,
+                f"the scenario has no other plan to compare it with; give --plans {baseline}"
+                " to compare it with itself, or add a plan",
+            )
+        names = list(dict.fromkeys([baseline, *compared]))
     else:
         names = _plan_names(scenario, plans)
     for pt, sc in zip(points, scenarios, strict=True):
@@ -233,7 +271,20 @@ def prepare(
             reps = PRECISION_CEILING
     check_size(scenarios, len(names), reps, force)
     return Study(
-        command, scenario, points, scenarios, names, baseline, compared, seed, reps, batch_size, target, workers, dask
+        command,
+        scenario,
+        points,
+        scenarios,
+        names,
+        baseline,
+        compared,
+        seed,
+        reps,
+        batch_size,
+        target,
+        workers,
+        dask,
+        ref,
     )
 
 
@@ -242,7 +293,8 @@ def prepare(
 
 def final_tables(study: Study, outcome: Outcome) -> dict[str, pd.DataFrame | Streamed]:
     """Every table of the finished folder, by file name: the four tables (the three large ones
-    streamed from the batches), their summaries, sites, targets."""
+    streamed from the batches), their summaries, the paired comparison (compare: with the
+    baseline; sweep: with the reference point), sites, targets."""
     res, plans, points = outcome.results, study.plans, study.points
     drop = () if study.is_sweep else ("point",)
     tables: dict[str, pd.DataFrame | Streamed] = {
@@ -254,6 +306,7 @@ def final_tables(study: Study, outcome: Outcome) -> dict[str, pd.DataFrame | Str
         tables["kpis.csv"] = values.merge(res.kpis, on="point", how="right")
         tables["summary.csv"] = values.merge(summarise(res.kpis, plans, by=["point"]), on="point")
         tables["percentiles.csv"] = values.merge(pooled_percentiles(res.incidents, plans, by=["point"]), on="point")
+        tables["sweep_comparison.csv"] = values.merge(sweep_comparison(study, res), on="point")
     else:
         tables["kpis.csv"] = res.kpis
         tables["summary.csv"] = summarise(res.kpis, plans)
@@ -269,7 +322,28 @@ def final_tables(study: Study, outcome: Outcome) -> dict[str, pd.DataFrame | Str
     world = world_for(study.scenario)
     tables["sites.csv"] = sites_table(study.scenario, world)
     tables["targets.csv"] = targets_table(study.scenario, world)
+    if study.scenario.boundaries is not None:  # the map's outlines travel with the run folder
+        tables[BOUNDARIES_TABLE] = boundaries_table(study.scenario.boundaries)
     return tables
+
+
+def sweep_comparison(study: Study, res: Results) -> pd.DataFrame:
+    """Every point minus the reference point, per plan and KPI, paired over replications: the
+    replication means (Student t) and the pooled p90 (bootstrap), by point, plan, then KPI."""
+    assert study.reference is not None
+    points = [pt.index for pt in study.points]
+    paired = pd.concat(
+        [
+            paired_point_comparison(res.kpis, study.reference, study.plans, points),
+            paired_point_pooled_difference(
+                res.incidents, study.reference, study.plans, points, metrics.HEADLINE_QUANTILE
+            ),
+        ],
+        ignore_index=True,
+    )
+    order = {p: i for i, p in enumerate(study.plans)}
+    by_row = paired.assign(_plan=paired["plan"].map(order)).sort_values(["point", "_plan"], kind="stable")
+    return by_row.drop(columns="_plan").reset_index(drop=True)
 
 
 Addendum = Callable[[Results], tuple[dict[str, pd.DataFrame], dict[str, Any]]]
@@ -350,7 +424,12 @@ def manifest(
         started=started,
         grid=list(zip(study.points, study.scenarios, strict=True)),
         backend=backend,
-        extra={"baseline": study.baseline, "precision": precision, "batch_size": study.batch_size},
+        extra={
+            "baseline": study.baseline,
+            "reference_point": study.reference,
+            "precision": precision,
+            "batch_size": study.batch_size,
+        },
     )
 
 

@@ -108,7 +108,11 @@ def test_sweep_run_has_the_sweep_curve(sweep_charts: dict[str, dict[str, Chart]]
         assert "comparison_forest" not in sweep_charts[lang]
     _check_texts(sweep_charts, [*DAY_CHARTS, "sweep_curve"])
     # the day charts show the first grid point and say so
-    assert f"{VARY} = 1" in sweep_charts["en"]["response_ecdf"].title
+    # The day charts show the reference point (the first, by default) and say so, in words.
+    title = sweep_charts["en"]["response_ecdf"].title
+    assert title.endswith("[reference point: patrols at Polsek Sangatta Selatan (toy), units = 1]"), title
+    assert sweep_charts["id"]["response_ecdf"].title.endswith("= 1]")
+    assert "[titik acuan: " in sweep_charts["id"]["response_ecdf"].title
 
 
 def _by_hand(run: RunData) -> pd.DataFrame:

@@ -90,13 +90,19 @@ def test_report_quiet_prints_nothing(tmp_path, capsys):
     assert str(out / "briefing.html") in capsys.readouterr().out
 
 
+TRACE = ROOT / "scenarios" / "checks" / "trace.yaml"  # one plan: "one"
+
+
 @pytest.mark.parametrize(
-    "extra",
-    [["--baseline", "satu_patroli", "--plans", "satu_patroli"], ["--baseline", "nope"]],
+    ("scenario", "extra", "fragment"),
+    [
+        (TRACE, ["--baseline", "one"], "--baseline: one: the scenario has no other plan"),
+        (SMALL, ["--baseline", "nope"], "--baseline: nope: unknown plan; valid: satu_patroli, tiga_patroli"),
+    ],
 )
-def test_compare_errors_name_baseline(extra, tmp_path, capsys):
+def test_compare_errors_name_baseline(scenario, extra, fragment, tmp_path, capsys):
     out = tmp_path / "c"
-    assert main(["compare", str(SMALL), "--reps", "2", "--out", str(out), *extra]) == 2
+    assert main(["compare", str(scenario), "--reps", "2", "--out", str(out), *extra]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("--baseline: ") and err.count("\n") == 1, err
+    assert err.startswith(fragment) and err.count("\n") == 1, err
     assert not out.exists()

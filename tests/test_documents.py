@@ -29,7 +29,9 @@ from sim.cli import get_parser, main
 from sim.report.content import briefing_content
 from sim.report.data import RunData
 from sim.report.documents import write_html, write_pdf, write_pptx
-from sim.report.workbook import XLSX_HEADERS, safe_cell_text, write_xlsx
+from sim.report.exercise import Names
+from sim.report.i18n import LABELS, Text, code_label, kpi_label
+from sim.report.workbook import MOMENT_COLUMNS, XLSX_HEADERS, safe_cell_text, sheet_name, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -37,8 +39,8 @@ LANGS = ("id", "en")
 HEADINGS = {  # in the order they must appear
     "id": [
         "Pertanyaan",
-        "Rencana berdampingan",
         "Kesimpulan utama",
+        "Perbandingan rencana",
         "Grafik",
         "Titik lemah",
         "Asumsi dan sumber",
@@ -46,8 +48,8 @@ HEADINGS = {  # in the order they must appear
     ],
     "en": [
         "The question",
-        "Plans side by side",
         "Headline verdict",
+        "Plans side by side",
         "Charts",
         "Weak spots",
         "Assumptions and sources",
@@ -292,22 +294,28 @@ def _slides(path: Path) -> list[list[str]]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_pptx_slides(compare: Built, sweep: Built, lang: str) -> None:
+    from pptx import Presentation
+
     h = HEADINGS[lang]
     for built in (compare, sweep):
         content = briefing_content(built.run, lang)
         slides = _slides(built.files[lang]["pptx"])
-        n_charts = len(built.charts)
-        assert len(slides) == 1 + 1 + 1 + n_charts + 1 + 1
+        titles = [s.shapes.title.text for s in Presentation(str(built.files[lang]["pptx"])).slides]
         assert content.title in slides[0] and content.question in slides[0]
-        assert h[1] in slides[1]  # plans
-        assert h[2] in slides[2]  # verdict
-        for i, c in enumerate(built.charts):
-            assert c.title in slides[3 + i]
-            assert any(c.caption in t for t in slides[3 + i])
-        assert h[4] in slides[-2]  # weak spots
-        assert h[5] in slides[-1]  # assumptions
+        assert titles[1] == h[1]  # the verdict, right after the title slide
+        verdict = [i for i, title in enumerate(titles) if title.startswith(h[1])]  # more if it continues
+        plans = [i for i, title in enumerate(titles) if title.startswith(h[2])]
+        assert verdict + plans == list(range(1, 1 + len(verdict) + len(plans)))
         for plan in built.run.plans:
-            assert any(plan in t for t in slides[1])
+            assert any(plan in t for i in plans for t in slides[i])
+        after = 1 + len(verdict) + len(plans)
+        for i, c in enumerate(built.charts):  # one slide each, titled with what its caption says
+            title = titles[after + i]
+            assert title != c.title and c.caption.startswith(title.rstrip("…"))
+        rest = titles[after + len(built.charts) :]
+        assert rest[0] == h[4] and all(t.startswith((h[4], content.headings["weak_hours"], h[5])) for t in rest)
+        assert h[5] in rest  # assumptions, last
+        assert rest.index(h[5]) > max(i for i, t in enumerate(rest) if t.startswith(h[4]))
 
 
 # --- Excel -------------------------------------------------------------------------------------
@@ -315,31 +323,53 @@ def test_pptx_slides(compare: Built, sweep: Built, lang: str) -> None:
 
 def _headers(df: pd.DataFrame, lang: str) -> list[str]:
     i = 0 if lang == "id" else 1
-    return [XLSX_HEADERS[c][i] if c in XLSX_HEADERS else c for c in df.columns]
+    return [XLSX_HEADERS[c][i].format(zone="WITA") if c in XLSX_HEADERS else c for c in df.columns]
+
+
+def _as_table(run: RunData, got: pd.DataFrame, table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A sheet read back as its saved table: the table's column names, every KPI name, label and
+    unit or post name back to its code, every local date-time back to minutes from the epoch."""
+    names, t = Names.of(run.sites), Text(lang)
+    units = {names.unit(u, t): u for u in run.units["unit_id"].unique()}
+    codes = {
+        "kpi": {kpi_label(k, lang): k for k in (*metrics.KPIS, *metrics.POOLED_KPIS)},
+        "type": {code_label("incident_type", k, lang, run.spec): k for k in run.spec.incidents.types},
+        "post": {p.name: p.id for p in run.spec.sites.posts},
+        "unit_id": units,
+        **{c: {code_label(c, k, lang): k for k in LABELS[c]} for c in ("phase", "outcome", "resolved_by", "role")},
+    }
+    out = got.copy()
+    out.columns = table.columns
+    for c in out.columns:
+        if c in codes:
+            assert out[c].dropna().isin(list(codes[c])).all(), c  # every cell a label, no raw code
+            out[c] = out[c].map(lambda v, words=codes[c]: words.get(v, v))
+        elif c == "units" and pd.api.types.is_string_dtype(out[c]):  # the incident log's units sent, ';'-separated
+            out[c] = out[c].map(lambda v: v if pd.isna(v) else ";".join(units[u] for u in v.split("; ")))
+        elif c in MOMENT_COLUMNS:
+            out[c] = (pd.to_datetime(out[c]) - run.epoch) / pd.Timedelta(minutes=1)
+    return out
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_xlsx_sheets_match_the_tables(compare: Built, lang: str) -> None:
     path = compare.files[lang]["xlsx"]
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["summary", "percentiles", "comparison", "kecamatan", "targets", "incidents"]
+    keys = ["readme", "summary", "percentiles", "comparison", "kpis", "kecamatan", "targets", "incidents", "units"]
+    assert list(sheets) == [sheet_name(k, lang) for k in [*keys, "timeseries"]]
     i = 0 if lang == "id" else 1
-    for name in ("incidents", "targets", "summary", "comparison", "percentiles"):
-        got = sheets[name].copy()
+    for name in ("incidents", "units", "timeseries", "kpis", "targets", "summary", "comparison", "percentiles"):
+        got = sheets[sheet_name(name, lang)]
         expected = pd.read_csv(compare.run.path / f"{name}.csv")
-        if name != "incidents" and name != "targets":  # each KPI row named as sim.metrics names it
-            label = got.pop(XLSX_HEADERS["kpi_label"][i])
-            keys = got.pop(XLSX_HEADERS["kpi"][i]) if name == "percentiles" else got[XLSX_HEADERS["kpi"][i]]
-            assert list(label) == [metrics.kpi(k).label(lang) for k in keys]
-        if name == "percentiles":
-            assert list(keys) == [f"response_pooled_p{q}_min" for q in expected["quantile"]]
-        assert list(got.columns) == _headers(expected, lang)
-        got.columns = expected.columns
-        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
-    kec = sheets["kecamatan"]
+        if name == "percentiles":  # each row's KPI named as sim.metrics names it
+            expected.insert(1, "kpi", [f"response_pooled_p{q}_min" for q in expected["quantile"]])
+        if name != "kpis":  # the KPI sheet's headers are the KPIs' names (sim.metrics)
+            assert list(got.columns) == _headers(expected, lang)
+        pd.testing.assert_frame_equal(_as_table(compare.run, got, expected, lang), expected, check_dtype=False)
+    kec = sheets[sheet_name("kecamatan", lang)]
     unit = "(menit)" if lang == "id" else "[min]"
     assert any(c.endswith(unit) for c in kec.columns)
-    assert XLSX_HEADERS["response_min"][i] in sheets["incidents"].columns
+    assert XLSX_HEADERS["response_min"][i] in sheets[sheet_name("incidents", lang)].columns
     n_kec = compare.run.sites.loc[compare.run.sites["kind"] == "tps", "kecamatan"].nunique()
     assert len(kec) == n_kec * len(compare.run.plans)
     # dispatched incidents per plan add up to the incident log's (dispatched: not resolved on site)
@@ -353,11 +383,11 @@ def test_xlsx_layout(compare: Built) -> None:
     from openpyxl import load_workbook
 
     wb = load_workbook(compare.files["id"]["xlsx"])
-    for ws in wb.worksheets:
+    for ws in wb.worksheets[1:]:  # the data sheets, after the README
         assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
         assert ws.column_dimensions["A"].width and ws.column_dimensions["A"].width >= 8
-    inc = wb["incidents"]
+    inc = wb[sheet_name("incidents", "id")]
     header = [c.value for c in inc[1]]
     col = header.index(XLSX_HEADERS["response_min"][0]) + 1
     values = [inc.cell(row=r, column=col).value for r in range(2, min(inc.max_row, 400) + 1)]
@@ -385,11 +415,10 @@ def test_xlsx_neutralises_formulas(hostile: Built) -> None:
     with zipfile.ZipFile(path) as z:  # no formula element anywhere in the file
         assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
     # the CSV export carries the same quote, so the sheet is the CSV
-    got = pd.read_excel(path, sheet_name="incidents")
+    got = pd.read_excel(path, sheet_name=sheet_name("incidents", "id"))
     expected = pd.read_csv(hostile.run.path / "incidents.csv")
-    got.columns = expected.columns
     assert expected["plan"].str.startswith("'").any()
-    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(_as_table(hostile.run, got, expected, "id"), expected, check_dtype=False)
 
 
 def test_pdf_and_pptx_survive_markup_in_text(hostile: Built) -> None:
@@ -453,7 +482,15 @@ def test_with_the_real_charts_if_there(compare: Built, tmp_path: Path) -> None:
     write_pptx(run, "id", charts, content, tmp_path / "b.pptx")
     html = (tmp_path / "b.html").read_text(encoding="utf-8")
     assert html.count("data:image/") == len(charts)
-    assert len(_slides(tmp_path / "b.pptx")) == 5 + len(charts)
+    _slides(tmp_path / "b.pptx")  # nothing under 14 pt
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    pictures = [
+        sum(s.shape_type == MSO_SHAPE_TYPE.PICTURE for s in slide.shapes)
+        for slide in Presentation(str(tmp_path / "b.pptx")).slides
+    ]
+    assert sum(pictures) == len(charts) and max(pictures) == 1  # one chart per slide
 
 
 def test_hour_peaks_and_within_target_agree_with_the_tables(compare: Built) -> None:

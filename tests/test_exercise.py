@@ -110,7 +110,7 @@ def test_inject_traced_by_hand(tmp_path):
     assert lines[arrive] == "10:10 Patrol Post P-1 arrived at TPS A (Kec) (10 min after the report)"
     decision = tl.index[tl["event"] == "decision"][1]  # its situation is the decision point's, below
     assert lines[decision] == (
-        "10:30 DECISION: no unit free for a priority-1 incident at TPS B (Kec). "
+        "10:30 DECISION NEEDED: no unit free for a priority-1 incident at TPS B (Kec). "
         "2 open incidents (1 priority 1), 1 waiting; units busy 1, free 0, out 0"
     )
     dp = result.decisions

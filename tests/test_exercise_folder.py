@@ -117,7 +117,7 @@ def test_exercise_and_run_folders_carry_one_provenance_record(exercise_folder, t
     assert run_folder(tmp_path / "r") == 0
     run = json.loads((tmp_path / "r" / "manifest.json").read_text())
     ex = json.loads((exercise_folder / "manifest.json").read_text())
-    common = set(run) - {"baseline", "precision", "batch_size"}
+    common = set(run) - {"baseline", "reference_point", "precision", "batch_size"}  # the experiment's own
     assert common <= set(ex), common - set(ex)
     assert ex["command"] == "exercise" and ex["scenario"]["resolved"] == run["scenario"]["resolved"]
     assert ex["scenario"]["sha256"] == run["scenario"]["sha256"]

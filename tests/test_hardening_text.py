@@ -28,8 +28,11 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from sim.cli import main
+from sim.report.workbook import sheet_name
 from sim.runfolder import write_csv
 from sim.textsafe import FORMULA_START, neutral_text, neutralise, restore, restore_text
+
+INCIDENTS, KECAMATAN = sheet_name("incidents", "id"), sheet_name("kecamatan", "id")  # workbook sheets
 
 CHARTS = ("response_ecdf", "incidents_per_hour", "busy_open", "kecamatan_response", "map")
 DOCUMENTS = ("briefing.html", "briefing.pdf", "briefing.pptx", "results.xlsx", "report.json")
@@ -184,7 +187,7 @@ def test_dollar_signs_in_names_are_plain_text_in_every_chart(tmp_path, capsys):
     out = run_with_report(hostile_scenario(tmp_path / "s", **MATH_TEXTS), tmp_path / "r", capsys)
     html = html_text(out)
     assert str(escape(MATH_KEC)) in html and str(escape(MATH_TEXTS["title"])) in html
-    assert MATH_KEC in xlsx_cells(out)["kecamatan"]
+    assert MATH_KEC in xlsx_cells(out)[KECAMATAN]
     assert MATH_KEC in pptx_text(out)
     assert any(MATH_KEC in s for s in pdf_strings(out))
     sites = csv_cells(out, "sites.csv")
@@ -207,7 +210,7 @@ def test_control_characters_are_shown_in_the_workbook_deck_and_pdf(tmp_path, cap
     assert f",{CONTROL_TPS},{CONTROL_KEC},voting," in (out / "incidents.csv").read_text(encoding="utf-8")
     # XML cannot: each control character as its Control Pictures symbol, U+FFFE/U+FFFF as U+FFFD
     cells = xlsx_cells(out)
-    assert "A\u2400\u2401" in cells["incidents"] and "K\u2402\u241b" in cells["kecamatan"]
+    assert "A\u2400\u2401" in cells[INCIDENTS] and "K\u2402\u241b" in cells[KECAMATAN]
     deck = pptx_text(out)
     assert "K\u2402\u241b" in deck and "T\u2407\ufffd" in deck
     assert "\x02" not in deck and "\ufffe" not in deck
@@ -232,7 +235,7 @@ def test_names_of_thousands_of_characters_are_cut_in_pdf_cells_only(tmp_path, ca
     assert any(s.endswith("…") and s.startswith("Judul") for s in strings)
     # the HTML, the deck's notes and the workbook keep it whole
     assert LONG_KEC in html_text(out) and str(escape(LONG_TITLE.strip())) in html_text(out)
-    assert LONG_KEC in xlsx_cells(out)["kecamatan"]
+    assert LONG_KEC in xlsx_cells(out)[KECAMATAN]
     assert LONG_KEC in pptx_text(out)
     assert csv_cells(out, "sites.csv")[5][2] == LONG_POST
 
@@ -259,7 +262,7 @@ def test_emoji_draw_without_a_word_on_stderr(tmp_path):
     for name in (*DOCUMENTS, *(f"charts/{c}.png" for c in CHARTS)):
         assert (out / name).stat().st_size > 0, name
     assert EMOJI_KEC in html_text(out) and EMOJI_TEXTS["title"] in html_text(out)
-    assert EMOJI_KEC in xlsx_cells(out)["kecamatan"] and EMOJI_KEC in pptx_text(out)
+    assert EMOJI_KEC in xlsx_cells(out)[KECAMATAN] and EMOJI_KEC in pptx_text(out)
     assert any("Kec ??" in s for s in pdf_strings(out))  # outside Windows-1252: '?'
 
 
@@ -291,8 +294,8 @@ def test_formula_text_is_neutralised_once_everywhere_and_reported_raw(tmp_path, 
     assert "@kec" in html and "&#39;@kec" not in html
     # the workbook neutralises the raw text by the same rule, once
     cells = xlsx_cells(out)
-    assert "'-plan.x" in cells["incidents"] and "''-plan.x" not in cells["incidents"]
-    assert "'@kec" in cells["kecamatan"] and "''@kec" not in cells["kecamatan"]
+    assert "'-plan.x" in cells[INCIDENTS] and "''-plan.x" not in cells[INCIDENTS]
+    assert "'@kec" in cells[KECAMATAN] and "''@kec" not in cells[KECAMATAN]
 
 
 texts = st.text(st.sampled_from(["'", "=", "+", "-", "@", "\t", "\r", "a", " ", "1", "\n", ","]), max_size=6)

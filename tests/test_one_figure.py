@@ -28,12 +28,15 @@ import pandas as pd
 import pytest
 from conftest import trace_copy
 
+from sim import metrics
 from sim.cli import main
 from sim.errors import UserError
-from sim.report.charts import CHART_WORDS, kecamatan_chart_data, make_charts, response_ecdf_data, tps_stats
+from sim.report.charts import CHART_WORDS, kecamatan_chart_data, make_charts, response_ecdf_data
 from sim.report.content import briefing_content
 from sim.report.data import RunData, kecamatan_table
-from sim.report.workbook import XLSX_HEADERS
+from sim.report.i18n import kpi_label
+from sim.report.map import map_values
+from sim.report.workbook import XLSX_HEADERS, sheet_name
 
 HORIZON_MIN = 24 * 60.0  # trace.yaml: epoch "H 00:00", horizon "H+1 00:00"
 FAR = "".join(f"{a},{b},100000\n" for a, b in [("P", "C"), ("C", "P"), ("A", "C"), ("C", "A"), ("B", "C"), ("C", "B")])
@@ -328,13 +331,9 @@ def test_chart_data(run: RunData, hand: pd.DataFrame, captions: dict[str, str]) 
         f"the weakest is {k} with {plan} ({h['within']:.0%} within target, pooled p90 {h['p90']:,.1f} min)"
         in (captions["kecamatan_response"])
     )
-    tps = hand[hand["site_id"].isin(["A", "B", "C"])]
-    for plan in run.plans:
-        got = tps_stats(run, run.incidents, plan)
-        for site, g in tps[tps["plan"] == plan].groupby("site_id"):
-            h = _stats(g)
-            assert _close(got.loc[site, P90], h["p90"], 1e-3), (plan, site)
-            assert _close(got.loc[site, "within_target"], h["within"], 1e-9), (plan, site)
+    shown = map_values(kecamatan_chart_data(run), run.plans, {k for _, k in kec})
+    for r in shown[shown["dispatched"] > 0].to_dict("records"):
+        assert _close(r["within_target"], kec[(r["plan"], r["kecamatan"])]["within"], 1e-9)
 
 
 def test_chart_words_say_pooled_p90() -> None:
@@ -350,10 +349,16 @@ def test_chart_words_say_pooled_p90() -> None:
 
 def _sheet(run: RunData, name: str) -> pd.DataFrame:
     """A sheet of results.xlsx with the tables' column names (from the English headers; a
-    kecamatan's figures are named ', pooled')."""
-    df = pd.read_excel(run.path / "results.xlsx", sheet_name=name)
+    kecamatan's figures are named ', pooled') and each row's KPI by its key (its name as shown
+    in ``kpi_label``)."""
+    df = pd.read_excel(run.path / "results.xlsx", sheet_name=sheet_name(name, "en"))
     back = {v[1]: k for k, v in XLSX_HEADERS.items()}
-    return df.rename(columns=lambda h: back.get(h, back.get(h.replace(", pooled", ""), h)))
+    df = df.rename(columns=lambda h: back.get(h, back.get(h.replace(", pooled", ""), h)))
+    if "kpi" in df.columns:
+        keys = {kpi_label(k, "en"): k for k in (*metrics.KPIS, *metrics.POOLED_KPIS)}
+        df.insert(list(df.columns).index("kpi") + 1, "kpi_label", df["kpi"])
+        df["kpi"] = df["kpi"].map(keys)
+    return df
 
 
 def test_workbook(run: RunData, hand: pd.DataFrame) -> None:
@@ -365,11 +370,11 @@ def test_workbook(run: RunData, hand: pd.DataFrame) -> None:
         for key, col in [("mean", "response_mean_min"), ("reached", "reached_share"), ("within", "within_target")]:
             want = np.nanmean([h[key] for (_, p), h in per_rep.items() if p == plan])
             assert _close(float(summary.loc[(plan, col), "mean"]), float(want), 1e-3), (plan, col)
-    assert summary.loc[(run.plans[0], "response_daily_p90_min"), "kpi_label"] == "Daily p90 response"
+    assert summary.loc[(run.plans[0], "response_daily_p90_min"), "kpi_label"] == "Daily p90 response (min)"
     pooled = _sheet(run, "percentiles").set_index(["plan", "kpi"])
     for plan in run.plans:
         assert _close(float(pooled.loc[(plan, P90), "response_min"]), _stats(hand[hand["plan"] == plan])["p90"], 1e-3)
-        assert pooled.loc[(plan, P90), "kpi_label"] == "Pooled p90 response"
+        assert pooled.loc[(plan, P90), "kpi_label"] == "Pooled p90 response (min)"
     kec = _kecamatan_by_hand(hand)
     sheet = _sheet(run, "kecamatan")
     sheet = sheet[sheet["n_dispatched"] > 0]
@@ -385,10 +390,12 @@ def test_workbook(run: RunData, hand: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(targets, pd.read_csv(run.path / "targets.csv"), check_dtype=False)
     # every share is shown as a percentage, every other figure as a number
     wb = load_workbook(run.path / "results.xlsx")
-    ws = wb["summary"]
+    ws = wb[sheet_name("summary", "en")]
     head = [c.value for c in ws[1]]
     kpi_col, mean_col = head.index(XLSX_HEADERS["kpi"][1]), head.index(XLSX_HEADERS["mean"][1])
-    shares = {"reached_share", "within_target", "within_target_p1", "waited_share"}
+    shares = {
+        metrics.kpi(k).label("en") for k in ("reached_share", "within_target", "within_target_p1", "waited_share")
+    }
     for row in ws.iter_rows(min_row=2):
         if row[mean_col].value is not None:
             assert (row[mean_col].number_format == "0.0%") == (row[kpi_col].value in shares), row[kpi_col].value

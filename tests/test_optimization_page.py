@@ -34,7 +34,7 @@ from sim.report.build import make_report
 from sim.report.content import DOC_WORDS, briefing_content
 from sim.report.data import Optimization, RunData
 from sim.report.documents import render_html
-from sim.report.workbook import OPTIMIZATION_HEADERS, write_xlsx
+from sim.report.workbook import OPTIMIZATION_HEADERS, sheet_name, write_xlsx
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +185,7 @@ FACTS = {
         f"Dikurangi: {POST} -4 Polri.",
         "Prioritas 1 dalam target",
         "95% (70–100%)",
-        "-5,0 poin persentase; SK 95% -20,0 s.d. +10,0",
+        "-5,0 poin persentase; selang kepercayaan 95% -20,0 s.d. +10,0",
         "ya → ya",
         "12 rencana calon dinilai dengan 340 dari anggaran 500 replikasi",
         "2,0 poin persentase",
@@ -290,8 +290,9 @@ def test_the_workbook_and_the_deck_show_the_same_figures(folders: Folders, lang:
 
     i = 0 if lang == "id" else 1
     sheets = pd.read_excel(folders.reports[lang] / "results.xlsx", sheet_name=None)
-    assert list(sheets)[-2:] == ["optimization_changes", "optimization_groups"]
-    changes, groups = sheets["optimization_changes"], sheets["optimization_groups"]
+    names = [sheet_name(k, lang) for k in ("optimization_changes", "optimization_groups")]
+    assert list(sheets)[-2:] == names
+    changes, groups = sheets[names[0]], sheets[names[1]]
     delta = OPTIMIZATION_HEADERS["officers_delta"][i].format(start="tiga_patroli", rec="satu_patroli")
     assert list(changes[delta]) == [-4]
     page = _section(_html(folders, lang))
@@ -326,11 +327,13 @@ def test_a_folder_without_the_record_has_no_page(folders: Folders, tmp_path: Pat
         assert briefing_content(run, lang).optimization is None
     html = render_html([], briefing_content(run, "id"))
     assert 'id="optimization"' not in html and "optimasi" not in html.lower()
-    assert "Perbandingan dengan baseline" in html  # the ordinary compare subtitle and question
-    assert "Apakah rencana satu_patroli lebih baik dari baseline tiga_patroli" in html
+    assert "Perbandingan dengan rencana acuan" in html  # the ordinary compare subtitle and question
+    assert "Apakah rencana satu_patroli lebih baik dari rencana acuan tiga_patroli" in html
     write_xlsx(run, "id", tmp_path / "results.xlsx")
     sheets = pd.read_excel(tmp_path / "results.xlsx", sheet_name=None)
-    assert list(sheets) == ["summary", "percentiles", "comparison", "kecamatan", "targets", "incidents"]
+    assert not any(name.startswith("Optimasi") for name in sheets)
+    keys = ["readme", "summary", "percentiles", "comparison", "kpis", "kecamatan", "targets", "incidents", "units"]
+    assert list(sheets) == [sheet_name(k, "id") for k in [*keys, "timeseries"]]
 
 
 # --- other verdicts, from the same folder with other records -------------------------------------

@@ -112,6 +112,7 @@ KEYS = [
     "timezone",
     "time_unit",
     "baseline",
+    "reference_point",
     "precision",
     "batch_size",
     "files",
@@ -144,6 +145,7 @@ def test_every_folder_has_the_whole_provenance_record(tmp_path, extra):
     assert man["seed"] == 2 and man["batch_size"] == 10 and man["backend"]["kind"] == "serial"
     assert man["started"] <= man["finished"] and man["time_unit"] == "minutes from the scenario epoch"
     assert man["baseline"] == ("satu_patroli" if extra[0] == "compare" else None)
+    assert man["reference_point"] == (0 if extra[0] == "sweep" else None)
     assert (man["precision"] is not None) == (extra[0] == "run")
     if extra[0] == "sweep":
         assert [g["values"] for g in man["grid"]] == [{"dispatch.max_travel_min": v} for v in ("30", "60")]

@@ -503,6 +503,14 @@ def plan_block(name: str, plan: Any) -> str:
     return yaml.safe_dump({name: body}, sort_keys=False, allow_unicode=True, width=100)
 
 
+DATA_FILES = (  # (section, key) of every data file a scenario names, relative to its folder
+    ("sites", "tps_file"),
+    ("travel", "matrix_file"),
+    ("boundaries", "kecamatan_file"),
+    ("boundaries", "neighbours_file"),
+)
+
+
 def write_scenario(opt: Optimization, name: str, plan: Any, folder: Path) -> Path:
     """The scenario with the recommended plan added, and copies of its data files, in ``folder``."""
     sc = opt.scenario
@@ -510,8 +518,8 @@ def write_scenario(opt: Optimization, name: str, plan: Any, folder: Path) -> Pat
     base = sc.path.resolve().parent
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
-    for section, key in (("sites", "tps_file"), ("travel", "matrix_file")):
-        rel = raw.get(section, {}).get(key)
+    for section, key in DATA_FILES:
+        rel = (raw.get(section) or {}).get(key)
         if not rel:
             continue
         src = (base / rel).resolve()

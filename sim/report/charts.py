@@ -51,21 +51,30 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from babel.dates import format_date
-from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Polygon
+from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
-from matplotlib.transforms import Bbox, blended_transform_factory
+from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from sim import metrics
-from sim.report.data import TARGET_SHARE, RunData, dispatched, kecamatan_table, response_stats, weakest_first
+from sim.report.content import MIN_INCIDENTS, key_words
+from sim.report.data import (
+    TARGET_SHARE,
+    RunData,
+    dispatched,
+    kecamatan_table,
+    response_stats,
+    share_as_shown,
+    sweep_order,
+    sweep_verdicts,
+    weakest_first,
+)
 from sim.report.i18n import Text, clock, kpi_label, number, percent
+from sim.report.map import MAP_WORDS, draw_map
 
 FIGSIZE = (10.0, 5.625)  # inches: 1600 x 900 px at DPI
 DPI = 160
@@ -81,7 +90,6 @@ PHASE_COLOURS = {
     "plenary": "#F7E1E1",
 }
 MINUTE_TICKS = (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880, 5760)
-MAP_BOUNDS = (0, 15, 30, 60, 120, 240, 360, 720)  # colour classes of the map [min]; above: darkest
 WINDOW_AFTER_VOTING_H = 12  # the day charts run from logistics_start to voting end + this [h]
 GRID_STEP_MIN = 10.0  # resampling step of the busy/open time series [min]
 STYLE: dict[Any, Any] = {
@@ -109,7 +117,7 @@ LEGEND_MAX_CHARS = 60  # an incident type's label in a legend (wrapped to two li
 CHART_WORDS: dict[str, dict[str, str]] = {
     # titles
     "t_response_ecdf": {
-        "id": "Berapa cepat kejadian didatangi unit? (semua ulangan digabung)",
+        "id": "Berapa cepat kejadian didatangi unit? (semua replikasi digabung)",
         "en": "How fast are incidents reached? (all replications pooled)",
     },
     "t_incidents_per_hour": {
@@ -127,18 +135,14 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "targets by priority",
     },
     "t_comparison_forest": {
-        "id": "Selisih tiap rencana terhadap {baseline} (berpasangan, selang kepercayaan 95%)",
-        "en": "Each plan minus {baseline} (paired, 95% confidence interval)",
+        "id": "Selisih tiap rencana terhadap rencana acuan {baseline} (berpasangan, selang kepercayaan 95%)",
+        "en": "Each plan minus the reference plan {baseline} (paired, 95% confidence interval)",
     },
     "t_sweep_curve": {
-        "id": "Pengaruh {varied} (rata-rata dan selang kepercayaan 95%)",
-        "en": "Effect of {varied} (mean and 95% confidence interval)",
+        "id": "Setiap titik variasi: rata-rata, dan selisih berpasangan terhadap titik acuan",
+        "en": "Every sweep point: the mean, and the paired change from the reference point",
     },
-    "t_map": {
-        "id": "Peta TPS: p90 gabungan waktu tanggap per TPS (semua ulangan digabung)",
-        "en": "TPS map: pooled p90 response time per TPS (all replications pooled)",
-    },
-    "sweep_point": {"id": "{title} [{values}]", "en": "{title} [{values}]"},
+    "sweep_point": {"id": "{title} [titik acuan: {values}]", "en": "{title} [reference point: {values}]"},
     # axes, legends
     "response_log": {"id": "Waktu tanggap (menit, skala log)", "en": "Response time (minutes, log scale)"},
     "share_dispatched": {
@@ -155,7 +159,7 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "en": "Priority {p} targets per kecamatan (minutes, top)",
     },
     "mean_per_rep": {
-        "id": "Kejadian per jam (rata-rata per ulangan)",
+        "id": "Kejadian per jam (rata-rata per replikasi)",
         "en": "Incidents per hour (mean per replication)",
     },
     "per_day": {"id": "Kejadian per hari", "en": "Incidents per day"},
@@ -164,7 +168,7 @@ CHART_WORDS: dict[str, dict[str, str]] = {
     "whole_period": {"id": "Seluruh periode", "en": "Whole period"},
     "mean_end": {"id": "(rata-rata)", "en": "(mean)"},
     "band_note": {
-        "id": "garis: rata-rata antar ulangan; pita: selang kepercayaan 95% (t) rata-rata",
+        "id": "garis: rata-rata antar replikasi; pita: selang kepercayaan 95% (t) rata-rata",
         "en": "line: mean over replications; band: 95% confidence interval (t) of the mean",
     },
     "p50": {"id": "p50 gabungan (median)", "en": "pooled p50 (median)"},
@@ -186,11 +190,6 @@ CHART_WORDS: dict[str, dict[str, str]] = {
     "not_sig": {"id": "tidak nyata", "en": "not significant"},
     "significant": {"id": "nyata (selang tidak memuat 0)", "en": "significant (interval excludes 0)"},
     "not_significant": {"id": "tidak nyata (selang memuat 0)", "en": "not significant (interval includes 0)"},
-    "p90_tps": {"id": "p90 gabungan waktu tanggap per TPS (menit)", "en": "Pooled p90 response per TPS (minutes)"},
-    "no_incident": {"id": "TPS tanpa kejadian yang perlu unit", "en": "TPS without an incident needing a unit"},
-    "tps": {"id": "TPS", "en": "TPS"},
-    "tni_post": {"id": "Pos TNI", "en": "TNI post"},
-    "orientation": {"id": "Kecamatan dan pos", "en": "Kecamatan and posts"},
     "and": {"id": "dan", "en": "and"},
     # captions
     "c_ecdf": {
@@ -211,7 +210,6 @@ CHART_WORDS: dict[str, dict[str, str]] = {
         "id": "{plan} {share}, p90 gabungan sedikitnya {minutes} menit",
         "en": "{plan} {share}, pooled p90 at least {minutes} min",
     },
-    "c_share_item": {"id": "{plan} {share}", "en": "{plan} {share}"},
     "c_per_hour": {
         "id": "Puncaknya {when} dengan rata-rata {rate} kejadian per jam, terutama {type}; "
         "{share} dari semua kejadian terjadi pada hari pemungutan.",
@@ -238,27 +236,30 @@ CHART_WORDS: dict[str, dict[str, str]] = {
     "c_count_first": {"id": "{k} dari {n} kecamatan dengan {plan}", "en": "{k} of {n} kecamatan with {plan}"},
     "c_count_item": {"id": "{k} dengan {plan}", "en": "{k} with {plan}"},
     "c_forest": {
-        "id": "Dibanding {baseline}: {items}.",
-        "en": "Against {baseline}: {items}.",
+        "id": "Dibanding rencana acuan {baseline}: {items}.",
+        "en": "Against the reference plan {baseline}: {items}.",
     },
     "c_forest_item": {
-        "id": "{plan} mengubah rata-rata waktu tanggap {diff} menit (selang 95%: {lo} s.d. {hi}) "
+        "id": "{plan} mengubah rata-rata waktu tanggap {diff} menit (selang kepercayaan 95%: {lo} s.d. {hi}) "
         "dan kejadian dalam target {pp} poin",
-        "en": "{plan} changes the mean response by {diff} min (95% CI {lo} to {hi}) and the share within target by "
+        "en": "{plan} changes the mean response by {diff} min (95% confidence interval {lo} to {hi}) and the share "
+        "within target by "
         "{pp} points",
     },
     "c_sweep": {
-        "id": "Dengan {plan}, dari {varied} = {v0} ke {v1} rata-rata waktu tanggap berubah dari {m0} ke {m1} menit "
-        "dan kejadian dalam target dari {w0} ke {w1}.",
-        "en": "With {plan}, from {varied} = {v0} to {v1} the mean response goes from {m0} to {m1} min "
-        "and the share within target from {w0} to {w1}.",
+        "id": "Dengan {plan}, dari titik acuan ({reference}) ke {point}: rata-rata waktu tanggap {m0} → {m1} menit "
+        "(selisih {dm}, selang berpasangan {dm_lo} s.d. {dm_hi}) dan kejadian dalam target {w0} → {w1} "
+        "({dw} poin, {dw_lo} s.d. {dw_hi}). Pita: selang kepercayaan 95% tiap titik; batang: selang berpasangan "
+        "terhadap titik acuan (hari simulasi yang sama); garis putus-putus: {goal} dalam target.",
+        "en": "With {plan}, from the reference point ({reference}) to {point}: mean response {m0} → {m1} min "
+        "(change {dm}, paired interval {dm_lo} to {dm_hi}) and share within target {w0} → {w1} "
+        "({dw} points, {dw_lo} to {dw_hi}). Band: each point's 95% confidence interval; bars: the paired "
+        "interval against the reference point (the same simulated days); dashed line: {goal} within target.",
     },
-    "c_map": {
-        "id": "Bagian TPS (yang pernah memerlukan unit) yang kurang dari {goal} kejadiannya didatangi dalam "
-        "target: {items}.",
-        "en": "Share of TPS (that ever needed a unit) where fewer than {goal} of incidents were reached within "
-        "target: {items}.",
-    },
+    "sweep_reference": {"id": "titik acuan (garis titik-titik: nilainya)", "en": "reference point (dotted: its level)"},
+    "sweep_paired_bar": {"id": "selang berpasangan terhadap acuan", "en": "paired interval against the reference"},
+    "sweep_goal": {"id": "{goal} dalam target", "en": "{goal} within target"},
+    **MAP_WORDS,
 }
 
 
@@ -287,7 +288,7 @@ def make_charts(run: RunData, lang: str, out_dir: Path) -> list[Chart]:
         _sweep_curve,
         _map,
     ]
-    view = _view(run)
+    view = _view(run, t.lang)
     charts = []
     for make in makers:
         name = make.__name__.lstrip("_")
@@ -306,25 +307,26 @@ def make_charts(run: RunData, lang: str, out_dir: Path) -> list[Chart]:
 
 @dataclass(frozen=True)
 class _View:
-    """The rows the day charts use: every row of a plain run, the first grid point of a sweep."""
+    """The rows the day charts use: every row of a plain run, the reference point of a sweep (the
+    point the others are paired with; drawing every point's day would be unreadable on a
+    projector: the sweep curve and the per-point table show them all)."""
 
     incidents: pd.DataFrame
     timeseries: pd.DataFrame
     kpis: pd.DataFrame
-    note: str  # names the sweep point in titles; empty otherwise
+    note: str  # names the sweep's reference point in titles; empty otherwise
 
 
-def _view(run: RunData) -> _View:
+def _view(run: RunData, lang: str) -> _View:
     if not run.is_sweep:
         return _View(run.incidents, run.timeseries, run.kpis, "")
-    first = run.manifest["grid"][0]
-    point = first["point"]
-    values = ", ".join(f"{k} = {v}" for k, v in first["values"].items())
+    point = run.reference_point
+    assert point is not None  # a sweep's manifest has it (sim.report.data checks)
 
     def pick(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["point"] == point] if "point" in df.columns else df
 
-    return _View(pick(run.incidents), pick(run.timeseries), pick(run.kpis), values)
+    return _View(pick(run.incidents), pick(run.timeseries), pick(run.kpis), _sweep_point_text(run, point, lang))
 
 
 def _titled(t: Text, view: _View, title: str) -> str:
@@ -1066,386 +1068,197 @@ def _sweep_keys(run: RunData) -> list[str]:
     return list(grid[0]["values"]) if grid else []
 
 
+def _sweep_point_text(run: RunData, point: int, lang: str) -> str:
+    """A grid point in words: each varied key (:func:`sim.report.content.key_words`) and its value
+    as given to ``--vary``, as the briefing's verdict and sweep table write it."""
+    values = run.point_values[point]
+    keys = _sweep_keys(run)
+    return ", ".join(f"{key_words(run, k, lang)} = {v}" for k, v in zip(keys, values, strict=True))
+
+
+SWEEP_CURVE_KPIS = ("response_mean_min", "within_target")  # the two panels, left to right
+DODGE_SHARE = 0.025  # lines of one panel shifted apart by this share of the x spacing, so bars do not overlap
+
+
+@dataclass(frozen=True)
+class _SweepLine:
+    """One line of the sweep curve: a plan at one combination of the other varied keys."""
+
+    plan: str
+    combo: int  # which combination of the other keys (its line style and marker)
+    label: str
+    rows: pd.DataFrame  # summary.csv rows in x order, with x and the paired change from the reference (d, d_lo, d_hi)
+
+
+def _sweep_lines(run: RunData, others: list[str], x: Callable[[pd.Series], np.ndarray]) -> list[_SweepLine]:
+    """The lines of the sweep curve: summary.csv rows of each plan and combination of the other
+    keys, joined per point, plan and KPI with sweep_comparison.csv's paired change, with their
+    position on the x axis (``x`` of the first key's values), in x order."""
+    s, c = run.summary, run.sweep_comparison
+    assert c is not None
+    paired = c[["point", "plan", "kpi", "difference", "ci_low", "ci_high"]].rename(
+        columns={"difference": "d", "ci_low": "d_lo", "ci_high": "d_hi"}
+    )
+    rows = s.merge(paired, on=["point", "plan", "kpi"], how="left")
+    rows = rows.assign(x=x(rows[_sweep_keys(run)[0]])).sort_values(["x", "point"], kind="stable")
+    combos = list(s.groupby(others, sort=True).groups) if others else [()]
+    lines = []
+    for p in run.plans:
+        for n, combo in enumerate(combos):
+            combo_t = combo if isinstance(combo, tuple) else (combo,)
+            sel = rows["plan"] == p
+            for ok, ov in zip(others, combo_t, strict=True):
+                sel &= rows[ok] == ov
+            named = ", ".join(f"{k}={chart_label(v)}" for k, v in zip(others, combo_t, strict=True))
+            if sel.any():
+                lines.append(_SweepLine(p, n, f"{p} · {named}" if others else p, rows[sel]))
+    return lines
+
+
+def _draw_sweep_line(ax: Axes, run: RunData, line: _SweepLine, kpi: str, dodge: float, colour: str) -> None:
+    """One line on one panel, shifted ``dodge`` along x: the means, each point's 95% band, the
+    paired bars around the means (none at the reference point: circled, its level dotted across,
+    so a bar that does not reach the dotted line is a change the interval is sure of). The bars
+    stop where the KPI does (0, and 100% for a share), as the bands do."""
+    styles = ("-", "--", ":", "-.")
+    markers = ("o", "s", "^", "D", "v")
+    scale = 100.0 if kpi == "within_target" else 1.0
+    g = line.rows[line.rows["kpi"] == kpi]
+    x = g["x"].to_numpy(dtype=float) + dodge
+    mean = g["mean"].to_numpy(dtype=float) * scale
+    ax.fill_between(x, g["ci_low"] * scale, g["ci_high"] * scale, color=colour, alpha=0.15, lw=0)
+    style, marker = styles[line.combo % len(styles)], markers[line.combo % len(markers)]
+    ax.plot(x, mean, color=colour, ls=style, marker=marker, lw=2.4, ms=7, label=line.label)
+    at_ref = (g["point"] == run.reference_point).to_numpy()
+    top = 100.0 if kpi == "within_target" else np.inf
+    lo = np.clip(mean + (g["d_lo"] - g["d"]).to_numpy(dtype=float) * scale, 0.0, top)
+    hi = np.clip(mean + (g["d_hi"] - g["d"]).to_numpy(dtype=float) * scale, 0.0, top)
+    bar = ~at_ref & np.isfinite(lo) & np.isfinite(hi)
+    yerr = [mean[bar] - lo[bar], hi[bar] - mean[bar]]
+    ax.errorbar(x[bar], mean[bar], yerr=yerr, fmt="none", ecolor=colour, elinewidth=2.2, capsize=7, capthick=2.2)
+    ax.plot(x[at_ref], mean[at_ref], ls="none", marker="o", ms=16, mfc="none", mec=colour, mew=2.2)
+    for level in mean[at_ref]:
+        ax.axhline(level, color=colour, ls=":", lw=1.3)
+
+
+def _sweep_legend(fig: Figure, ax: Axes, t: Text) -> None:
+    """Below the panels: the plans, then what the circle, the bars and the dashed line mean."""
+    handles, labels = ax.get_legend_handles_labels()
+    grey = "#444444"
+    handles += [
+        Line2D([], [], ls="none", marker="o", ms=14, mfc="none", mec=grey, mew=2.2),
+        Line2D([], [], ls="none", marker="|", ms=16, mew=2.2, color=grey),
+        Line2D([], [], ls="--", lw=1.4, color=grey),
+    ]
+    labels += [t("sweep_reference"), t("sweep_paired_bar"), t("sweep_goal", goal=percent(TARGET_SHARE, t.lang))]
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 3), fontsize=10.5)
+
+
 def _sweep_curve(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
     """Mean response [min] and share within target [%] against the first varied key, per plan (and
-    per combination of the other keys), with the Student-t 95% interval from summary.csv."""
+    per combination of the other keys), at every point: the Student-t 95% interval of each point
+    as a band (summary.csv) and, as bars around the point's mean, the paired interval of its
+    change from the reference point (sweep_comparison.csv); the target share as a dashed line."""
     keys = _sweep_keys(run)
     s = run.summary
-    if not run.is_sweep or not keys or keys[0] not in s.columns:
+    if not run.is_sweep or not keys or keys[0] not in s.columns or run.sweep_comparison is None:
         return None
+    assert run.reference_point is not None
     key, others = keys[0], [k for k in keys[1:] if k in s.columns]
     xnum = pd.to_numeric(s[key], errors="coerce")
     numeric = bool(xnum.notna().all())
     cats = list(dict.fromkeys(s.sort_values("point")[key].astype(str)))
+    xs = sorted(set(xnum.dropna().astype(float))) if numeric else list(range(len(cats)))
+    spacing = float(min(np.diff(xs))) if len(xs) > 1 else 1.0
+
+    def x_of(values: pd.Series) -> np.ndarray:
+        if numeric:
+            return pd.to_numeric(values).to_numpy(dtype=float)
+        return np.array([cats.index(str(v)) for v in values], dtype=float)
+
+    lines = _sweep_lines(run, others, x_of)
     fig = new_figure()
     axes = fig.subplots(1, 2)
-    styles = ("-", "--", ":", "-.")
-    markers = ("o", "s", "^", "D", "v")
-    combos = list(s.groupby(others, sort=True).groups) if others else [()]
-    first_lines: dict[str, pd.DataFrame] = {}
-    for ax, kpi in zip(axes, ("response_mean_min", "within_target"), strict=True):
-        scale = 100.0 if kpi == "within_target" else 1.0
-        for p in run.plans:
-            for ci, combo in enumerate(combos):
-                combo_t = combo if isinstance(combo, tuple) else (combo,)
-                sel = (s["plan"] == p) & (s["kpi"] == kpi)
-                for ok, ov in zip(others, combo_t, strict=True):
-                    sel &= s[ok] == ov
-                g = s[sel].copy()
-                if not len(g):
-                    continue
-                g["x"] = xnum[sel] if numeric else [cats.index(str(v)) for v in g[key]]
-                g = g.sort_values("x")
-                if ci == 0:
-                    first_lines.setdefault(f"{p}|{kpi}", g)
-                label = p + (
-                    ""
-                    if not others
-                    else " · " + ", ".join(f"{k}={chart_label(v)}" for k, v in zip(others, combo_t, strict=True))
-                )
-                c = _plan_colour(run, p)
-                x = g["x"].to_numpy(dtype=float)
-                ax.fill_between(x, g["ci_low"] * scale, g["ci_high"] * scale, color=c, alpha=0.18, lw=0)
-                ax.plot(
-                    x,
-                    g["mean"] * scale,
-                    color=c,
-                    ls=styles[ci % len(styles)],
-                    marker=markers[ci % len(markers)],
-                    lw=2.4,
-                    ms=7,
-                    label=label,
-                )
+    for ax, kpi in zip(axes, SWEEP_CURVE_KPIS, strict=True):
+        for i, line in enumerate(lines):
+            dodge = (i - (len(lines) - 1) / 2) * DODGE_SHARE * spacing
+            _draw_sweep_line(ax, run, line, kpi, dodge, _plan_colour(run, line.plan))
         if numeric:
-            xs = sorted(set(xnum.dropna().astype(float)))
             ax.set_xticks(xs, [_value(v, t.lang) for v in xs])
         else:
             ax.set_xticks(range(len(cats)), [chart_label(c) for c in cats])
-        ax.set_xlabel(key)
+        ax.set_xlabel(textwrap.fill(chart_label(key_words(run, key, t.lang), 90), 48))
         ax.grid(True)
         ax.set_ylim(bottom=0, top=105 if kpi == "within_target" else None)
         ax.set_ylabel(kpi_label(kpi, t.lang))
         if kpi == "within_target":
+            ax.axhline(100 * TARGET_SHARE, color="#444444", ls="--", lw=1.4)
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v / 100, t.lang)))
         else:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, t.lang)))
-    axes[0].legend(loc="best", title=t("plan"))
-    title = _title(fig, t("t_sweep_curve", varied=key))
-    return fig, title, _sweep_caption(run, t, key, first_lines)
+    _sweep_legend(fig, axes[0], t)
+    title = _title(fig, t("t_sweep_curve"))
+    return fig, title, _sweep_caption(run, t)
 
 
-def _sweep_caption(run: RunData, t: Text, key: str, lines: dict[str, pd.DataFrame]) -> str:
-    p = next((p for p in run.plans if f"{p}|response_mean_min" in lines and f"{p}|within_target" in lines), None)
-    if p is None:
+def _sweep_caption(run: RunData, t: Text) -> str:
+    """The first plan's change from the reference point to the point its verdict names (the
+    smallest value reaching the target share, else the best; else the point farthest in sweep
+    order), in levels and paired changes (minutes to one decimal, shares as the sweep table shows
+    them), with what the band, bars and line are."""
+    p = run.plans[0]
+    ref = run.reference_point
+    assert ref is not None and run.sweep_comparison is not None
+    verdict = sweep_verdicts(run.summary, run.point_values, [p])[0]
+    order = [q for q in sweep_order(run.point_values) if q != ref]
+    point = next((q for q in (verdict.point, verdict.best) if q is not None and q != ref), order[-1] if order else None)
+    if point is None:
         return ""
-    m, w = lines[f"{p}|response_mean_min"], lines[f"{p}|within_target"]
+    c = run.sweep_comparison
+    row = {kpi: c[(c["point"] == point) & (c["plan"] == p) & (c["kpi"] == kpi)].iloc[0] for kpi in SWEEP_CURVE_KPIS}
+    m, w = row["response_mean_min"], row["within_target"]
     return t(
         "c_sweep",
         plan=p,
-        varied=key,
-        v0=_value(m[key].iloc[0], t.lang),
-        v1=_value(m[key].iloc[-1], t.lang),
-        m0=_minutes(float(m["mean"].iloc[0]), t),
-        m1=_minutes(float(m["mean"].iloc[-1]), t),
-        w0=percent(float(w["mean"].iloc[0]), t.lang),
-        w1=percent(float(w["mean"].iloc[-1]), t.lang),
+        reference=_sweep_point_text(run, ref, t.lang),
+        point=_sweep_point_text(run, point, t.lang),
+        m0=number(round(float(m["reference_mean"]), 1), t.lang, 1),
+        m1=number(round(float(m["point_mean"]), 1), t.lang, 1),
+        dm=_signed(float(m["difference"]), t.lang, 1),
+        dm_lo=_signed(float(m["ci_low"]), t.lang, 1),
+        dm_hi=_signed(float(m["ci_high"]), t.lang, 1),
+        w0=percent(share_as_shown(float(w["reference_mean"])), t.lang),
+        w1=percent(share_as_shown(float(w["point_mean"])), t.lang),
+        dw=_signed(100 * float(w["difference"]), t.lang, 1),
+        dw_lo=_signed(100 * float(w["ci_low"]), t.lang, 1),
+        dw_hi=_signed(100 * float(w["ci_high"]), t.lang, 1),
+        goal=percent(TARGET_SHARE, t.lang),
     )
 
 
 # --- 7. map ------------------------------------------------------------------------------------
 
-SCALE_KM = (50.0, 20.0, 10.0, 5.0, 2.0, 1.0)  # scale bar lengths tried, longest first [km]
-KM_PER_DEG = 111.32  # km per degree of latitude (and of longitude at the equator)
-LABEL_ANGLES = (90, 270, 60, 120, 240, 300, 0, 180, 30, 150, 210, 330)  # nudge directions tried [deg]
-
-
-def tps_stats(run: RunData, incidents: pd.DataFrame, plan: str) -> pd.DataFrame:
-    """Per TPS with an incident needing a unit (index: site_id, sorted), one plan, pooled over
-    replications: ``dispatched``, the pooled p90 [min] (censored, sim.metrics.percentile) and the
-    share reached within target (the ``within_target`` column)."""
-    d = dispatched(incidents[incidents["plan"] == plan])
-    d = d[d["site_id"].isin(set(run.sites.loc[run.sites["kind"] == "tps", "site_id"]))]
-    g = d.groupby("site_id", sort=True)
-    q = metrics.HEADLINE_QUANTILE
-    return pd.DataFrame(
-        {
-            "dispatched": g.size(),
-            POOLED_P90: g["response_min"].agg(lambda v: metrics.percentile(v.to_numpy(dtype=float), q)),
-            "within_target": g["within_target"].agg(lambda v: metrics.share(v.to_numpy(dtype=bool))),
-        }
-    )
-
-
-def _hull(points: np.ndarray) -> np.ndarray:
-    """Convex hull (Andrew's monotone chain) of [n, 2] points, counter-clockwise."""
-    pts = np.unique(points, axis=0)
-    if len(pts) < 3:
-        return pts
-
-    def half(ps: np.ndarray) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        for q in ps:
-            while len(out) >= 2 and _cross(out[-1] - out[-2], q - out[-2]) <= 0:
-                out.pop()
-            out.append(q)
-        return out
-
-    lower, upper = half(pts), half(pts[::-1])
-    return np.array(lower[:-1] + upper[:-1])
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a[0] * b[1] - a[1] * b[0])
-
-
-def _map_base(ax: Axes, tps: pd.DataFrame) -> None:
-    """Faint convex hulls of each kecamatan's TPS, equal-aspect lon/lat (degrees of longitude
-    shortened by cos(latitude)), no degree ticks."""
-    for _, g in tps.groupby("kecamatan", sort=True):
-        h = _hull(g[["lon", "lat"]].to_numpy(dtype=float))
-        if len(h) >= 3:
-            ax.add_patch(Polygon(h, closed=True, fc="#EFEFEF", ec="#B5B5B5", lw=0.8, zorder=0))
-    lon, lat = tps["lon"].to_numpy(dtype=float), tps["lat"].to_numpy(dtype=float)
-    ax.set_aspect(1 / math.cos(math.radians(float(lat.mean()))))
-    pad_x, pad_y = np.ptp(lon) * 0.04 + 0.02, np.ptp(lat) * 0.08 + 0.02
-    ax.set_xlim(lon.min() - pad_x, lon.max() + pad_x)
-    ax.set_ylim(lat.min() - pad_y, lat.max() + pad_y)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(True)
-        spine.set_color("#999999")
-
-
-def _fill_panel(fig: Figure, ax: Axes) -> None:
-    """Widen the view (in longitude or latitude) so that the map fills its whole panel instead of
-    shrinking to the TPS' shape; call after the layout is fixed."""
-    pos = ax.get_position(original=True)
-    fig_w, fig_h = fig.get_size_inches()
-    panel = (pos.height * fig_h) / (pos.width * fig_w)  # height / width of the panel
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    aspect = float(ax.get_aspect())  # display height of one degree of latitude per degree of longitude
-    shown = (y1 - y0) * aspect / (x1 - x0)
-    if shown < panel:
-        half = panel * (x1 - x0) / aspect / 2
-        ax.set_ylim((y0 + y1) / 2 - half, (y0 + y1) / 2 + half)
-    else:
-        half = (y1 - y0) * aspect / panel / 2
-        ax.set_xlim((x0 + x1) / 2 - half, (x0 + x1) / 2 + half)
-
-
-def _scale_bar(ax: Axes) -> list[Any]:
-    """A scale bar in the lower left corner (50 km, or shorter on a small map); returns its artists."""
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    km_per_lon = KM_PER_DEG * math.cos(math.radians((y0 + y1) / 2))
-    km = next((k for k in SCALE_KM if k <= 0.3 * (x1 - x0) * km_per_lon), SCALE_KM[-1])
-    bx, by, dlon = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.05, km / km_per_lon
-    (bar,) = ax.plot([bx, bx + dlon], [by, by], color="black", lw=3, solid_capstyle="butt", zorder=7)
-    label = ax.text(
-        bx + dlon / 2,
-        by + (y1 - y0) * 0.015,
-        f"{km:g} km",
-        ha="center",
-        va="bottom",
-        fontsize=10,
-        zorder=7,
-        path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
-    )
-    return [bar, label]
-
-
-POST_STYLE = {  # kind: marker, size [pt], legend word; drawn in this order (Polres on top)
-    "tni": ("s", 8.0, "tni_post"),
-    "polsek": ("^", 10.0, "polsek"),
-    "polres": ("*", 19.0, "polres"),
-}
-
-
-def _map_posts(ax: Axes, run: RunData) -> None:
-    """Polres (star), Polsek (triangle) and TNI posts (square), from sites.csv and the post kinds."""
-    kinds = {p.id: p.kind for p in run.spec.sites.posts}
-    posts = run.sites[run.sites["kind"] == "post"]
-    for z, (kind, (marker, ms, _word)) in enumerate(POST_STYLE.items()):
-        sel = posts[posts["site_id"].map(kinds) == kind]
-        if len(sel):
-            ax.plot(
-                sel["lon"],
-                sel["lat"],
-                ls="",
-                marker=marker,
-                ms=ms,
-                mfc="black",
-                mec="white",
-                mew=1.0,
-                zorder=6 + z * 0.1,
-            )
-
-
-def _map_legend(run: RunData, t: Text) -> list[Any]:
-    kinds = {p.kind for p in run.spec.sites.posts}
-    h: list[Any] = [Line2D([], [], ls="", marker="o", ms=7, mfc="#BDBDBD", mec="#BDBDBD", label=t("no_incident"))]
-    for kind in ("polres", "polsek", "tni"):
-        if kind in kinds:
-            marker, ms, word = POST_STYLE[kind]
-            h.append(Line2D([], [], ls="", marker=marker, ms=ms * 0.85, mfc="black", mec="white", label=t(word)))
-    h.append(Patch(fc="#EFEFEF", ec="#B5B5B5", label=t("kecamatan")))
-    return h
-
-
-def _overlap(a: Any, b: Any) -> float:
-    """Overlapping area of two display boxes [px²]."""
-    w = min(a.x1, b.x1) - max(a.x0, b.x0)
-    h = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return max(w, 0.0) * max(h, 0.0)
-
-
-def _place_labels(
-    ax: Axes, fig: Figure, names: list[tuple[str, float, float]], avoid_xy: np.ndarray, avoid: list[Any]
-) -> None:
-    """Kecamatan names at their positions, nudged around them (with a leader line when moved far)
-    so that none overlaps another name, a post marker (``avoid_xy``, lon/lat), an artist in
-    ``avoid`` or the map's edge; where every spot is taken, the one with the least overlap."""
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    frame = ax.get_window_extent(renderer)
-    obstacles = [a.get_window_extent(renderer) for a in avoid]
-    for px, py in ax.transData.transform(avoid_xy) if len(avoid_xy) else []:
-        obstacles.append(Bbox.from_extents(px - 6, py - 6, px + 6, py + 6))
-    stroke = [patheffects.withStroke(linewidth=3, foreground="white")]
-    offsets = [(0.0, 0.0)] + [
-        (r * math.cos(math.radians(a)), r * math.sin(math.radians(a)))
-        for r in (8, 14, 20, 28, 36)
-        for a in LABEL_ANGLES
-    ]
-    placed: list[Any] = []
-
-    def put(name: str, x: float, y: float, dx: float, dy: float, lead: bool) -> Any:
-        arrow = {"arrowstyle": "-", "color": "#777777", "lw": 0.7, "shrinkA": 1, "shrinkB": 2} if lead else None
-        return ax.annotate(
-            name,
-            (x, y),
-            xytext=(dx, dy),
-            textcoords="offset points",
-            ha="center",
-            va="center",
-            fontsize=9,
-            color="#222222",
-            path_effects=stroke,
-            zorder=8,
-            arrowprops=arrow,
-        )
-
-    for name, x, y in names:
-        best: tuple[float, float, float] | None = None
-        for dx, dy in offsets:
-            txt = put(name, x, y, dx, dy, False)
-            bb = txt.get_window_extent(renderer).padded(3)
-            txt.remove()
-            outside = bb.width * bb.height - _overlap(bb, frame)
-            cost = sum(_overlap(bb, o) for o in placed) + 2 * outside + sum(_overlap(bb, o) for o in obstacles)
-            if best is None or cost < best[0]:
-                best = (cost, dx, dy)
-            if cost == 0:
-                break
-        assert best is not None
-        _, dx, dy = best
-        txt = put(name, x, y, dx, dy, math.hypot(dx, dy) > 20)
-        placed.append(txt.get_window_extent(renderer).padded(3))
-
-
-def _panel_title(ax: Axes, text: str, colour: str) -> None:
-    """A panel's name inside its top-right corner (Kutim's north-east is sea), saving a title row."""
-    ax.text(
-        0.985,
-        0.965,
-        text,
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=12.5,
-        fontweight="bold",
-        color=colour,
-        zorder=9,
-        path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
-    )
-
-
-def _label_order(tps: pd.DataFrame) -> list[tuple[str, float, float]]:
-    """Kecamatan names at the mean position of their TPS, the most crowded first (most other
-    kecamatan within a fifth of the map's width), so that they get the nearest free spots."""
-    means = tps.groupby("kecamatan", sort=True)[["lon", "lat"]].mean()
-    xy = means.to_numpy(dtype=float)
-    radius = 0.2 * max(float(np.ptp(tps["lon"])), 1e-9)
-    dist = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    crowd = (dist < radius).sum(axis=1)
-    order = sorted(range(len(means)), key=lambda i: (-crowd[i], means.index[i]))
-    return [(chart_label(means.index[i]), float(xy[i, 0]), float(xy[i, 1])) for i in order]
-
 
 def _map(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str] | None:
-    """TPS at lat/lon coloured by their pooled p90 response [min] (:func:`tps_stats`) per plan (one panel per plan up to
-    three, else the first plan), grey without a dispatched incident; posts marked; kecamatan names
-    at the mean position of their TPS (in a separate orientation panel when there are several
-    plans), over faint convex hulls of each kecamatan's TPS."""
-    tps = run.sites[run.sites["kind"] == "tps"].dropna(subset=["lat", "lon"])
-    if not len(tps):
-        return None
-    plans = run.plans if len(run.plans) <= 3 else run.plans[:1]
-    colours = [mpl.colormaps["YlOrRd"](v) for v in np.linspace(0.12, 0.85, len(MAP_BOUNDS) - 1)]
-    cmap = ListedColormap([*colours, "#3B0A1E"])  # the last one: above the top bound
-    norm = BoundaryNorm(MAP_BOUNDS, cmap.N, extend="max")
+    """The kecamatan map of :mod:`sim.report.map` (the first grid point in a sweep, as the
+    kecamatan chart), titled for the view, with its caption."""
     fig = new_figure()
-    if len(plans) == 1:
-        panels = [fig.add_subplot()]
-        key_ax = panels[0]
-        shown = panels
-    else:
-        cells = list(fig.subplots(2, 2).flat)
-        panels, key_ax = cells[: len(plans)], cells[len(plans)]
-        shown = cells[: len(plans) + 1]
-        for extra in cells[len(plans) + 1 :]:
-            extra.set_visible(False)
-    shares = []
-    for ax, p in zip(panels, plans, strict=True):
-        _map_base(ax, tps)
-        stats_p = tps_stats(run, view.incidents, p)
-        has = tps[tps["site_id"].isin(stats_p.index)]
-        none = tps[~tps["site_id"].isin(stats_p.index)]
-        ax.scatter(none["lon"], none["lat"], s=7, c="#BDBDBD", lw=0, zorder=2)
-        vals = stats_p[POOLED_P90].reindex(has["site_id"]).to_numpy(dtype=float)
-        order = np.argsort(vals, kind="stable")  # slowest drawn last, on top
-        ax.scatter(
-            has["lon"].to_numpy()[order],
-            has["lat"].to_numpy()[order],
-            c=np.minimum(vals[order], 1e9),
-            s=24,
-            cmap=cmap,
-            norm=norm,
-            edgecolors="#555555",
-            linewidths=0.4,
-            zorder=3,
-        )
-        _map_posts(ax, run)
-        _panel_title(ax, p, _plan_colour(run, p))
-        below = stats_p["within_target"].to_numpy(dtype=float) < TARGET_SHARE
-        shares.append(t("c_share_item", plan=p, share=percent(metrics.share(below), t.lang)))
-    if key_ax not in panels:
-        _map_base(key_ax, tps)
-        key_ax.scatter(tps["lon"], tps["lat"], s=5, c="#9E9E9E", lw=0, zorder=2)
-        _map_posts(key_ax, run)
-        _panel_title(key_ax, t("orientation"), "#222222")
-    cb = fig.colorbar(
-        ScalarMappable(norm=norm, cmap=cmap), ax=shown, extend="max", shrink=0.9, ticks=MAP_BOUNDS, spacing="uniform"
-    )
-    cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, t.lang)))
-    cb.set_label(t("p90_tps"))
-    fig.legend(handles=_map_legend(run, t), loc="outside lower center", ncols=5, fontsize=10.5)
     title = _title(fig, _titled(t, view, t("t_map")))
-    fig.canvas.draw()  # settle the layout, then freeze it: label sizes in pixels are final
-    fig.set_layout_engine("none")
-    bars = {}
-    for ax in shown:
-        _fill_panel(fig, ax)
-        bars[ax] = _scale_bar(ax)
-    posts = run.sites.loc[run.sites["kind"] == "post", ["lon", "lat"]].to_numpy(dtype=float)
-    _place_labels(key_ax, fig, _label_order(tps), posts, bars[key_ax])
-    return fig, title, t("c_map", items=_join(shares, t), goal=percent(TARGET_SHARE, t.lang))
+    colours = {p: _plan_colour(run, p) for p in run.plans}
+    values = draw_map(fig, run, kecamatan_chart_data(run), t, colours, chart_label)
+    if values is None:
+        return None
+    return fig, title, _map_caption(t, values)
+
+
+def _map_caption(t: Text, values: pd.DataFrame) -> str:
+    """Per plan, how many of the kecamatan with enough incidents fall below the goal."""
+    enough = values[values["enough"]]
+    items = [
+        t("c_map_item", k=int((g["within_target"] < TARGET_SHARE).sum()), n=len(g), plan=plan)
+        for plan, g in enough.groupby("plan", sort=False)
+    ]
+    few = number(MIN_INCIDENTS, t.lang)
+    if not items:
+        return t("c_map_none", min=few)
+    return t("c_map", items=_join(items, t), goal=percent(TARGET_SHARE, t.lang), min=few)

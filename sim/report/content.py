@@ -16,9 +16,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -29,15 +31,21 @@ from sim.report.data import (
     Constraint,
     Optimization,
     RunData,
+    SweepVerdict,
     dispatched,
     kecamatan_table,
     pooled_response_percentile,
+    share_as_shown,
+    sweep_verdicts,
     weakest_first,
 )
 from sim.report.i18n import (
+    LABELS,
     OPTIMIZER_KPIS,
+    UNIT_SECTIONS,
     UNIT_WORDS,
     Text,
+    code_label,
     date,
     force_label,
     kpi_label,
@@ -47,6 +55,8 @@ from sim.report.i18n import (
     percent,
     tps_class_label,
 )
+from sim.scenario.plans import guard_clusters
+from sim.scenario.schema import TPS_CLASSES, Assumption, Plan, Scenario
 
 TOP_KECAMATAN = 5  # weak kecamatan listed per plan
 MISSED_NAMED = 3  # targets missed named in the optimization verdict (the weak spots list every one)
@@ -58,7 +68,7 @@ TIMEZONE_NAMES = {"Asia/Makassar": "WITA", "Asia/Jakarta": "WIB", "Asia/Pontiana
 DOC_WORDS: dict[str, dict[str, str]] = {
     # section headings, in the order of the briefing
     "h_question": {"id": "Pertanyaan", "en": "The question"},
-    "h_plans": {"id": "Rencana berdampingan", "en": "Plans side by side"},
+    "h_plans": {"id": "Perbandingan rencana", "en": "Plans side by side"},
     "h_verdict": {"id": "Kesimpulan utama", "en": "Headline verdict"},
     "h_charts": {"id": "Grafik", "en": "Charts"},
     "h_weak": {"id": "Titik lemah", "en": "Weak spots"},
@@ -71,7 +81,7 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "h_description": {"id": "Tentang skenario", "en": "About the scenario"},
     # run kinds
     "kind_run": {"id": "Simulasi rencana", "en": "Plan run"},
-    "kind_compare": {"id": "Perbandingan dengan baseline", "en": "Comparison with a baseline"},
+    "kind_compare": {"id": "Perbandingan dengan rencana acuan", "en": "Comparison with a reference plan"},
     "kind_sweep": {"id": "Variasi parameter", "en": "Parameter sweep"},
     "subtitle": {
         "id": "{kind} · pemungutan suara {day} · {reps} replikasi · seed {seed}",
@@ -83,8 +93,10 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     },
     # questions
     "q_compare": {
-        "id": "Apakah rencana {plans} lebih baik dari baseline {baseline}, seberapa besar, dan seberapa yakin?",
-        "en": "Is plan {plans} better than the baseline {baseline}, by how much, and how sure are we?",
+        "id": "Apakah rencana {plans} lebih baik dari rencana acuan {baseline}, seberapa besar, dengan biaya apa, "
+        "dan seberapa yakin?",
+        "en": "Is plan {plans} better than the reference plan {baseline}, by how much, at what cost, and how sure "
+        "are we?",
     },
     "q_run": {
         "id": "Bagaimana kinerja rencana {plans} terhadap target waktu tanggap tiap kecamatan?",
@@ -99,8 +111,8 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "or": {"id": "atau", "en": "or"},
     "and": {"id": "dan", "en": "and"},
     # plans table
-    "personnel_row": {"id": "Personel {kind} ({ua})", "en": "Personnel {kind} ({ua})"},
-    "personnel_kind": {"id": "Personel {kind}", "en": "Personnel {kind}"},
+    "personnel_row": {"id": "Personel {kind} ({ua})", "en": "{kind} personnel ({ua})"},
+    "personnel_kind": {"id": "Personel {kind}", "en": "{kind} personnel"},
     "used_available": {"id": "dipakai / tersedia", "en": "used / available"},
     "personnel_note": {"id": "Personel: {ua}.", "en": "Personnel: {ua}."},
     "plans_note": {
@@ -125,42 +137,59 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     # verdict
     "v_better": {"id": "lebih baik", "en": "better"},
     "v_worse": {"id": "lebih buruk", "en": "worse"},
-    "v_ns": {"id": "tidak bermakna", "en": "not significant"},
+    "v_ns": {"id": "tidak nyata", "en": "not significant"},
     "v_none": {"id": "tidak ada selisih", "en": "no difference"},
-    "sig": {"id": "bermakna secara statistik", "en": "statistically significant"},
+    "sig": {"id": "nyata secara statistik", "en": "statistically significant"},
     "not_sig": {
-        "id": "tidak bermakna secara statistik (selang mencakup nol)",
+        "id": "tidak nyata secara statistik (selang mencakup nol)",
         "en": "not statistically significant (the interval includes zero)",
     },
     "shorter": {"id": "{x} menit lebih cepat", "en": "{x} min shorter"},
     "longer": {"id": "{x} menit lebih lambat", "en": "{x} min longer"},
     "points": {"id": "{x} poin persentase", "en": "{x} percentage points"},
     "range": {"id": "{lo} s.d. {hi}", "en": "{lo} to {hi}"},
-    "ci_range": {"id": "SK 95% {lo}", "en": "95% CI {lo}"},
+    "ci_range": {"id": "selang kepercayaan 95% {lo}", "en": "95% CI {lo}"},
     "verdict_yes": {
-        "id": "Ya: rencana {plan} lebih baik dari {baseline}. Kejadian yang didatangi dalam target naik dari {b} "
-        "menjadi {p} ({d}), {sig}.",
-        "en": "Yes: plan {plan} is better than {baseline}. Incidents reached within target rise from {b} to {p} "
-        "({d}), {sig}.",
+        "id": "Ya: rencana {plan} lebih baik dari rencana acuan {baseline}; kejadian yang didatangi dalam target "
+        "naik secara nyata.",
+        "en": "Yes: plan {plan} is better than the reference plan {baseline}; the share of incidents reached "
+        "within target rises significantly.",
     },
     "verdict_unproven": {
-        "id": "Belum terbukti: tidak ada rencana yang bermakna lebih baik dari {baseline} dalam proporsi kejadian "
-        "yang didatangi dalam target. Selisih terbaik, rencana {plan}: {d}.",
-        "en": "Not shown: no plan is significantly better than {baseline} in the share of incidents reached within "
-        "target. The best difference, plan {plan}: {d}.",
+        "id": "Belum terbukti: tidak ada rencana yang nyata lebih baik dari rencana acuan {baseline} dalam proporsi "
+        "kejadian yang didatangi dalam target.",
+        "en": "Not shown: no plan is significantly better than the reference plan {baseline} in the share of "
+        "incidents reached within target.",
     },
     "verdict_no": {
-        "id": "Tidak: semua rencana lebih buruk dari {baseline}. Yang paling dekat, rencana {plan}: {d}, {sig}.",
-        "en": "No: every plan is worse than {baseline}. The closest, plan {plan}: {d}, {sig}.",
+        "id": "Tidak: semua rencana nyata lebih buruk dari rencana acuan {baseline} dalam proporsi kejadian yang "
+        "didatangi dalam target.",
+        "en": "No: every plan is significantly worse than the reference plan {baseline} in the share of incidents "
+        "reached within target.",
     },
-    "verdict_response": {
-        "id": "Rata-rata waktu tanggapnya {words}, {sig}.",
-        "en": "Its mean response time is {words}, {sig}.",
+    # the trade-off of one plan against the reference plan: minutes gained, and what it costs
+    "trade_off": {
+        "id": "{plan} dibanding {baseline}: rata-rata waktu tanggap {response}; didatangi dalam target {within}; "
+        "{cost}; TPS tanpa penjaga saat puncak {unguarded}.",
+        "en": "{plan} against {baseline}: mean response {response}; reached within target {within}; {cost}; "
+        "unguarded TPS at the peak {unguarded}.",
     },
-    "verdict_others": {
-        "id": "Rencana lain terhadap {baseline}: {items}.",
-        "en": "Other plans against {baseline}: {items}.",
+    "from_to": {"id": "{b} → {p}", "en": "{b} → {p}"},
+    "from_to_min": {"id": "{b} → {p} menit", "en": "{b} → {p} min"},
+    "paired": {"id": " ({words}; {ci}; {sig})", "en": " ({words}; {ci}; {sig})"},
+    "sig_short": {"id": "nyata", "en": "significant"},
+    "not_sig_short": {"id": "tidak nyata", "en": "not significant"},
+    "unpaired": {
+        "id": "Selisih antarrencana di sini tidak diuji berpasangan, jadi tanpa selang kepercayaan 95% untuk "
+        "selisihnya.",
+        "en": "The differences between plans here are not tested in pairs, so they have no 95% confidence interval.",
     },
+    "cost_moved": {"id": "{n} {kind} dipindah dari {src} ke {dst}", "en": "{n} {kind} moved from {src} to {dst}"},
+    "cost_more": {"id": "{items} tambahan untuk {duty}", "en": "{items} more for {duty}"},
+    "cost_fewer": {"id": "{items} lebih sedikit untuk {duty}", "en": "{items} fewer for {duty}"},
+    "cost_same": {"id": "personel sama", "en": "the same personnel"},
+    "cost_in_use": {"id": " (terpakai: {items})", "en": " (in use: {items})"},
+    "cost_total": {"id": "{kind} {b} → {p} dari {n}", "en": "{kind} {b} → {p} of {n}"},
     "verdict_nodata": {
         "id": "Tidak cukup kejadian yang perlu unit untuk membandingkan rencana.",
         "en": "Too few incidents needed a unit to compare the plans.",
@@ -172,29 +201,53 @@ DOC_WORDS: dict[str, dict[str, str]] = {
         "of {n} kecamatan with incidents; overall {w} are reached within target{p1}.",
     },
     "verdict_run_p1": {"id": " (prioritas 1: {p1})", "en": " (priority 1: {p1})"},
-    "verdict_run_others": {
-        "id": "Rencana lain: {items}. Selisih antarrencana belum diuji berpasangan; jalankan 'compare' untuk itu.",
-        "en": "Other plans: {items}. Differences between plans are not tested here (paired); run 'compare' for that.",
-    },
+    "verdict_run_others": {"id": "Rencana lain: {items}.", "en": "Other plans: {items}."},
     "run_other_item": {"id": "{plan} {k} dari {n} kecamatan, {w} dalam target", "en": "{plan} {k} of {n}, {w}"},
     "verdict_sweep": {
-        "id": "Rencana {plan}: nilai terkecil yang mencapai {goal} kejadian dalam target adalah {point} "
-        "dengan rata-rata {w}{sure}.",
+        "id": "Rencana {plan}: nilai terkecil yang mencapai {goal} kejadian didatangi dalam target adalah "
+        "{point}, dengan rata-rata {w}{sure}.",
         "en": "Plan {plan}: the smallest value reaching {goal} of incidents within target is {point}, "
         "with a mean of {w}{sure}.",
     },
+    "verdict_sweep_grid": {
+        "id": "Rencana {plan}: titik pertama (menurut urutan variasi) yang mencapai {goal} kejadian didatangi dalam "
+        "target adalah {point}, dengan rata-rata {w}{sure}.",
+        "en": "Plan {plan}: the first point (in the order of the sweep) reaching {goal} of incidents within target is "
+        "{point}, with a mean of {w}{sure}.",
+    },
     "sweep_sure": {
-        "id": "; batas bawah selang juga di atas {goal}",
-        "en": "; the lower end of the interval is above {goal} too",
+        "id": "; batas bawah selang kepercayaan 95% juga mencapai {goal}",
+        "en": "; the lower end of the 95% confidence interval reaches {goal} too",
     },
     "sweep_unsure": {
-        "id": "; batas bawah selang masih di bawah {goal}, jadi belum pasti",
-        "en": "; the lower end of the interval is still below {goal}, so it is not certain",
+        "id": "; batas bawah selang kepercayaan 95% masih di bawah {goal}, jadi belum pasti",
+        "en": "; the lower end of the 95% confidence interval is still below {goal}, so it is not certain",
     },
     "verdict_sweep_none": {
-        "id": "Rencana {plan}: tidak ada nilai yang diuji yang mencapai {goal} kejadian dalam target; tertinggi {w} "
-        "pada {point}.",
+        "id": "Rencana {plan}: tidak ada nilai yang diuji yang mencapai {goal} kejadian didatangi dalam target; "
+        "tertinggi {w} pada {point}.",
         "en": "Plan {plan}: no value tried reaches {goal} of incidents within target; the highest is {w} at {point}.",
+    },
+    "sweep_vs_reference": {
+        "id": "Dibanding titik acuan ({reference}): {d}{sig}.",
+        "en": "Against the reference point ({reference}): {d}{sig}.",
+    },
+    "verdict_sweep_none_data": {
+        "id": "Rencana {plan}: tidak ada kejadian yang perlu unit pada titik mana pun.",
+        "en": "Plan {plan}: no incident needed a unit at any point.",
+    },
+    "sweep_reference_mark": {"id": "{value} (acuan)", "en": "{value} (reference)"},
+    "sweep_c_diff_min": {"id": "Selisih (menit)", "en": "Change (min)"},
+    "sweep_c_diff_share": {"id": "Selisih (poin)", "en": "Change (points)"},
+    "sweep_note": {
+        "id": "Selisih: titik itu dikurangi titik acuan ({reference}) untuk rencana yang sama, dalam menit atau "
+        "poin persentase, berpasangan atas {n} replikasi pada hari simulasi yang sama (bilangan acak bersama), "
+        "dengan selang kepercayaan 95%. Proporsi dibulatkan ke persen bulat; kesimpulan utama dinilai atas angka "
+        "yang ditampilkan di sini.",
+        "en": "Change: that point minus the reference point ({reference}) for the same plan, in minutes or "
+        "percentage points, paired over {n} replications on the same simulated days (common random numbers), with "
+        "its 95% confidence interval. Shares are rounded to whole percents; the headline verdict is judged on the "
+        "figures shown here.",
     },
     # comparison table
     "c_kpi": {"id": "Indikator", "en": "Indicator"},
@@ -203,7 +256,7 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "c_verdict": {"id": "Penilaian", "en": "Verdict"},
     "c_note": {
         "id": "Selisih berpasangan atas {n} replikasi pada hari simulasi yang sama (bilangan acak bersama). "
-        "'Bermakna' hanya bila selang kepercayaan 95% tidak mencakup nol.",
+        "'Nyata' hanya bila selang kepercayaan 95% tidak mencakup nol.",
         "en": "Paired differences over {n} replications on the same simulated days (common random numbers). "
         "'Significant' only when the 95% confidence interval excludes zero.",
     },
@@ -278,6 +331,11 @@ DOC_WORDS: dict[str, dict[str, str]] = {
         "en": "{s} sourced, {e} estimated. Incident rates and travel are mostly estimates: the comparison "
         "between plans is more robust than the absolute minutes.",
     },
+    "a_conflict": {"id": "Sumber berbeda: {sides}.", "en": "Sources differ: {sides}."},
+    "a_conflicts": {
+        "id": "Pada {n} asumsi sumbernya saling berbeda; angka tiap sumber disebut di barisnya.",
+        "en": "On {n} assumptions the sources disagree; each source's figure is given in its row.",
+    },
     "s_none": {"id": "Skenario ini tidak mencantumkan sumber.", "en": "This scenario lists no sources."},
     # how the run was made
     "r_command": {"id": "Perintah (disusun dari manifest)", "en": "Command (rebuilt from the manifest)"},
@@ -288,7 +346,7 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "r_seed": {"id": "Seed", "en": "Seed"},
     "r_reps": {"id": "Replikasi", "en": "Replications"},
     "r_plans": {"id": "Rencana", "en": "Plans"},
-    "r_baseline": {"id": "Baseline", "en": "Baseline"},
+    "r_baseline": {"id": "Rencana acuan", "en": "Reference plan"},
     "r_precision": {"id": "Target presisi", "en": "Precision target"},
     "r_backend": {"id": "Cara eksekusi", "en": "Backend"},
     "r_workers": {"id": "{kind}, {n} pekerja", "en": "{kind}, {n} workers"},
@@ -376,16 +434,6 @@ DOC_WORDS: dict[str, dict[str, str]] = {
     "o_place_ppk": {"id": "Setiap PPK", "en": "Each PPK"},
     "o_place_tps": {"id": "Setiap TPS", "en": "Each TPS"},
     "o_place_other": {"id": "Lainnya", "en": "Other"},
-    "o_sec_patrols": {"id": "patroli", "en": "patrols"},
-    "o_sec_reserve": {"id": "cadangan", "en": "reserve"},
-    "o_sec_tni_backup": {"id": "cadangan TNI", "en": "TNI backup"},
-    "o_sec_tps_guards": {"id": "penjaga TPS", "en": "TPS guards"},
-    "o_sec_ppk_guards": {"id": "penjaga PPK", "en": "PPK guards"},
-    "o_sec_linmas_per_tps": {"id": "Linmas per TPS", "en": "Linmas per TPS"},
-    "o_field_units": {"id": "unit", "en": "units"},
-    "o_field_crew": {"id": "awak per unit", "en": "crew per unit"},
-    "o_field_officers": {"id": "personel", "en": "officers"},
-    "o_field_per_tps": {"id": "TPS per klaster", "en": "TPS per cluster"},
     "o_c_place": {"id": "Tempat", "en": "Where"},
     "o_c_what": {"id": "Yang diubah", "en": "What"},
     "o_c_kind": {"id": "Jenis personel", "en": "Kind of personnel"},
@@ -489,8 +537,8 @@ class AssumptionRow:
     text: str
     basis: str  # 'bersumber' / 'perkiraan' (or the English words)
     sourced: bool
-    source: str  # the source as written in the scenario
-    url: str  # the URL when the source names an entry of spec.sources, else ''
+    source: str  # the source as written in the scenario, then its `also` names, comma-separated
+    url: str  # the URL when the (first) source names an entry of spec.sources, else ''
 
 
 @dataclass
@@ -605,17 +653,33 @@ def _hour_range(h: int, lang: str) -> str:
     return f"{h:02d}{sep}00–{(h + 1) % 24:02d}{sep}00"
 
 
-def _timestamp(text: str | None, lang: str) -> str:
+def _timestamp(text: str | None, lang: str, tz: str) -> str:
+    """A time the manifest records (ISO 8601, with its UTC offset) on the scenario's clock, named
+    as planners name it: '1 Desember 2026 04.28 WITA'."""
     if not text:
         return "–"
     try:
         d = dt.datetime.fromisoformat(text)
     except ValueError:
         return text
+    if d.tzinfo is not None:
+        d = d.astimezone(ZoneInfo(tz))
     sep = "." if lang == "id" else ":"
-    off = d.strftime("%z")
-    zone = f" (UTC{off[:3]}:{off[3:]})" if off else ""
-    return f"{date(d.date(), lang)} {d.hour:02d}{sep}{d.minute:02d}{zone}"
+    return f"{date(d.date(), lang)} {d.hour:02d}{sep}{d.minute:02d} {_tz_name(tz)}"
+
+
+def key_words(run: RunData, key: str, lang: str) -> str:
+    """A scenario key path as a reader says it (:func:`sim.report.i18n.code_label`, "sweep_key"),
+    without the plan's name when the run has that plan only: 'unit patroli Polsek Sangatta Utara'."""
+    words = code_label("sweep_key", key, lang, run.spec)
+    only = f"{run.plans[0]}: " if len(run.plans) == 1 else None
+    return words.removeprefix(only) if only and words.startswith(only) else words
+
+
+def _override_words(run: RunData, override: str, lang: str) -> str:
+    """A ``--set`` override (``key.path=value``) with its key in words."""
+    key, eq, value = override.partition("=")
+    return f"{key_words(run, key, lang)} = {value}" if eq else override
 
 
 # --- reading the tables ------------------------------------------------------------------------
@@ -630,23 +694,16 @@ class _Group:
     label: str
 
 
-def _groups(run: RunData) -> list[_Group]:
+def _groups(run: RunData, lang: str) -> list[_Group]:
+    """Every plan (and sweep point), labelled for the tables: 'mobile (unit patroli Polsek Sangatta Utara = 2)'."""
     if not run.is_sweep:
         return [_Group(p, None, p) for p in run.plans]
     out = []
     for g in run.manifest["grid"]:
-        values = ", ".join(f"{_short_key(k, run.plans)}={v}" for k, v in g["values"].items())
+        values = ", ".join(f"{key_words(run, k, lang)} = {v}" for k, v in g["values"].items())
         for p in run.plans:
             out.append(_Group(p, int(g["point"]), f"{p} ({values})"))
     return out
-
-
-def _short_key(key: str, plans: list[str]) -> str:
-    """``plans.satu_patroli.patrols.0.units`` -> ``patrols.0.units`` when satu_patroli is the only plan."""
-    parts = key.split(".")
-    if len(parts) > 2 and parts[0] == "plans" and plans == [parts[1]]:
-        return ".".join(parts[2:])
-    return key
 
 
 def _select(df: pd.DataFrame, g: _Group) -> pd.DataFrame:
@@ -729,9 +786,10 @@ def _question(run: RunData, t: Text, lang: str) -> str:
     if run.is_sweep:
         grid = run.manifest["grid"]
         keys = list(grid[0]["values"])
+        words = {k: key_words(run, k, lang) for k in keys}
         vals = {k: ", ".join(dict.fromkeys(str(g["values"][k]) for g in grid)) for k in keys}
-        values = vals[keys[0]] if len(keys) == 1 else "; ".join(f"{k} = {v}" for k, v in vals.items())
-        return t("q_sweep", keys=_join(keys, t), values=values)
+        values = vals[keys[0]] if len(keys) == 1 else "; ".join(f"{words[k]} = {v}" for k, v in vals.items())
+        return t("q_sweep", keys=_join(list(words.values()), t), values=values)
     if run.baseline is not None:
         others = [p for p in run.plans if p != run.baseline] or [run.baseline]
         return t("q_compare", plans=_join(others, t, "or"), baseline=run.baseline)
@@ -744,11 +802,11 @@ def _plans_table(run: RunData, t: Text, lang: str) -> Table:
     rows: list[list[str]] = []
     for kind in use.columns:
         rows.append(
-            [t("personnel_row", kind=kind, ua=t("used_available"))]
+            [t("personnel_row", kind=force_label(str(kind), lang), ua=t("used_available"))]
             + [f"{_num(use.loc[p, kind], lang, 0)} / {_num(avail[kind], lang, 0)}" for p in run.plans]
         )
     if not run.is_sweep:
-        groups = _groups(run)
+        groups = _groups(run, lang)
         rows.append([kpi_label("units", lang)] + [_num(_summary(run, g, "units")["mean"], lang, 0) for g in groups])
         for kpi in ("incidents", "dispatched"):
             rows.append([kpi_label(kpi, lang)] + [_num(_summary(run, g, kpi)["mean"], lang, 1) for g in groups])
@@ -772,14 +830,27 @@ KPI_ROWS = (
     "within_target_p1",
     "waited_share",
     "escalations",
+    "peak_unguarded_tps",  # what a plan pays for its patrols: TPS left without a guard at the peak
 )
+COUNT_ONE_DECIMAL = 10  # a count figure below this has two decimals, ...
+COUNT_WHOLE = 100  # ... below this one, from this none
 
 
 def _kpi_cell(run: RunData, g: _Group, key: str, lang: str) -> str:
     """'106,8 (90,7–122,8)' or '71% (67–75%)': one KPI of one plan, formatted as sim.metrics says."""
-    k = metrics.kpi(key)
     r = _stat(run, g, key)
-    return _ci(r["mean"], r["ci_low"], r["ci_high"], lang, 2 if k.unit == "count" else 1, k.is_share)
+    return _ci(r["mean"], r["ci_low"], r["ci_high"], lang, _decimals(key, r["mean"]), metrics.kpi(key).is_share)
+
+
+def _decimals(key: str, x: Any) -> int:
+    """Decimals of a KPI's figure: minutes and hours to one decimal, a count to about three
+    significant figures (1,05 escalations, 37,5 incidents, 362 unguarded TPS)."""
+    return _count_decimals(x) if objective(key).unit == "count" else 1
+
+
+def _count_decimals(x: Any) -> int:
+    size = abs(float(x)) if _finite(x) else 0.0
+    return 2 if size < COUNT_ONE_DECIMAL else 1 if size < COUNT_WHOLE else 0
 
 
 def _kpi_cells(run: RunData, g: _Group, lang: str) -> list[str]:
@@ -812,29 +883,102 @@ def _sweep_personnel(run: RunData) -> dict[tuple[int, str], dict[str, int]]:
     return out
 
 
+# The columns of the sweep table after the plan, its personnel and units: what decides a value
+# (response, share within target, each with its paired change from the reference point) and what
+# it costs (TPS left unguarded); every KPI of every point is in the workbook and sweep_comparison.csv.
+SWEEP_TABLE_KPIS = ("response_mean_min", POOLED_P90, "reached_share", "within_target", "peak_unguarded_tps")
+SWEEP_CHANGE_KPIS = ("response_mean_min", "within_target")  # each followed by its paired change
+
+
+def _sweep_point(run: RunData, point: int, lang: str) -> str:
+    """A grid point in words: each varied key and its value ('satu_patroli: unit patroli ... = 2')."""
+    keys = list(run.manifest["grid"][0]["values"])
+    return ", ".join(f"{key_words(run, k, lang)} = {v}" for k, v in zip(keys, run.point_values[point], strict=True))
+
+
+def _sweep_level(run: RunData, g: _Group, key: str, lang: str) -> str:
+    """A KPI of one plan at one point with its 95% interval; a share as shown
+    (:func:`sim.report.data.share_as_shown`), the figure the sweep verdict judges."""
+    if not metrics.kpi(key).is_share:
+        return _kpi_cell(run, g, key, lang)
+    r = {c: share_as_shown(v) for c, v in _stat(run, g, key).items()}
+    return _ci(r["mean"], r["ci_low"], r["ci_high"], lang, share=True)
+
+
+def _sweep_change(run: RunData, point: int, plan: str, kpi: str) -> _Diff | None:
+    """One row of sweep_comparison.csv: the plan at ``point`` minus at the reference point."""
+    c = run.sweep_comparison
+    assert c is not None
+    r = c[(c["point"] == point) & (c["plan"] == plan) & (c["kpi"] == kpi)]
+    if r.empty:
+        return None
+    row = r.iloc[0]
+    return _Diff(
+        float(row["difference"]),
+        float(row["ci_low"]),
+        float(row["ci_high"]),
+        str(row["significant"]).strip().lower() == "true",
+        float(row["point_mean"]),
+        float(row["reference_mean"]),
+    )
+
+
+def _sweep_change_cell(run: RunData, g: _Group, kpi: str, t: Text, lang: str) -> str:
+    """'+16,1 (+7,9 s.d. +24,4)': percentage points or minutes, as the column says; 'tidak ada
+    selisih' when every replication is the same; '–' at the reference point itself and where
+    there is no difference to show."""
+    assert g.point is not None
+    r = _sweep_change(run, g.point, g.plan, kpi)
+    if g.point == run.reference_point or r is None or not _finite(r.d):
+        return "–"
+    if r.zero:
+        return t("v_none")
+    scale = 100.0 if _kind(kpi) == "share" else 1.0
+    text = _signed(scale * r.d, lang)
+    if _finite(r.lo) and _finite(r.hi):
+        text += f" ({t('range', lo=_signed(scale * r.lo, lang), hi=_signed(scale * r.hi, lang))})"
+    return text
+
+
 def _points_table(run: RunData, t: Text, lang: str) -> Table:
-    grid = run.manifest["grid"]
-    keys = list(grid[0]["values"])
+    """One row per point and plan: the varied values (the reference point marked), personnel that
+    varies, units, :data:`SWEEP_TABLE_KPIS` with their 95% intervals and, after each of
+    :data:`SWEEP_CHANGE_KPIS`, its paired change from the reference point."""
+    keys = list(run.manifest["grid"][0]["values"])
     personnel = _sweep_personnel(run)
     kinds = sorted({k for use in personnel.values() for k in use})
     varying = [k for k in kinds if len({use.get(k, 0) for use in personnel.values()}) > 1]
-    columns = [_short_key(k, run.plans) for k in keys] + [t("plan")]
-    columns += [t("personnel_kind", kind=k) for k in varying]
-    columns += [kpi_label("units", lang), *[kpi_label(k, lang) for k in KPI_ROWS]]
+    columns = [key_words(run, k, lang) for k in keys] + [t("plan")]
+    columns += [t("personnel_kind", kind=force_label(k, lang)) for k in varying]
+    columns.append(kpi_label("units", lang))
+    for k in SWEEP_TABLE_KPIS:
+        columns.append(kpi_label(k, lang))
+        if k in SWEEP_CHANGE_KPIS:
+            columns.append(t(f"sweep_c_diff_{_kind(k)}"))
     rows = []
-    values = {int(g["point"]): g["values"] for g in grid}
-    for g in _groups(run):
+    for g in _groups(run, lang):
         assert g.point is not None
         use = personnel.get((g.point, g.plan), {})
+        values = list(run.point_values[g.point])
+        if g.point == run.reference_point:
+            values = [t("sweep_reference_mark", value=v) for v in values]
+        cells = []
+        for k in SWEEP_TABLE_KPIS:
+            cells.append(_sweep_level(run, g, k, lang))
+            if k in SWEEP_CHANGE_KPIS:
+                cells.append(_sweep_change_cell(run, g, k, t, lang))
         rows.append(
-            [str(values[g.point][k]) for k in keys]
+            values
             + [g.plan]
             + [_num(use.get(k, 0), lang, 0) for k in varying]
             + [_num(_summary(run, g, "units")["mean"], lang, 0)]
-            + _kpi_cells(run, g, lang)
+            + cells
         )
     align = ["r"] * len(keys) + ["l"] + ["r"] * (len(columns) - len(keys) - 1)
-    return Table(columns, rows, align, t("plans_note", reps=number(run.replications, lang)))
+    assert run.reference_point is not None
+    reference = _sweep_point(run, run.reference_point, lang)
+    reps = number(run.replications, lang)
+    return Table(columns, rows, align, f"{t('plans_note', reps=reps)} {t('sweep_note', reference=reference, n=reps)}")
 
 
 # The rows of the compare table, keys of comparison.csv (sim.metrics names, units and direction);
@@ -865,8 +1009,9 @@ def _diff_words(r: _Diff, kind: str, t: Text, lang: str) -> tuple[str, str]:
     if kind == "share":
         words = t("points", x=_signed(100 * r.d, lang))
         return words, t("range", lo=_signed(100 * r.lo, lang), hi=_signed(100 * r.hi, lang)) if has_ci else ""
-    words = _signed(r.d, lang, 2)
-    return words, t("range", lo=_signed(r.lo, lang, 2), hi=_signed(r.hi, lang, 2)) if has_ci else ""
+    n = _count_decimals(r.d)
+    words = _signed(r.d, lang, n)
+    return words, t("range", lo=_signed(r.lo, lang, n), hi=_signed(r.hi, lang, n)) if has_ci else ""
 
 
 @dataclass
@@ -952,26 +1097,124 @@ def _verdict_compare(run: RunData, t: Text, lang: str) -> tuple[list[str], Table
     if not scored:
         return [t("verdict_nodata")], table
     best, br = max(scored, key=lambda pr: pr[1].d)
-    words = _with_ci(*_diff_words(br, "share", t, lang), t)
     if br.significant and br.d > 0:
-        b, p = _pct(br.baseline_mean, lang), _pct(br.plan_mean, lang)
-        first = t("verdict_yes", plan=best, baseline=base, b=b, p=p, d=words, sig=_sig(br, t))
+        first = t("verdict_yes", plan=best, baseline=base)
     elif all(r.significant and r.d < 0 for _, r in scored):
-        first = t("verdict_no", plan=best, baseline=base, d=words, sig=_sig(br, t))
+        first = t("verdict_no", baseline=base)
     else:
-        first = t("verdict_unproven", plan=best, baseline=base, d=words)
-    resp = _cmp(cmp, best, "response_mean_min")
-    if resp is not None and _finite(resp.d) and not resp.zero:
-        rw, rci = _diff_words(resp, "min", t, lang)
-        rw += f" ({t('ci_range', lo=rci)})" if rci else ""
-        first += " " + t("verdict_response", words=rw, sig=_sig(resp, t))
-    sentences = [first]
-    others = [
-        f"{p} {_diff_words(r, 'share', t, lang)[0]} ({_judge(r, 'within_target', t)})" for p, r in scored if p != best
+        first = t("verdict_unproven", baseline=base)
+    order = [best, *(p for p, _ in scored if p != best)]
+    return [first, *(_trade_off(run, p, base, t, lang) for p in order)], table
+
+
+# --- the trade-off of a plan: what it gains, what it costs -------------------------------------
+
+TRADE_OFF_KPIS = ("response_mean_min", "within_target", "peak_unguarded_tps")  # the figures of the sentence
+DUTIES = ("tps_guards", *UNIT_SECTIONS, "ppk_guards", "linmas_per_tps")  # i18n LABELS["duty"]
+
+
+def _trade_off(run: RunData, plan: str, base: str, t: Text, lang: str) -> str:
+    """One sentence: the plan against the reference plan in minutes, in the share within target,
+    in personnel moved between duties, and in TPS left unguarded at the peak. The figures are the
+    tables': the plans table's means, and where the folder has comparison.csv (a paired
+    comparison) the compare table's differences, intervals and significance."""
+    figures = {}
+    for key in TRADE_OFF_KPIS:
+        b, p = (_summary(run, _Group(x, None, x), key)["mean"] for x in (base, plan))
+        share = metrics.kpi(key).is_share
+        b_text, p_text = (_pct(x, lang) if share else _num(x, lang, _decimals(key, x)) for x in (b, p))
+        text = t("from_to_min" if metrics.kpi(key).unit == "min" else "from_to", b=b_text, p=p_text)
+        r = _cmp(run.comparison, plan, key) if run.comparison is not None else None
+        if r is not None and _finite(r.d) and not r.zero:
+            words, ci = _diff_words(r, _kind(key), t, lang)
+            sig = t("sig_short" if r.significant else "not_sig_short")
+            text += t("paired", words=words, ci=t("ci_range", lo=ci), sig=sig) if ci else f" ({words})"
+        figures[key] = text
+    return t(
+        "trade_off",
+        plan=plan,
+        baseline=base,
+        response=figures["response_mean_min"],
+        within=figures["within_target"],
+        cost=_cost(run, base, plan, t, lang),
+        unguarded=figures["peak_unguarded_tps"],
+    )
+
+
+def _duty_personnel(run: RunData, plan_name: str) -> Counter[tuple[str, str]]:
+    """Personnel of one plan per (duty, kind): the TPS guards, cluster by cluster as
+    :func:`sim.scenario.plans.guard_clusters` groups them (the count of :meth:`RunData.personnel`),
+    Linmas, each section of unit groups, and the PPK guards of the recap."""
+    plan = run.spec.plans[plan_name]
+    tps = run.sites[run.sites["kind"] == "tps"]
+    tps_kec, kecamatan = pd.factorize(tps["kecamatan"])
+    tps_class = np.asarray(pd.Categorical(tps["class"], categories=TPS_CLASSES).codes)
+    clusters = guard_clusters(plan, tps_class, tps_kec, len(kecamatan))
+    out: Counter[tuple[str, str]] = Counter()
+    for officers, ci in zip(clusters.officers, clusters.tps_class, strict=True):
+        out["tps_guards", plan.tps_guards[TPS_CLASSES[ci]].kind] += int(officers)  # type: ignore[index]
+    out["linmas_per_tps", plan.linmas_kind] += plan.linmas_per_tps * len(tps)
+    for duty in UNIT_SECTIONS:
+        for group in getattr(plan, duty):
+            out[duty, group.kind] += group.units * group.crew
+    out["ppk_guards", plan.ppk_guards.kind] += plan.ppk_guards.officers * int((run.sites["kind"] == "ppk").sum() + 1)
+    return out
+
+
+def _cost(run: RunData, base: str, plan: str, t: Text, lang: str) -> str:
+    """What the plan's personnel costs against the reference plan: officers of one kind taken off
+    TPS guarding and put on patrols (or back), then what is added or cut on each duty, then the
+    totals in use of the kinds that change (the plans table's personnel rows)."""
+    a, b = _duty_personnel(run, base), _duty_personnel(run, plan)
+    kinds = list(dict.fromkeys([*run.spec.forces, *sorted({k for _, k in a.keys() | b.keys()})]))
+    moved: list[str] = []
+    more: dict[str, list[str]] = {}
+    fewer: dict[str, list[str]] = {}
+    for kind in kinds:
+        left = {duty: b[duty, kind] - a[duty, kind] for duty in DUTIES}
+        for duty in UNIT_SECTIONS:
+            n = _moved(left["tps_guards"], left[duty])
+            if n:
+                src, dst = ("tps_guards", duty) if n > 0 else (duty, "tps_guards")
+                words = {"src": _duty(src, lang), "dst": _duty(dst, lang), "kind": force_label(kind, lang)}
+                moved.append(t("cost_moved", n=number(abs(n), lang), **words))
+                left["tps_guards"] += n
+                left[duty] -= n
+        for duty, n in left.items():
+            if n:
+                officers = f"{number(abs(n), lang)} {force_label(kind, lang)}"
+                (more if n > 0 else fewer).setdefault(duty, []).append(officers)
+    items = moved + [t("cost_more", items=_join(x, t), duty=_duty(d, lang)) for d, x in more.items()]
+    items += [t("cost_fewer", items=_join(x, t), duty=_duty(d, lang)) for d, x in fewer.items()]
+    if not items:
+        return t("cost_same")
+    before, after = _plan_personnel(run, base), _plan_personnel(run, plan)
+    totals = [
+        t(
+            "cost_total",
+            kind=force_label(k, lang),
+            b=number(before[k], lang),
+            p=number(after[k], lang),
+            n=number(run.spec.forces.get(k, 0), lang),
+        )
+        for k in before
+        if before[k] != after[k]
     ]
-    if others:
-        sentences.append(t("verdict_others", baseline=base, items="; ".join(others)))
-    return sentences, table
+    return ", ".join(items) + (t("cost_in_use", items=", ".join(totals)) if totals else "")
+
+
+def _moved(guards: int, duty: int) -> int:
+    """Officers of one kind moved between TPS guarding and a duty, from the changes of each: as
+    many as one loses and the other gains; positive from the TPS to the duty, negative back."""
+    if guards < 0 < duty:
+        return min(-guards, duty)
+    if duty < 0 < guards:
+        return -min(guards, -duty)
+    return 0
+
+
+def _duty(duty: str, lang: str) -> str:
+    return code_label("duty", duty, lang)
 
 
 def _kec_stats(run: RunData) -> pd.DataFrame:
@@ -983,7 +1226,7 @@ def _kec_stats(run: RunData) -> pd.DataFrame:
 def _verdict_run(run: RunData, t: Text, lang: str, kt: pd.DataFrame) -> list[str]:
     """The plan that meets its targets (TARGET_SHARE within target) in the most kecamatan."""
     scores = []
-    for g in _groups(run):
+    for g in _groups(run, lang):
         k = _select(kt, g)
         met = int((k["within_target"] >= TARGET_SHARE).sum())
         scores.append((g, met, len(k), _summary(run, g, "within_target"), _summary(run, g, "within_target_p1")))
@@ -1011,47 +1254,48 @@ def _verdict_run(run: RunData, t: Text, lang: str, kt: pd.DataFrame) -> list[str
     ]
     if others:
         sentences.append(t("verdict_run_others", items="; ".join(others)))
-    return sentences
-
-
-def _sort_value(v: Any) -> tuple[int, float, str]:
-    try:
-        return (0, float(v), "")
-    except (TypeError, ValueError):
-        return (1, 0.0, str(v))
+    base = run.plans[0]  # a run has no baseline: the first plan is the one the others are set against
+    trade_offs = [_trade_off(run, s[0].plan, base, t, lang) for s in scores if s[0].plan != base]
+    return sentences + trade_offs + ([t("unpaired")] if trade_offs else [])
 
 
 def _verdict_sweep(run: RunData, t: Text, lang: str) -> list[str]:
-    grid = run.manifest["grid"]
-    keys = list(grid[0]["values"])
-    order = sorted(grid, key=lambda g: [_sort_value(g["values"][k]) for k in keys]) if len(keys) == 1 else grid
+    """Per plan, the smallest value reaching TARGET_SHARE within target (:func:`sweep_verdicts`,
+    on the shares as the sweep table shows them), with its paired change from the reference."""
     goal = _pct(TARGET_SHARE, lang)
     sentences = []
-    for plan in run.plans:
-        best: tuple[float, str] | None = None
-        found = None
-        for g in order:
-            label = ", ".join(f"{k} = {v}" for k, v in g["values"].items())
-            w = _summary(run, _Group(plan, int(g["point"]), plan), "within_target")
-            if not _finite(w["mean"]):
-                continue
-            if best is None or w["mean"] > best[0]:
-                best = (w["mean"], label)
-            if w["mean"] >= TARGET_SHARE:
-                found = (label, w)
-                break
-        if found is not None:
-            label, w = found
-            sure = t(
-                "sweep_sure" if _finite(w["ci_low"]) and w["ci_low"] >= TARGET_SHARE else "sweep_unsure", goal=goal
-            )
-            wtext = _ci(w["mean"], w["ci_low"], w["ci_high"], lang, share=True)
-            sentences.append(t("verdict_sweep", plan=plan, goal=goal, point=label, w=wtext, sure=sure))
-        elif best is not None:
-            sentences.append(t("verdict_sweep_none", plan=plan, goal=goal, w=_pct(best[0], lang), point=best[1]))
+    for v in sweep_verdicts(run.summary, run.point_values, run.plans):
+        point = v.point if v.point is not None else v.best
+        if point is None:
+            sentences.append(t("verdict_sweep_none_data", plan=v.plan))
+            continue
+        w = _ci(v.share, v.ci_low, v.ci_high, lang, share=True)
+        if v.point is None:
+            text = t("verdict_sweep_none", plan=v.plan, goal=goal, w=w, point=_sweep_point(run, point, lang))
         else:
-            sentences.append(t("verdict_nodata"))
+            text = _sweep_reaching(run, v, w, t, lang)
+        sentences.append(f"{text} {_sweep_vs_reference(run, point, v.plan, t, lang)}".rstrip())
     return sentences
+
+
+def _sweep_reaching(run: RunData, v: SweepVerdict, w: str, t: Text, lang: str) -> str:
+    """'Rencana X: nilai terkecil yang mencapai 90% ... adalah <key> = 2, dengan rata-rata 98% (94–100%); ...'."""
+    assert v.point is not None
+    goal = _pct(TARGET_SHARE, lang)
+    sure = t("sweep_sure" if v.sure else "sweep_unsure", goal=goal) if _finite(v.ci_low) else ""
+    words = "verdict_sweep" if v.by_value else "verdict_sweep_grid"
+    return t(words, plan=v.plan, goal=goal, point=_sweep_point(run, v.point, lang), w=w, sure=sure)
+
+
+def _sweep_vs_reference(run: RunData, point: int, plan: str, t: Text, lang: str) -> str:
+    """The paired change in the share within target from the reference point ('' at it)."""
+    change = _sweep_change(run, point, plan, "within_target")
+    if run.reference_point is None or point == run.reference_point or change is None or not _finite(change.d):
+        return ""
+    d = _with_ci(*_diff_words(change, "share", t, lang), t)
+    sig = "" if change.zero else f", {_sig(change, t)}"
+    reference = _sweep_point(run, run.reference_point, lang)
+    return t("sweep_vs_reference", reference=reference, d=d, sig=sig)
 
 
 def _weak_kecamatan(run: RunData, t: Text, lang: str, kt: pd.DataFrame) -> tuple[Table, str]:
@@ -1067,7 +1311,7 @@ def _weak_kecamatan(run: RunData, t: Text, lang: str, kt: pd.DataFrame) -> tuple
     goal = _pct(TARGET_SHARE, lang)
     rows = []
     below = []
-    for g in _groups(run):
+    for g in _groups(run, lang):
         k = _select(kt, g)
         k = weakest_first(k[k["within_target"] < TARGET_SHARE])
         if len(k):
@@ -1132,7 +1376,7 @@ def _weak_hours(run: RunData, t: Text, lang: str) -> tuple[Table, list[str], lis
     tz = _tz_name(run.spec.timezone)
     min_n = max(MIN_INCIDENTS, run.replications)
     rows, texts, short = [], [], []
-    for g in _groups(run):
+    for g in _groups(run, lang):
         hs = hour_shares(run, g)
         if hs.empty:
             continue
@@ -1200,19 +1444,33 @@ def _weak_hours(run: RunData, t: Text, lang: str) -> tuple[Table, list[str], lis
 
 def _assumptions(run: RunData, t: Text) -> tuple[list[AssumptionRow], str, list[Source]]:
     sources = [Source(k, v) for k, v in run.spec.sources.items()]
-    rows = []
-    for a in run.spec.assumptions:
-        url = run.spec.sources.get(a.source, "")
-        if not url and a.source.startswith(("http://", "https://")):
-            url = a.source
-        text = a.text_id if t.lang == "id" and a.text_id else a.text
-        rows.append(AssumptionRow(text, t(f"basis_{a.basis}"), a.basis == "sourced", a.source, url))
+    rows = [_assumption_row(a, run.spec.sources, t) for a in run.spec.assumptions]
     if rows:
         n_s = sum(r.sourced for r in rows)
         note = t("a_summary", s=number(n_s, t.lang), e=number(len(rows) - n_s, t.lang))
+        n_c = sum(bool(a.conflicts) for a in run.spec.assumptions)
+        if n_c:
+            note += " " + t("a_conflicts", n=number(n_c, t.lang))
     else:
         note = t("a_none")
     return rows, note, sources
+
+
+def _assumption_row(a: Assumption, urls: Mapping[str, str], t: Text) -> AssumptionRow:
+    """One row of the assumptions table. Where sources disagree, the text goes on to give each
+    source's figure, so the reader sees that the scenario chose one of them."""
+    url = urls.get(a.source, "")
+    if not url and a.source.startswith(("http://", "https://")):
+        url = a.source
+    text = a.text_id if t.lang == "id" and a.text_id else a.text
+    if a.conflicts:
+        sides = "; ".join(
+            f"{number(c.figure, t.lang)} ({c.source}: {c.says_id if t.lang == 'id' and c.says_id else c.says})"
+            for c in a.conflicts
+        )
+        text = f"{text.rstrip('.')}. {t('a_conflict', sides=sides)}"
+    names = ", ".join(dict.fromkeys(n for n in (a.source, *a.also) if n))
+    return AssumptionRow(text, t(f"basis_{a.basis}"), a.basis == "sourced", names, url)
 
 
 def command_line(run: RunData) -> str:
@@ -1231,6 +1489,9 @@ def command_line(run: RunData) -> str:
         for k in keys:
             vals = list(dict.fromkeys(str(g["values"][k]) for g in m["grid"]))
             parts += ["--vary", f"{k}={','.join(vals)}"]
+        ref = run.reference_point
+        if ref:  # not the first point, the default
+            parts += ["--reference", ",".join(str(v) for v in m["grid"][ref]["values"].values())]
     prec = m.get("precision")
     if prec:
         parts += ["--precision", f"{prec['target']:g}", "--reps", str(prec.get("ceiling", run.replications))]
@@ -1245,24 +1506,21 @@ def command_line(run: RunData) -> str:
 def _run_info(run: RunData, t: Text, lang: str) -> list[tuple[str, str]]:
     m = run.manifest
     sc = m["scenario"]
+    overrides = [_override_words(run, str(o), lang) for o in sc.get("overrides") or []]
     backend = m.get("backend") or {}
-    kind = str(backend.get("kind", "–"))
+    kind = code_label("backend", backend.get("kind", "–"), lang)
     if backend.get("address"):
         kind += f" {backend['address']}"
     info = [
         (t("r_command"), command_line(run)),
         (t("r_scenario"), f"{sc['name']} ({sc.get('path', '')})"),
         (t("r_sha"), str(sc.get("sha256", ""))[:12]),
-        (t("r_overrides"), "; ".join(sc.get("overrides") or []) or t("none")),
+        (t("r_overrides"), "; ".join(overrides) or t("none")),
     ]
     if run.is_sweep:
         keys = list(m["grid"][0]["values"])
-        info.append(
-            (
-                t("r_grid"),
-                "; ".join(f"{k} = {', '.join(dict.fromkeys(str(g['values'][k]) for g in m['grid']))}" for k in keys),
-            )
-        )
+        values = {k: ", ".join(dict.fromkeys(str(g["values"][k]) for g in m["grid"])) for k in keys}
+        info.append((t("r_grid"), "; ".join(f"{key_words(run, k, lang)} = {v}" for k, v in values.items())))
     info += [
         (t("r_seed"), str(m["seed"])),
         (t("r_reps"), number(run.replications, lang)),
@@ -1279,8 +1537,8 @@ def _run_info(run: RunData, t: Text, lang: str) -> list[tuple[str, str]]:
         (t("r_backend"), t("r_workers", kind=kind, n=number(int(backend.get("workers") or 1), lang))),
         (t("r_versions"), " · ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())),
         (t("r_epoch"), f"{date(run.epoch.date(), lang)} {run.epoch:%H:%M} {_tz_name(run.spec.timezone)}"),
-        (t("r_started"), _timestamp(m.get("started"), lang)),
-        (t("r_finished"), _timestamp(m.get("finished"), lang)),
+        (t("r_started"), _timestamp(m.get("started"), lang, run.spec.timezone)),
+        (t("r_finished"), _timestamp(m.get("finished"), lang, run.spec.timezone)),
         (t("r_folder"), run.path.name),
     ]
     return info
@@ -1456,9 +1714,9 @@ def _what(section: str, key: str, t: Text) -> str:
     if section == "other":
         return key
     field = key.rsplit(".", 1)[-1] if "." in key else ""
-    words = t(f"o_sec_{section}")
-    if field and f"o_field_{field}" in t.words:
-        words += ", " + t(f"o_field_{field}")
+    words = code_label("plan_section", section, t.lang)
+    if field in LABELS["plan_field"]:
+        words += ", " + code_label("plan_field", field, t.lang)
     return words
 
 
@@ -1620,6 +1878,12 @@ def optimization_page(run: RunData, lang: str) -> OptimizationPage | None:
 # --- the whole briefing ------------------------------------------------------------------------
 
 
+def _description(part: Scenario | Plan, lang: str) -> str:
+    """A scenario's or a plan's description in the briefing's language: ``description_id`` in
+    Indonesian when the scenario gives it, else ``description`` (as written)."""
+    return part.description_id if lang == "id" and part.description_id else part.description
+
+
 def briefing_content(run: RunData, lang: str) -> Briefing:
     t = Text(lang, DOC_WORDS)
     spec = run.spec
@@ -1674,11 +1938,11 @@ def briefing_content(run: RunData, lang: str) -> Briefing:
         title=spec.title or spec.name,
         subtitle=subtitle,
         context=context,
-        description=spec.description,
+        description=_description(spec, lang),
         headings=headings,
         labels=labels,
         question=_question(run, t, lang),
-        plans=[PlanInfo(p, spec.plans[p].description if p in spec.plans else "") for p in run.plans],
+        plans=[PlanInfo(p, _description(spec.plans[p], lang) if p in spec.plans else "") for p in run.plans],
         plans_table=_plans_table(run, t, lang),
         points_table=_points_table(run, t, lang) if run.is_sweep else None,
         verdict=verdict,

@@ -37,7 +37,7 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +216,7 @@ class Manifest(_Record):
     started: str | None = None
     finished: str | None = None
     baseline: str | None = None
+    reference_point: int | None = None  # a sweep's point the others are paired with (sweep_comparison.csv)
     precision: PrecisionRecord | None = None
     exercise: ExerciseRecord | None = None
     optimization: OptimizationRecord | None = None
@@ -234,6 +235,7 @@ class Manifest(_Record):
                     raise _Inconsistent(f"grid.{n}.values", f"varies other keys than point 0 ({', '.join(keys)})")
             if len({g.point for g in self.grid}) < len(self.grid):
                 raise _Inconsistent("grid", "a point number is listed twice")
+        self._reference_fits()
         if self.command == "exercise":
             if self.exercise is None:
                 raise _Inconsistent("exercise", "missing (an exercise folder's manifest has it)")
@@ -242,6 +244,15 @@ class Manifest(_Record):
         if self.optimization is not None:
             self._optimization_fits(self.optimization)
         return self
+
+    def _reference_fits(self) -> None:
+        """A sweep names its reference point, one of its grid's; no other folder has one."""
+        points = [g.point for g in self.grid or []]
+        if self.command == "sweep" and self.reference_point is None:
+            raise _Inconsistent("reference_point", f"missing: {OLDER_SWEEP}")
+        if self.reference_point is not None and self.reference_point not in points:
+            valid = ", ".join(map(str, points)) or "none (not a sweep)"
+            raise _Inconsistent("reference_point", f"{self.reference_point} is not a grid point; valid: {valid}")
 
     def _optimization_fits(self, o: OptimizationRecord) -> None:
         """The optimizer's record describes this folder: its confirmation compare."""
@@ -343,6 +354,7 @@ class TableSpec:
 
 
 OLDER = "made by an older pilkada-sim, before targets by priority; run the scenario again to report on it"
+OLDER_SWEEP = "made by an older pilkada-sim, before paired sweeps; run the sweep again to report on it"
 
 
 def _numbers(columns: Iterable[str], but: Iterable[str]) -> tuple[str, ...]:
@@ -352,6 +364,8 @@ def _numbers(columns: Iterable[str], but: Iterable[str]) -> tuple[str, ...]:
 INCIDENT_MEASURES = ("response_min", "wait_min", "reached", "target_min", "within_target")  # since targets by priority
 _STATS = ("n", "mean", "sd", "ci_low", "ci_high")
 _PAIRED = ("n", "plan_mean", "baseline_mean", "difference", "sd", "ci_low", "ci_high")
+_SWEEP_PAIRED = ("n", "point_mean", "reference_mean", "difference", "sd", "ci_low", "ci_high")
+SWEEP_COMPARISON = "sweep_comparison.csv"
 _INCIDENT_NUMBERS = ("replication", "priority", "t_occur", "t_report", "t_dispatch", "t_arrive", "t_clear")
 _UNIT_NUMBERS = ("replication", "incident_id", "t_dispatch", "t_arrive", "t_clear", "t_back", "travel_min")
 
@@ -372,6 +386,13 @@ RUN_TABLES: dict[str, TableSpec] = {
     ),
     "comparison.csv": TableSpec(
         ("plan", "baseline", "kpi", *_PAIRED, "significant"), numbers=_PAIRED, flags=("significant",)
+    ),
+    # A sweep's paired comparison with its reference point (sim.stats.paired_point_comparison),
+    # with the point's varied keys after "point" (not read: the grid in the manifest has them).
+    SWEEP_COMPARISON: TableSpec(
+        ("point", "plan", "reference_point", "kpi", *_SWEEP_PAIRED, "significant"),
+        numbers=("point", "reference_point", *_SWEEP_PAIRED),
+        flags=("significant",),
     ),
     "sites.csv": TableSpec(tuple(SITE_COLUMNS), numbers=("lat", "lon", "voters")),
     "targets.csv": TableSpec(tuple(TARGET_COLUMNS), numbers=("priority", "target_min")),
@@ -552,6 +573,23 @@ def read_optimization(folder: Path, manifest: Mapping[str, Any], spec: Scenario)
     return Optimization(record, changes, groups)
 
 
+# --- a sweep's paired comparison ----------------------------------------------------------------
+
+
+def read_sweep_comparison(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
+    """``sweep_comparison.csv`` of a sweep folder, refused (one line naming it and the column)
+    unless it pairs every point with the manifest's ``reference_point``."""
+    path = folder / SWEEP_COMPARISON
+    if SWEEP_COMPARISON not in manifest["files"]:
+        raise UserError(str(path), None, f"missing: {OLDER_SWEEP}")
+    table = read_table(folder, manifest, SWEEP_COMPARISON, RUN_TABLES[SWEEP_COMPARISON])
+    ref = manifest["reference_point"]
+    _refuse_values(path, table, "reference_point", table["reference_point"] != ref, f"{ref} (manifest.json)")
+    points = {int(g["point"]) for g in manifest["grid"]}
+    _refuse_values(path, table, "point", ~table["point"].isin(points), "a grid point of manifest.json")
+    return table
+
+
 # --- a run folder ------------------------------------------------------------------------------
 
 
@@ -572,6 +610,7 @@ class RunData:
     sites: pd.DataFrame
     targets: pd.DataFrame  # targets.csv: kecamatan, target_group, priority, target_min
     optimization: Optimization | None = None  # the confirmation run of `optimize`: its record and tables
+    sweep_comparison: pd.DataFrame | None = None  # a sweep: every point paired with the reference point
 
     @property
     def plans(self) -> list[str]:
@@ -588,6 +627,17 @@ class RunData:
     @property
     def replications(self) -> int:
         return int(self.manifest["replications"])
+
+    @property
+    def point_values(self) -> dict[int, tuple[str, ...]]:
+        """A sweep's grid: point -> its values, one per varied key in ``--vary`` order (empty otherwise)."""
+        return {int(g["point"]): tuple(str(v) for v in g["values"].values()) for g in self.manifest.get("grid") or []}
+
+    @property
+    def reference_point(self) -> int | None:
+        """A sweep's reference point (the point every other is paired with); None otherwise."""
+        ref = self.manifest.get("reference_point")
+        return None if ref is None else int(ref)
 
     def personnel(self) -> pd.DataFrame:
         """Personnel each plan uses, per kind, against what is available (plans x kinds)."""
@@ -633,6 +683,7 @@ class RunData:
             read("sites.csv"),
             read("targets.csv"),
             read_optimization(path, manifest, spec),
+            read_sweep_comparison(path, manifest) if sweep else None,
         )
 
 
@@ -846,3 +897,84 @@ def weakest_first(kt: pd.DataFrame) -> pd.DataFrame:
     p90 = kt[f"response_pooled_p{metrics.HEADLINE_QUANTILE}_min"].fillna(-np.inf)
     order = np.lexsort((kt["kecamatan"].astype(str).to_numpy(), -p90.to_numpy(), kt["within_target"].to_numpy()))
     return kt.iloc[order]
+
+
+# --- the sweep verdict -------------------------------------------------------------------------
+
+SHARE_PERCENT_DECIMALS = 0  # the reports show shares as whole percents (90%, 88–92%)
+
+
+def share_as_shown(x: float) -> float:
+    """A share rounded as the reports show it (0.8996 -> 0.90, shown "90%"; NaN stays NaN).
+
+    The sweep verdict judges these figures and the sweep tables print them, so "the smallest
+    value reaching 90%" never sits beside a table that shows 90% at a smaller value, or 89% at
+    that one (the saved tables keep the unrounded means).
+    """
+    if not math.isfinite(x):
+        return x
+    return round(x * 100, SHARE_PERCENT_DECIMALS) / 100
+
+
+def _number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def sweep_by_value(values: Mapping[int, Sequence[str]]) -> bool:
+    """Whether "the smallest value" means something: one key varies, and every value is a number."""
+    return all(len(v) == 1 and _number(str(v[0])) is not None for v in values.values())
+
+
+def sweep_order(values: Mapping[int, Sequence[str]]) -> list[int]:
+    """Sweep points (point -> its values, one per varied key) in the order the verdict reads them:
+    by value when :func:`sweep_by_value`, else in grid order (the ``--vary`` order: text values
+    and combinations of several keys have no order of their own)."""
+    if not sweep_by_value(values):
+        return list(values)
+    return sorted(values, key=lambda point: float(values[point][0]))
+
+
+@dataclass(frozen=True)
+class SweepVerdict:
+    """The sweep verdict on one plan, judged on shares as shown (:func:`share_as_shown`): the
+    first point in :func:`sweep_order` (the smallest value, when the values are numbers) whose
+    mean share within target reaches :data:`TARGET_SHARE`, else the point with the highest share."""
+
+    plan: str
+    by_value: bool  # the order is by value (the smallest value reaching it), else the --vary order
+    point: int | None  # the point reaching the target share (None: none does; see best)
+    best: int | None  # the point with the highest share, the first of equals (None: no point has one)
+    share: float  # mean within_target over replications at `point` (else at `best`), as shown
+    ci_low: float  # its Student-t 95% interval, as shown
+    ci_high: float
+
+    @property
+    def sure(self) -> bool:
+        """The lower end of the interval at ``point`` reaches the target share too."""
+        return self.point is not None and math.isfinite(self.ci_low) and self.ci_low >= TARGET_SHARE
+
+
+def sweep_verdicts(
+    summary: pd.DataFrame, values: Mapping[int, Sequence[str]], plans: Sequence[str]
+) -> list[SweepVerdict]:
+    """One :class:`SweepVerdict` per plan, from a sweep's summary.csv (point, plan, kpi, mean,
+    ci_low, ci_high) and its grid (point -> its values, one per varied key)."""
+    shares = summary[summary["kpi"] == "within_target"]
+    verdicts = []
+    for plan in plans:
+        of_plan = shares[shares["plan"] == plan]
+        shown = {
+            int(r["point"]): tuple(share_as_shown(float(r[c])) for c in ("mean", "ci_low", "ci_high"))
+            for r in of_plan.to_dict("records")
+        }
+        order = [p for p in sweep_order(values) if p in shown and math.isfinite(shown[p][0])]
+        point = next((p for p in order if shown[p][0] >= TARGET_SHARE), None)
+        best = max(order, key=lambda p: shown[p][0], default=None)  # max keeps the first of equals
+        at = point if point is not None else best
+        share, lo, hi = shown[at] if at is not None else (math.nan, math.nan, math.nan)
+        verdicts.append(SweepVerdict(plan, sweep_by_value(values), point, best, share, lo, hi))
+    return verdicts

@@ -6,7 +6,9 @@ Everything is built from the saved, language-free tables of an exercise folder
 EXERCISE_DIR --lang en`` renders the English review from the files without playing the exercise
 again, and refuses a folder whose files no longer match their checksums, as for a run. The log
 shown is replication 0's (the one played at the console); the after-action summary covers every
-replication. Text is in Bahasa Indonesia (default) or English.
+replication. Text is in Bahasa Indonesia (default) or English, and no code of the tables shows
+through: an incident type by the scenario's label, an inject kind, a unit's role, who resolved an
+incident and a decision point's kind by the label table (:func:`sim.report.i18n.code_label`).
 
 Text from the scenario and the events list (names, TPS ids, messages, expected actions) is made
 safe for each output: the page is rendered by jinja2 with autoescape; in ``aar.md`` every cell
@@ -40,7 +42,8 @@ from sim.injects import Inject
 from sim.model import split_unit_id
 from sim.report.charts import chart_label, chart_style, new_figure, save_figure
 from sim.report.data import TableSpec, publish_report, read_table, staged_report, verified_manifest
-from sim.report.i18n import LANGS, Text, date, percent
+from sim.report.i18n import LANGS, Text, code_label, date, percent, short_label
+from sim.scenario import Scenario
 
 PRIORITY_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#0072B2"}  # 3 = every lower priority too
 TEMPLATES = Path(__file__).parent / "templates"
@@ -86,7 +89,7 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Latihan: linimasa dan ringkasan pasca-latihan",
         "en": "Exercise: timeline and after-action review",
     },
-    "aar_title": {"id": "Ringkasan pasca-latihan (After-Action Review)", "en": "After-action review"},
+    "aar_title": {"id": "Ringkasan pasca-latihan", "en": "After-action review"},
     "scope": {
         "id": "Skenario {scenario}, rencana {plan}, seed {seed}, {reps} replikasi, latar belakang acak {bg}; "
         "daftar inject {file}{shift}.",
@@ -126,10 +129,6 @@ WORDS: dict[str, dict[str, str]] = {
         "id": "Replikasi 0: {n} titik keputusan; rata-rata {mean} per replikasi.",
         "en": "Replication 0: {n} decision points; {mean} per replication on average.",
     },
-    "dk_no_unit_priority_1": {"id": "tidak ada unit bebas untuk prioritas 1", "en": "no unit free for priority 1"},
-    "dk_queue_long": {"id": "antrean panjang", "en": "long queue"},
-    "dk_escalation": {"id": "eskalasi", "en": "escalation"},
-    "dk_cut_off": {"id": "kecamatan terputus", "en": "kecamatan cut off"},
     "short": {"id": "Di mana rencana kurang", "en": "Where the plan fell short"},
     "good": {"id": "Yang berjalan baik", "en": "What went well"},
     "short_inject": {
@@ -180,17 +179,16 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# The log's sentences. An incident type is the scenario's label (its short form, before any
+# bracket), a unit is named by its role and post, everything else by the label table of i18n.
 LOG_WORDS: dict[str, dict[str, str]] = {
-    "patrol": {"id": "Patroli", "en": "Patrol"},
-    "reserve": {"id": "Cadangan", "en": "Reserve"},
-    "tni": {"id": "TNI", "en": "TNI"},
-    "linmas": {"id": "Linmas", "en": "Linmas"},
-    "tps_guard": {"id": "petugas TPS", "en": "the TPS guard"},
-    "ppk_guard": {"id": "petugas PPK", "en": "the PPK guard"},
-    "ev_report": {"id": "Laporan {type} (prioritas {p}) di {site}", "en": "Report: {type} (priority {p}) at {site}"},
+    "ev_report": {
+        "id": "{type} dilaporkan (prioritas {p}) di {site}",
+        "en": "{type} reported (priority {p}) at {site}",
+    },
     "ev_on_site": {
         "id": "{type} di {site} diselesaikan di tempat oleh {who}",
-        "en": "{type} at {site} resolved on site by {who}",
+        "en": "{type} at {site} resolved on site ({who})",
     },
     "ev_dispatch": {
         "id": "{unit} diberangkatkan ke {site} (perjalanan {m} menit)",
@@ -201,8 +199,8 @@ LOG_WORDS: dict[str, dict[str, str]] = {
         "en": "{unit} arrived at {site} ({m} min after the report)",
     },
     "ev_queued": {
-        "id": "Tidak ada unit bebas untuk {type} di {site}: menunggu (antrean {q})",
-        "en": "No unit free for {type} at {site}: waiting (queue {q})",
+        "id": "{type} di {site}: tidak ada unit bebas, menunggu (antrean {q})",
+        "en": "{type} at {site}: no unit free, waiting (queue {q})",
     },
     "ev_escalate": {
         "id": "Situasi di {site} meningkat menjadi {type} (prioritas {p})",
@@ -228,18 +226,18 @@ LOG_WORDS: dict[str, dict[str, str]] = {
     "ev_surge_end": {"id": "Lonjakan di {kec} berakhir", "en": "Surge in {kec} over"},
     "all_types": {"id": "semua jenis kejadian", "en": "all incident types"},
     "dp_no_unit_priority_1": {
-        "id": "KEPUTUSAN: tidak ada unit bebas untuk kejadian prioritas 1 di {site}",
-        "en": "DECISION: no unit free for a priority-1 incident at {site}",
+        "id": "PERLU KEPUTUSAN: tidak ada unit bebas untuk kejadian prioritas 1 di {site}",
+        "en": "DECISION NEEDED: no unit free for a priority-1 incident at {site}",
     },
     "dp_queue_long": {
-        "id": "KEPUTUSAN: antrean lebih dari {n} kejadian",
-        "en": "DECISION: more than {n} incidents waiting",
+        "id": "PERLU KEPUTUSAN: antrean lebih dari {n} kejadian",
+        "en": "DECISION NEEDED: more than {n} incidents waiting",
     },
     "dp_escalation": {
-        "id": "KEPUTUSAN: situasi di {site} meningkat menjadi {type}",
-        "en": "DECISION: {site} escalated to {type}",
+        "id": "PERLU KEPUTUSAN: situasi di {site} meningkat menjadi {type}",
+        "en": "DECISION NEEDED: {site} escalated to {type}",
     },
-    "dp_cut_off": {"id": "KEPUTUSAN: {area} terputus", "en": "DECISION: {area} cut off"},
+    "dp_cut_off": {"id": "PERLU KEPUTUSAN: {area} terputus", "en": "DECISION NEEDED: {area} cut off"},
     "situation": {
         "id": "{open} kejadian terbuka ({p1} prioritas 1), {q} menunggu; "
         "unit sibuk {busy}, bebas {free}, tidak beroperasi {out}",
@@ -282,14 +280,29 @@ class Names:
 
     def unit(self, uid: str, t: Text) -> str:
         post, role, n = split_unit_id(uid)
-        return f"{t(role)} {self.post_name.get(post, post)}-{n}"
+        return f"{code_label('role', role, t.lang)} {self.post_name.get(post, post)}-{n}"
+
+    def target(self, inj: Inject, t: Text) -> str:
+        """An inject's target as a trainer names it: a unit by its role and post, a post by its name,
+        a TPS, PPK, KPU or kecamatan as the events list writes it."""
+        if inj.kind in ("unit_out", "unit_back"):
+            return self.unit(inj.target, t)
+        if inj.kind == "reinforcement":
+            return self.post_name.get(inj.target, inj.target)
+        return inj.target
 
 
 class LogText:
     """Rows of ``timeline.csv`` (or of a running :class:`sim.exercise.Exercise`) as log lines."""
 
-    def __init__(self, lang: str, names: Names, info: ExerciseInfo, messages: dict[int, str]) -> None:
-        self.t, self.names, self.info, self.messages = _text(lang), names, info, messages
+    def __init__(
+        self, lang: str, names: Names, info: ExerciseInfo, messages: dict[int, str], spec: Scenario | None = None
+    ) -> None:
+        self.t, self.names, self.info, self.messages, self.spec = _text(lang), names, info, messages, spec
+
+    def type(self, code: Any) -> str:
+        """An incident type by the scenario's label, short (the log line has brackets of its own)."""
+        return short_label(code_label("incident_type", code, self.t.lang, self.spec))
 
     def situation(self, s: Mapping[Any, Any]) -> str:
         return self.t(
@@ -309,7 +322,7 @@ class LogText:
         if kind in ("no_unit_priority_1", "escalation"):
             words["site"] = self.names.site(str(d["site_id"]))
         if kind == "escalation":
-            words["type"] = d["type"]
+            words["type"] = _in_sentence(self.type(d["type"]))
         if kind == "queue_long":
             words["n"] = self.info.queue_alert
         if kind == "cut_off":
@@ -326,7 +339,8 @@ class LogText:
         units = [] if _blank(row["unit_id"]) else [names.unit(u, t) for u in str(row["unit_id"]).split(";")]
         unit = ", ".join(units)
         minutes = None if _blank(row["minutes"]) else round(float(row["minutes"]))
-        kind, prio = row["type"], None if _blank(row["priority"]) else int(row["priority"])
+        kind = "" if _blank(row["type"]) else self.type(row["type"])
+        prio = None if _blank(row["priority"]) else int(row["priority"])
         if ev == "inject":
             text = f"[{int(row['inject'])}] {self.messages.get(int(row['inject']), '')}"
         elif ev in ("road_closure", "flood"):
@@ -340,14 +354,14 @@ class LogText:
             post = names.post_name.get(str(row["site_id"]), str(row["site_id"]))
             text = t("ev_reinforcement", post=post, units=unit)
         elif ev == "surge":
-            what = t("all_types") if _blank(kind) else kind
+            what = t("all_types") if not kind else _in_sentence(kind)
             text = t("ev_surge", type=what, kec=area, f=f"{float(row['value']):g}", n=int(row["count"]))
         elif ev == "surge_end":
             text = t("ev_surge_end", kec=area)
         elif ev == "report":
             text = t("ev_report", type=kind, p=prio, site=site)
         elif ev == "on_site":
-            text = t("ev_on_site", type=kind, site=site, who=t(str(row["resolved_by"])))
+            text = t("ev_on_site", type=kind, site=site, who=code_label("resolved_by", row["resolved_by"], t.lang))
         elif ev == "dispatch":
             text = t("ev_dispatch", unit=unit, site=site, m=minutes)
         elif ev == "arrive":
@@ -355,7 +369,7 @@ class LogText:
         elif ev == "queued":
             text = t("ev_queued", type=kind, site=site, q=int(row["count"]))
         elif ev == "escalate":
-            text = t("ev_escalate", site=site, type=kind, p=prio)
+            text = t("ev_escalate", site=site, type=_in_sentence(kind), p=prio)
         elif ev == "clear":
             text = t("ev_clear", type=kind, site=site, m=minutes)
         elif ev == "decision":
@@ -374,6 +388,12 @@ class LogText:
             d = next(points) if row["event"] == "decision" else None
             out.append((str(row["event"]), self.line(row, d)))
         return out
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter small unless the first word is an acronym
+    ('Bentrok massa pendukung' -> 'bentrok massa pendukung'; 'TPS terlambat dibuka' stays)."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def _stamp(info: ExerciseInfo, t: float) -> str:
@@ -395,6 +415,7 @@ class InjectOutcome:
     related_in_time: int  # of these, reached within their target
     missed_reps: int  # replications in which at least one of them missed its target
     judged_kind: bool  # the kind is judged by its incidents (aar.csv "judged", from sim.exercise.KINDS)
+    target: str  # its target as a trainer names it (:meth:`Names.target`)
 
     @property
     def related_share(self) -> float:
@@ -448,7 +469,9 @@ def inject_outcomes(aar: pd.DataFrame, played: list[Inject], names: Names, lang:
             else:
                 in_time = t("na")
         judged = bool(rows["judged"].all()) if len(rows) else False
-        out.append(InjectOutcome(inj, happened, in_time, related, related_in_time, missed, judged))
+        out.append(
+            InjectOutcome(inj, happened, in_time, related, related_in_time, missed, judged, names.target(inj, t))
+        )
     return out
 
 
@@ -466,8 +489,8 @@ def aar_markdown(ex: ExerciseData, lang: str) -> str:
         cells = [
             str(i.number),
             _stamp(info, i.t),
-            i.kind,
-            i.target,
+            code_label("inject_kind", i.kind, lang),
+            o.target,
             i.expected_action or i.message,
             o.happened,
             o.in_time,
@@ -540,9 +563,17 @@ def went_well(outcomes: list[InjectOutcome], lang: str) -> list[str]:
     for o in outcomes:
         i = o.inject
         if o.went_well and i.kind == "incident":
-            out.append(t("good_inject", n=i.number, target=i.target))
+            out.append(t("good_inject", n=i.number, target=o.target))
         elif o.went_well:
-            out.append(t("good_related", n=i.number, kind=i.kind, target=i.target, k=o.related))
+            out.append(
+                t(
+                    "good_related",
+                    n=i.number,
+                    kind=code_label("inject_kind", i.kind, lang),
+                    target=o.target,
+                    k=o.related,
+                )
+            )
     return out
 
 
@@ -554,15 +585,22 @@ def shortfalls(
     for o in outcomes:
         i = o.inject
         if o.fell_short and i.kind == "incident":
-            out.append(t("short_inject", n=i.number, target=i.target, k=o.missed_reps, r=info.replications))
+            out.append(t("short_inject", n=i.number, target=o.target, k=o.missed_reps, r=info.replications))
         elif o.fell_short:
             out.append(
-                t("short_related", n=i.number, kind=i.kind, target=i.target, share=percent(o.related_share, lang))
+                t(
+                    "short_related",
+                    n=i.number,
+                    kind=code_label("inject_kind", i.kind, lang),
+                    target=o.target,
+                    share=percent(o.related_share, lang),
+                )
             )
     counts, _, _ = _decision_counts(decisions)
     for kind in ("no_unit_priority_1", "queue_long", "cut_off"):
         if counts.get(kind):
-            out.append(t("short_decisions", what=t(f"dk_{kind}").capitalize(), n=counts[kind]))
+            what = code_label("decision", kind, lang)
+            out.append(t("short_decisions", what=what[:1].upper() + what[1:], n=counts[kind]))
     if open_end:
         out.append(t("short_open", n=open_end))
     return out
@@ -750,8 +788,8 @@ def aar_sections(ex: ExerciseData, lang: str) -> dict[str, Any]:
         [
             str(o.inject.number),
             _stamp(info, o.inject.t),
-            o.inject.kind,
-            o.inject.target,
+            code_label("inject_kind", o.inject.kind, lang),
+            o.target,
             o.inject.message,
             o.inject.expected_action,
             o.happened,
@@ -812,6 +850,7 @@ class ExerciseData:
     sites: pd.DataFrame
     kecamatan: list[str]  # in the scenario's order
     played: list[Inject]  # replication 0's injects, as played (typed-in ones included)
+    spec: Scenario  # the resolved scenario of the manifest: the incident types' labels
 
     @classmethod
     def load(cls, folder: str | Path) -> ExerciseData:
@@ -868,6 +907,7 @@ class ExerciseData:
             _read(path, manifest, "sites.csv", ("site_id", "kind", "name", "kecamatan")),
             kecamatan,
             played,
+            spec,
         )
 
     @property
@@ -886,7 +926,7 @@ class ExerciseData:
 
     def log(self, lang: str) -> LogText:
         messages = {int(r["number"]): str(r["message"]) for r in self.events.to_dict("records")}
-        return LogText(lang, self.names, self.info, messages)
+        return LogText(lang, self.names, self.info, messages, self.spec)
 
 
 EXERCISE_TABLES: dict[str, Iterable[str]] = {

@@ -15,6 +15,7 @@ import pandas as pd
 from sim import metrics
 from sim.exercise import ExerciseResult
 from sim.experiment import Point
+from sim.report.data import TARGET_SHARE, SweepVerdict, share_as_shown, sweep_verdicts
 from sim.runner import PRECISION_KPI, Outcome, Precision
 from sim.scenario import LoadedScenario, personnel_use
 
@@ -141,25 +142,85 @@ def verdict_table(comparison: pd.DataFrame, baseline: str, plans: list[str]) -> 
     return "\n".join(lines)
 
 
-def sweep_table(summary: pd.DataFrame, points: list[Point], plans: list[str]) -> str:
-    """Per grid point and plan: mean response, mean daily p90 and share in target, with 95% intervals."""
+SWEEP_SHARE = "within_target"  # the share the sweep verdict judges (sim.report.data.sweep_verdicts)
+
+
+def _shown_share(row: dict[str, Any]) -> dict[str, Any]:
+    """A summary row of a share with its mean and interval as shown (whole percents), the figures
+    the verdict below the table judges."""
+    return {**row, **{c: share_as_shown(float(row[c])) for c in ("mean", "ci_low", "ci_high")}}
+
+
+def _change(row: dict[str, Any] | None, reference: bool, scale: float = 1.0) -> str:
+    """A paired difference from the reference point, '+15.6 [+8.1, +23.0]' ('reference' at it,
+    'no difference' where every replication is the same)."""
+    if reference:
+        return "reference"
+    if row is None or not np.isfinite(row["difference"]):
+        return "n/a"
+    d, lo, hi = (row[c] * scale for c in ("difference", "ci_low", "ci_high"))
+    if d == 0 and lo == 0 and hi == 0:
+        return "no difference"
+    return f"{d:+.1f}" + (f" [{lo:+.1f}, {hi:+.1f}]" if np.isfinite(lo) else "")
+
+
+def _point_text(keys: list[str], values: tuple[str, ...]) -> str:
+    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(keys, values, strict=True))
+
+
+def sweep_table(
+    summary: pd.DataFrame, comparison: pd.DataFrame, points: list[Point], plans: list[str], reference: int
+) -> str:
+    """Per grid point and plan: mean response, mean daily p90 and share in target with 95%
+    intervals, the mean response and share in target as paired differences from the reference
+    point (sweep_comparison.csv), then the verdict on each plan, judged on the shares as printed."""
     keys = [k for k, _ in points[0].values]
+    values = {pt.index: tuple(v for _, v in pt.values) for pt in points}
+    ref = _point_text(keys, values[reference])
     head = (
-        "  ".join(f"{k.split('.')[-1]:>10}" for k in keys) + f"  {'plan':<14}{'mean response min':>26}"
-        f"{'daily p90 min (mean)':>26}{'in target %':>22}"
+        "  ".join(f"{k.split('.')[-1]:>10}" for k in keys) + f"  {'plan':<14}{'mean response min':>22}"
+        f"{'change min':>24}{'daily p90 min (mean)':>24}{'in target %':>16}{'change points':>24}"
     )
     lines = [head, "-" * len(head)]
     s = _records(summary, ["point", "plan", "kpi"])
+    c = _records(comparison, ["point", "plan", "kpi"])
     for pt in points:
+        at_ref = pt.index == reference
         for plan in plans:
             vals = "  ".join(f"{v:>10}" for _, v in pt.values)
             lines.append(
-                f"{vals}  {plan:<14}{_ci(s[(pt.index, plan, 'response_mean_min')]):>26}"
-                f"{_ci(s[(pt.index, plan, 'response_daily_p90_min')]):>26}"
-                f"{_ci(s[(pt.index, plan, 'within_target')], 100, '.0f'):>22}"
+                f"{vals}  {plan:<14}{_ci(s[(pt.index, plan, 'response_mean_min')]):>22}"
+                f"{_change(c.get((pt.index, plan, 'response_mean_min')), at_ref):>24}"
+                f"{_ci(s[(pt.index, plan, 'response_daily_p90_min')]):>24}"
+                f"{_ci(_shown_share(s[(pt.index, plan, SWEEP_SHARE)]), 100, '.0f'):>16}"
+                f"{_change(c.get((pt.index, plan, SWEEP_SHARE)), at_ref, 100):>24}"
             )
-    lines.append("(mean over replications with 95% Student-t intervals)")
+    lines.append(
+        "(mean over replications with 95% Student-t intervals; changes from the reference point "
+        f"{ref}, paired over the same replications)"
+    )
+    for v in sweep_verdicts(summary, values, plans):
+        lines.append(_sweep_verdict_line(v, keys, values))
     return "\n".join(lines)
+
+
+def _sweep_verdict_line(v: SweepVerdict, keys: list[str], values: dict[int, tuple[str, ...]]) -> str:
+    """The verdict on one plan in words, on the share as the table prints it."""
+    goal = f"{TARGET_SHARE:.0%}"
+    share = f"{100 * v.share:.0f}%"
+    if np.isfinite(v.ci_low):
+        share += f" [{100 * v.ci_low:.0f}, {100 * v.ci_high:.0f}]"
+    if v.point is not None:
+        first = f"the smallest {keys[0].split('.')[-1]}" if v.by_value else "the first point (--vary order)"
+        point = values[v.point][0] if v.by_value else _point_text(keys, values[v.point])
+        sure = ""
+        if np.isfinite(v.ci_low):
+            sure = f"; its lower end reaches {goal} too" if v.sure else f"; its lower end is below {goal}, not certain"
+        return f"{v.plan}: {first} reaching {goal} in target is {point} ({share}{sure})"
+    if v.best is not None:
+        best = _point_text(keys, values[v.best])
+        return f"{v.plan}: no point reaches {goal} in target; the highest is {share} at {best}"
+    return f"{v.plan}: no incident needed a unit at any point"
 
 
 def precision_line(outcome: Outcome, precision: Precision) -> str:

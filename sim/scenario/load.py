@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from sim.dispatch import POLICIES
 from sim.errors import UserError
-from sim.scenario.schema import Scenario
+from sim.scenario.boundaries import BoundaryShapes, load_boundaries
+from sim.scenario.schema import Boundaries, Scenario
 from sim.scenario.tables import COMMA_DECIMAL, THOUSANDS, load_matrix, load_tps
 from sim.scenario.timeline import Timeline, resolve_timeline
 
@@ -192,6 +193,7 @@ class LoadedScenario:
     epoch: dt.datetime
     travel_matrix: pd.DataFrame | None = None
     overrides: list[str] = field(default_factory=list)
+    boundaries: BoundaryShapes | None = None  # the map's outlines (boundaries:), for the run folder only
 
     @property
     def name(self) -> str:
@@ -389,6 +391,37 @@ def _resolve_data_path(base: Path, name: str, where: str, key: str, allow_outsid
     return path
 
 
+def _check_regions(spec: Scenario, where: str, kec: set[str]) -> None:
+    """Regions: unique ids, every kecamatan in exactly one, posts' ``serves`` naming regions."""
+    if not spec.regions:
+        for i, p in enumerate(spec.sites.posts):
+            if p.serves:
+                raise UserError(where, f"sites.posts.{i}.serves", "names regions, but the scenario has no regions:")
+        return
+    ids = [r.id for r in spec.regions]
+    seen: dict[str, str] = {}
+    for ri, r in enumerate(spec.regions):
+        if r.id in ids[:ri]:
+            raise UserError(where, f"regions.{ri}.id", f"'{r.id}' is given twice; region ids must be unique")
+        for k in r.kecamatan:
+            if k not in kec:
+                raise UserError(
+                    where, f"regions.{ri}.kecamatan", f"unknown kecamatan '{k}'; valid: {', '.join(sorted(kec))}"
+                )
+            if k in seen:
+                raise UserError(
+                    where, f"regions.{ri}.kecamatan", f"'{k}' is already in region {seen[k]}; one region each"
+                )
+            seen[k] = r.id
+    missing = sorted(kec - set(seen))
+    if missing:
+        raise UserError(where, "regions", f"kecamatan in no region: {', '.join(missing)}; give each to one region")
+    for i, p in enumerate(spec.sites.posts):
+        for name in p.serves:
+            if name not in ids:
+                raise UserError(where, f"sites.posts.{i}.serves", f"unknown region '{name}'; valid: {', '.join(ids)}")
+
+
 def _check_references(spec: Scenario, where: str) -> None:
     kec = {v.kecamatan for v in spec.sites.ppk}
     posts = {p.id for p in spec.sites.posts}
@@ -408,6 +441,7 @@ def _check_references(spec: Scenario, where: str) -> None:
     for k in spec.travel.access:
         if k not in kec:
             raise UserError(where, f"travel.access.{k}", f"unknown kecamatan; valid: {valid_kec}")
+    _check_regions(spec, where, kec)
     used = sorted({t.priority for t in spec.incidents.types.values()})
     for gi, g in enumerate(spec.targets.groups):
         for k in g.kecamatan:
@@ -477,4 +511,15 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Loade
     if spec.travel.matrix_file:
         mpath = _resolve_data_path(base, spec.travel.matrix_file, where, "travel.matrix_file", spec.allow_data_outside)
         matrix = load_matrix(mpath)
-    return LoadedScenario(spec, path, raw, tps, timeline, epoch, matrix, list(overrides or []))
+    shapes = _load_boundaries(spec.boundaries, spec, base, where) if spec.boundaries else None
+    return LoadedScenario(spec, path, raw, tps, timeline, epoch, matrix, list(overrides or []), shapes)
+
+
+def _load_boundaries(b: Boundaries, spec: Scenario, base: Path, where: str) -> BoundaryShapes:
+    """The outlines the scenario's ``boundaries:`` names, matched to its kecamatan."""
+    outside = spec.allow_data_outside
+    kec = _resolve_data_path(base, b.kecamatan_file, where, "boundaries.kecamatan_file", outside)
+    near = None
+    if b.neighbours_file:
+        near = _resolve_data_path(base, b.neighbours_file, where, "boundaries.neighbours_file", outside)
+    return load_boundaries(kec, near, b.codes, [v.kecamatan for v in spec.sites.ppk], where)

@@ -158,7 +158,17 @@ class Post(_Model):
     kecamatan: str
     position: LatLon
     covers: list[str] = Field(default_factory=list)
+    serves: list[str] = Field(default_factory=list)  # region ids besides its own whose calls it takes
     note: str = ""
+
+
+class Region(_Model):
+    """A kabupaten/kota with its own Polres: a dispatch area of its own unless a post links it to
+    another (``serves``). See :mod:`sim.world` (``node_area``)."""
+
+    id: Ident
+    name: str = ""
+    kecamatan: list[str] = Field(min_length=1)
 
 
 class Venue(_Model):
@@ -515,6 +525,25 @@ class Optimize(_Model):
         return self
 
 
+class Conflict(_Model):
+    """What one source gives where the sources of an assumption disagree, so the briefing can name
+    each figure with its source instead of hiding the choice the scenario made."""
+
+    figure: Number
+    says: str  # what the source says, e.g. "Polda support of 150 personnel"
+    says_id: str = ""  # the same in Bahasa Indonesia
+    source: str  # a name from the scenario's `sources`
+
+
+class Boundaries(_Model):
+    """Kecamatan outlines for the briefing's map (GeoJSON, see :mod:`sim.scenario.boundaries`);
+    paths relative to the scenario file. Without this section the map outlines each kecamatan's TPS."""
+
+    kecamatan_file: str
+    neighbours_file: str | None = None  # the kabupaten around it, drawn grey for context
+    codes: dict[str, str] = Field(default_factory=dict)  # kecamatan -> its code in the files (kode), e.g. 64.08.08
+
+
 class Assumption(_Model):
     """A figure or assumption the briefing lists, with where it comes from."""
 
@@ -522,6 +551,15 @@ class Assumption(_Model):
     text_id: str = ""  # the same in Bahasa Indonesia, for the Indonesian briefing
     basis: Literal["sourced", "estimated"]
     source: str = ""
+    also: list[str] = Field(default_factory=list)  # more names from `sources` the row rests on
+    conflicts: list[Conflict] = Field(default_factory=list)  # where sources disagree: at least two figures
+    keys: list[str] = Field(default_factory=list)  # the scenario keys it describes (key paths as --set takes them)
+
+    @model_validator(mode="after")
+    def _two_sides(self) -> Assumption:
+        if self.conflicts and len({c.figure for c in self.conflicts}) < 2:
+            raise ValueError("conflicts lists at least two sources with different figures")
+        return self
 
 
 class Scenario(_Model):
@@ -549,3 +587,5 @@ class Scenario(_Model):
     assumptions: list[Assumption] = Field(default_factory=list)
     allow_data_outside: YesNo = False
     optimize: Optimize | None = None
+    boundaries: Boundaries | None = None
+    regions: list[Region] = Field(default_factory=list)  # empty: the whole scenario is one region
