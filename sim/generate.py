@@ -84,6 +84,13 @@ class IncidentStream:
     def __len__(self) -> int:
         return len(self.t_occur)
 
+    def subset(self, index: np.ndarray) -> IncidentStream:
+        """The incidents at ``index`` (in that order), with every draw they carry (same TPS times)."""
+        picked = {f: getattr(self, f)[index] for f in PER_INCIDENT}
+        return IncidentStream(
+            replication=self.replication, count_end=self.count_end, escort_end=self.escort_end, **picked
+        )
+
     def concat(self, other: IncidentStream) -> IncidentStream:
         """This day's incidents followed by ``other``'s (same replication and TPS times)."""
         per_incident = PER_INCIDENT

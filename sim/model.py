@@ -171,6 +171,7 @@ class Unit:
     """A mobile unit (patrol, reserve platoon or TNI backup) based at a post."""
 
     __slots__ = (
+        "area",
         "back",
         "covers",
         "home",
@@ -193,9 +194,19 @@ class Unit:
     )
 
     def __init__(
-        self, idx: int, uid: str, role: str, post: str, home: int, mode: str, travel: Legs, covers: frozenset[int]
+        self,
+        idx: int,
+        uid: str,
+        role: str,
+        post: str,
+        home: int,
+        mode: str,
+        travel: Legs,
+        covers: frozenset[int],
+        area: int = 0,
     ) -> None:
         self.idx, self.uid, self.role, self.post, self.home, self.mode = idx, uid, role, post, home, mode
+        self.area = area  # the dispatch area it takes calls in (sim.world.dispatch_areas)
         self.travel, self.covers = travel, covers
         self.out = travel.row(home)  # minutes from the post to every node
         self.back = travel.col(home)  # minutes from every node to the post
@@ -222,6 +233,7 @@ class Incident:
     __slots__ = (
         "all_arrived",
         "allow_tni",
+        "area",
         "crew",
         "first_arrival",
         "i",
@@ -237,8 +249,8 @@ class Incident:
         "t_report",
     )
 
-    def __init__(self, env: simpy.Environment, i: int, site: int, kec: int, t_report: float) -> None:
-        self.i, self.site, self.kec, self.t_report = i, site, kec, t_report
+    def __init__(self, env: simpy.Environment, i: int, site: int, kec: int, t_report: float, area: int = 0) -> None:
+        self.i, self.site, self.kec, self.t_report, self.area = i, site, kec, t_report, area
         self.kind = 0
         self.priority = 0
         self.needed = 0
@@ -393,8 +405,19 @@ class IncidentView:
 class ElectionDay:
     """One plan, one replication. ``run()`` returns the raw records."""
 
-    def __init__(self, sc: LoadedScenario, world: World, stream: IncidentStream, plan_name: str) -> None:
-        self.sc, self.world, self.stream, self.plan_name = sc, world, stream, plan_name
+    def __init__(
+        self,
+        sc: LoadedScenario,
+        world: World,
+        stream: IncidentStream,
+        plan_name: str,
+        area: int | None = None,
+        guards: GuardSchedule | None = None,
+    ) -> None:
+        """``area``: only the plan's units of that dispatch area take part (the stream should hold
+        only that area's incidents): one partition of a many-region day (:func:`run_plan`), which
+        passes the day's ``guards`` (the escort schedule of every TPS) computed once for all areas."""
+        self.sc, self.world, self.stream, self.plan_name, self.area = sc, world, stream, plan_name, area
         self.plan: Plan = sc.spec.plans[plan_name]
         self.env = simpy.Environment()
         spec = sc.spec
@@ -408,9 +431,12 @@ class ElectionDay:
 
         self.units: list[Unit] = []
         self.by_id: dict[str, Unit] = {}
+        self.node_area: list[int] = world.node_area().tolist()
+        self.area_units: list[list[Unit]] = [[] for _ in range(world.n_areas)]  # the candidates of a call
         self.names, planned = UnitNumbering.of_plan(self.plan)
         for uid, role, post, mode in planned:
-            self._add_unit(uid, role, post, mode)
+            if area is None or self.node_area[world.post_node[post]] == area:
+                self._add_unit(uid, role, post, mode)
         # What each incident type asks of the dispatcher depends on the plan only: work it out once.
         n_tni = sum(1 for u in self.units if u.role == "tni")
         self.type_roles = [tuple(t.response.roles) for t in self.types]
@@ -423,7 +449,7 @@ class ElectionDay:
             for t, roles, tni in zip(self.types, self.type_roles, self.type_allow_tni, strict=True)
         ]
 
-        self.guards = guard_schedule(world, self.plan, stream.count_end, sc.timeline.logistics_start)
+        self.guards = guards or guard_schedule(world, self.plan, stream.count_end, sc.timeline.logistics_start)
 
         self.incidents = IncidentRecords.new(stream.kind, self._priorities(stream.kind))
         self.pending: list[Incident] = []  # the queue, in (priority, report time, index) order
@@ -451,8 +477,12 @@ class ElectionDay:
 
     def _add_unit(self, uid: str, role: str, post: str, mode: str) -> Unit:
         w = self.world
-        u = Unit(len(self.units), uid, role, post, w.post_node[post], mode, w.travel_min[mode], w.post_covers[post])
+        home = w.post_node[post]
+        u = Unit(
+            len(self.units), uid, role, post, home, mode, w.travel_min[mode], w.post_covers[post], self.node_area[home]
+        )
         self.units.append(u)
+        self.area_units[u.area].append(u)
         self.by_id[uid] = u
         return u
 
@@ -545,7 +575,8 @@ class ElectionDay:
         delay = float(s.t_report[i] - s.t_occur[i])
         if delay > 0:
             yield env.timeout(delay)
-        inc = Incident(env, i, int(s.site[i]), self.node_kec[s.site[i]], env.now)
+        site = int(s.site[i])
+        inc = Incident(env, i, site, self.node_kec[site], env.now, self.node_area[site])
         self._set_type(inc, int(self.incidents.kind[i]))
         if self.first_priority:
             p = self.first_priority.get(i)
@@ -600,8 +631,9 @@ class ElectionDay:
 
     @staticmethod
     def _capable(u: Unit, inc: Incident) -> bool:
-        """By role: one the incident type asks for, or TNI where the type allows TNI backup."""
-        return u.role in inc.roles or (inc.allow_tni and u.role == "tni")
+        """In the call's dispatch area, and by role: one the incident type asks for, or TNI where
+        the type allows TNI backup."""
+        return u.area == inc.area and (u.role in inc.roles or (inc.allow_tni and u.role == "tni"))
 
     def _near_units(self, inc: Incident) -> tuple[Unit, ...]:
         """Capable units (TNI included where allowed) based within ``max_travel_min`` of the site."""
@@ -610,7 +642,7 @@ class ElectionDay:
         if near is None:
             near = tuple(
                 u
-                for u in self.units
+                for u in self.area_units[inc.area]
                 if self._capable(u, inc) and self.setup_min + float(u.out[inc.site]) <= self.max_travel
             )
             self.near[key] = near
@@ -635,29 +667,33 @@ class ElectionDay:
             return None
         key = ("near_count", self.plan_name, self.max_travel)
         hit = self.world.cache.get(key)
-        if hit is not None and hit[0] is self.plan:
-            return hit[1]
-        within = (
-            np.stack([self.setup_min + u.out <= self.max_travel for u in self.units])
-            if self.units
-            else np.zeros((0, self.world.n_nodes), dtype=bool)
-        )
-        capable = np.asarray(
-            [
-                [u.role in roles or (tni and u.role == "tni") for u in self.units]
-                for roles, tni in zip(self.type_roles, self.type_allow_tni, strict=True)
-            ],
-            dtype=np.int64,
-        ).reshape(len(self.types), len(self.units))
-        counts = capable @ within.astype(np.int64)
-        self.world.cache[key] = (self.plan, counts)
+        if hit is None or hit[0] is not self.plan:
+            empty: set[int] = set()  # the areas whose sites are counted so far
+            hit = self.world.cache[key] = (self.plan, np.zeros((len(self.types), self.world.n_nodes), np.int64), empty)
+        counts, filled = hit[1], hit[2]
+        areas = self.world.node_area()
+        for a, units in enumerate(self.area_units):  # a unit counts only for the sites of its area
+            if a in filled or (self.area is not None and a != self.area):
+                continue
+            nodes = slice(None) if len(self.area_units) == 1 else np.flatnonzero(areas == a)
+            if units:
+                within = np.stack([self.setup_min + u.out[nodes] <= self.max_travel for u in units])
+                capable = np.asarray(
+                    [
+                        [u.role in roles or (tni and u.role == "tni") for u in units]
+                        for roles, tni in zip(self.type_roles, self.type_allow_tni, strict=True)
+                    ],
+                    dtype=np.int64,
+                ).reshape(len(self.types), len(units))
+                counts[:, nodes] = capable @ within.astype(np.int64)
+            filled.add(a)
         return counts
 
     def _candidates(self, inc: Incident, tni: bool) -> list[tuple[Unit, float]]:
         """Free units of one pass (police, or TNI backup) that can reach the site, with their ETAs."""
         roles = ("tni",) if tni else inc.roles
         out = []
-        for u in self.units:
+        for u in self.area_units[inc.area]:
             if u.state > RETURNING or u.role not in roles:
                 continue
             t = self._eta(u, inc.site)
@@ -758,7 +794,7 @@ class ElectionDay:
         if self.listen is not None:
             self._tell(EventKind.QUEUED, inc.i)
         if self.max_travel != math.inf:
-            for u in self.units:
+            for u in self.area_units[inc.area]:
                 if u.state == RETURNING:
                     self._alarm(u, (inc,))
 
@@ -1048,6 +1084,69 @@ class ElectionDay:
         )
 
 
-def run_plan(sc: LoadedScenario, world: World, stream: IncidentStream, plan_name: str) -> RunRecords:
-    """Run one plan on one replication's incident stream."""
-    return ElectionDay(sc, world, stream, plan_name).run()
+def run_plan(
+    sc: LoadedScenario, world: World, stream: IncidentStream, plan_name: str, partitioned: bool | None = None
+) -> RunRecords:
+    """Run one plan on one replication's incident stream.
+
+    A day of several dispatch areas (regions, :func:`sim.world.dispatch_areas`) runs area by area
+    unless ``partitioned`` is False: each area's incidents with its own units, in its own SimPy
+    environment, the records merged (:func:`merge_records`). No unit takes a call outside its area,
+    so the areas do not interact, and the records are those of the whole day as one model
+    (tests/test_partitions.py checks it).
+    """
+    if partitioned is None:
+        partitioned = world.n_areas > 1
+    if not partitioned or world.n_areas == 1:
+        return ElectionDay(sc, world, stream, plan_name).run()
+    plan = sc.spec.plans[plan_name]
+    guards = guard_schedule(world, plan, stream.count_end, sc.timeline.logistics_start)
+    area_of = world.node_area()[stream.site]
+    parts = []
+    for a in range(world.n_areas):
+        index = np.flatnonzero(area_of == a)
+        parts.append((index, ElectionDay(sc, world, stream.subset(index), plan_name, a, guards).run()))
+    return merge_records(stream, parts)
+
+
+def merge_records(stream: IncidentStream, parts: list[tuple[np.ndarray, RunRecords]]) -> RunRecords:
+    """One day's records from its areas' (each with the indices of its incidents in ``stream``).
+
+    Incidents go back to their places; unit rows and the busy/open counters are merged in time
+    order (an area's own order kept at equal times, areas in order), the counters summed over the
+    areas. The guard schedule is the day's, shared by the areas.
+    """
+    first = parts[0][1]
+    n = len(stream)
+    rec = IncidentRecords(
+        **{name: np.zeros(n, dtype=dtype) for name, (_, dtype) in IncidentRecords.FILL.items()},
+        units=[[] for _ in range(n)],
+    )
+    jobs: list[Assignment] = []
+    changes: list[tuple[float, int, int, int]] = []  # (t, area, busy, open) of every area's counters
+    for a, (index, part) in enumerate(parts):
+        for name in IncidentRecords.FILL:
+            getattr(rec, name)[index] = getattr(part.incidents, name)
+        for k, units in zip(index.tolist(), part.incidents.units, strict=True):
+            rec.units[k] = units
+        jobs.extend(replace(j, incident_id=int(index[j.incident_id])) for j in part.assignments)
+        changes.extend((t, a, busy, open_) for t, busy, open_ in part.timeseries[1:])  # [0] is (0, 0, 0)
+    jobs.sort(key=lambda j: j.t_dispatch)  # stable: areas in order at equal times
+    changes.sort(key=lambda c: c[0])
+    busy, open_ = [0] * len(parts), [0] * len(parts)
+    total_busy = total_open = 0
+    series = [first.timeseries[0]]
+    for t, a, b, o in changes:
+        total_busy += b - busy[a]
+        total_open += o - open_[a]
+        busy[a], open_[a] = b, o
+        series.append((t, total_busy, total_open))
+    return RunRecords(
+        plan=first.plan,
+        stream=stream,
+        incidents=rec,
+        assignments=jobs,
+        timeseries=series,
+        guards=first.guards,
+        n_units=sum(p.n_units for _, p in parts),
+    )

@@ -802,6 +802,9 @@ def scenario_yaml(
     ]
     for r in regs:
         L.append(f"    - {_flow({'name': r.code, 'kecamatan': r.kec_names, 'target_min': _flow_target(default)})}")
+    L += ["", "# [E] each made-up kabupaten is a region: its own dispatch area (no post serves another)", "regions:"]
+    for r in regs:
+        L.append(f"  - {_flow({'id': r.code, 'name': f'Kabupaten {r.code}', 'kecamatan': r.kec_names})}")
     L += [
         "",
         "assumptions:",

@@ -41,7 +41,7 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.scenario import MAX_PRIORITY, MODES, TPS_CLASSES, TPS_FLAGS, LoadedScenario
-from sim.scenario.schema import MAX_MINUTES
+from sim.scenario.schema import MAX_MINUTES, Scenario
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_TRAVEL_MIN = MAX_MINUTES  # longest usable leg [min]: the longest scenario window, as for a matrix file's legs
@@ -82,6 +82,8 @@ class World:
     road_km: Legs  # road/water distance actually travelled between nodes [km]
     setup_min: float
     noise_cv: float
+    kec_area: np.ndarray  # dispatch area index per kecamatan index (see dispatch_areas)
+    area_names: list[str]  # per area: its region ids joined by '+' ('' for a scenario without regions)
     cache: dict[Any, Any] = field(default_factory=dict)  # derived data that depend on the world only
 
     def escort_legs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +101,49 @@ class World:
     def n_nodes(self) -> int:
         return len(self.node_ids)
 
+    @property
+    def n_areas(self) -> int:
+        return len(self.area_names)
+
+    def node_area(self) -> np.ndarray:
+        """Dispatch area index per node (kept)."""
+        hit = self.cache.get("node_area")
+        if hit is None:
+            hit = self.cache["node_area"] = self.kec_area[self.node_kec]
+        return hit
+
     def node_index(self) -> dict[str, int]:
         return {n: i for i, n in enumerate(self.node_ids)}
+
+
+def dispatch_areas(spec: Scenario, kecamatan: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Dispatch areas: each region (kabupaten/kota, its own Polres) is one, except that regions a
+    post links (its own and those it ``serves``, e.g. a Polda reserve for several) form one area,
+    in which every unit may take every call. Areas are numbered by their first region in scenario
+    order. A scenario without regions is one area: (zeros, ['']).
+    """
+    if not spec.regions:
+        return np.zeros(len(kecamatan), dtype=np.int64), [""]
+    ids = [r.id for r in spec.regions]
+    parent = list(range(len(ids)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    region_of_kec = {k: ids.index(r.id) for r in spec.regions for k in r.kecamatan}
+    for p in spec.sites.posts:
+        home = region_of_kec[p.kecamatan]
+        for other in p.serves:
+            a, b = root(home), root(ids.index(other))
+            parent[max(a, b)] = min(a, b)  # the smaller index stays the root: numbering by first region
+    roots = sorted({root(i) for i in range(len(ids))})
+    area_of_root = {r: a for a, r in enumerate(roots)}
+    names = ["+".join(ids[i] for i in range(len(ids)) if root(i) == r) for r in roots]
+    kec_area = np.asarray([area_of_root[root(region_of_kec[k])] for k in kecamatan], dtype=np.int64)
+    return kec_area, names
 
 
 def ppk_id(kecamatan: str) -> str:
@@ -298,6 +341,7 @@ def build_world(sc: LoadedScenario) -> World:
             group[kidx[k]] = g.name
 
     cls_idx = {c: i for i, c in enumerate(TPS_CLASSES)}
+    kec_area, area_names = dispatch_areas(spec, kecs)
     return World(
         node_ids=ids,
         node_kind=kinds,
@@ -319,6 +363,8 @@ def build_world(sc: LoadedScenario) -> World:
         road_km=km,
         setup_min=spec.travel.setup_min,
         noise_cv=spec.travel.noise_cv,
+        kec_area=kec_area,
+        area_names=area_names,
     )
 
 
