@@ -20,7 +20,7 @@ import pytest
 from sim.cli import get_parser, main
 from sim.report.charts import CHART_WORDS, Chart, make_charts
 from sim.report.data import RunData
-from sim.report.i18n import LANGS, number
+from sim.report.i18n import LANGS, Text, number
 
 ROOT = Path(__file__).resolve().parents[1]
 KUTIM = ROOT / "scenarios" / "kutim-2024.yaml"
@@ -209,3 +209,25 @@ def test_every_word_has_both_languages() -> None:
     for key, entry in CHART_WORDS.items():
         assert set(entry) == set(LANGS), key
         assert sorted(re.findall(r"{(\w+)}", entry["id"])) == sorted(re.findall(r"{(\w+)}", entry["en"])), key
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_forest_labels_stay_inside_their_axes(compare_run: RunData, lang: str) -> None:
+    """Every verdict label of the comparison chart lies inside its panel (renderer extents), even
+    for thin's large differences: the range widens to make room."""
+    from sim.report import charts
+
+    with charts.chart_style():
+        made = charts._comparison_forest(compare_run, Text(lang, charts.CHART_WORDS), charts._view(compare_run, lang))
+    assert made is not None
+    fig = made[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = 0
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            e = text.get_window_extent(renderer)
+            assert box.x0 <= e.x0 and e.x1 <= box.x1 and box.y0 <= e.y0 and e.y1 <= box.y1, text.get_text()
+            labels += 1
+    assert labels == 2 * 5  # two plans x the five KPIs of the two panels

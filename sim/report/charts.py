@@ -967,9 +967,10 @@ def _comparison_forest(run: RunData, t: Text, view: _View) -> tuple[Figure, str,
         return None
     fig = new_figure()
     axes = fig.subplots(1, 2)
+    labels = []
     for ax, kpis, unit in zip(axes, FOREST_KPIS, ("diff_minutes", "diff_points"), strict=True):
         scale = 1.0 if unit == "diff_minutes" else 100.0
-        _forest_panel(ax, run, t, cmp, plans, kpis, scale)
+        labels.append(_forest_panel(ax, run, t, cmp, plans, kpis, scale))
         ax.set_xlabel(t(unit))
     handles: list[Any] = [Line2D([], [], color=_plan_colour(run, p), marker="o", lw=2.5, label=p) for p in plans]
     handles += [
@@ -977,14 +978,40 @@ def _comparison_forest(run: RunData, t: Text, view: _View) -> tuple[Figure, str,
         Line2D([], [], marker="o", ls="", mfc="white", mec="#333333", mew=1.8, ms=8, label=t("not_significant")),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=10.5)
-    return fig, _title(fig, t("t_comparison_forest", baseline=baseline)), _forest_caption(t, cmp, plans, baseline)
+    title = _title(fig, t("t_comparison_forest", baseline=baseline))
+    for ax, texts in zip(axes, labels, strict=True):
+        fit_right(ax, texts)
+    return fig, title, _forest_caption(t, cmp, plans, baseline)
+
+
+FIT_ROUNDS = 6  # widenings of the x range tried until every label is inside its axes
+FIT_MARGIN_PX = 4.0
+
+
+def fit_right(ax: Axes, texts: list[Any]) -> None:
+    """Widen ``ax``'s x range to the right until every text drawn from a data point lies inside the
+    axes (measured by the renderer after the figure's layout; the layout moves as the range grows,
+    so a few rounds)."""
+    fig = ax.figure
+    for _ in range(FIT_ROUNDS):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        box = ax.get_window_extent(renderer)
+        right = max((tx.get_window_extent(renderer).x1 for tx in texts), default=box.x1)
+        if right <= box.x1 - FIT_MARGIN_PX:
+            return
+        x0, x1 = ax.get_xlim()
+        per_px = (x1 - x0) / box.width
+        ax.set_xlim(x0, x1 + (right - box.x1 + 2 * FIT_MARGIN_PX) * per_px * 1.15)
 
 
 def _forest_panel(
     ax: Axes, run: RunData, t: Text, cmp: pd.DataFrame, plans: list[str], kpis: tuple[str, ...], scale: float
-) -> None:
-    """One panel: for each KPI a group of rows (one per plan), dot at the difference, line the CI."""
+) -> list[Any]:
+    """One panel: for each KPI a group of rows (one per plan), dot at the difference, line the CI.
+    Returns the verdict labels (kept inside the axes by :func:`fit_right`)."""
     k = len(plans)
+    texts: list[Any] = []
     h = min(0.7 / k, 0.3)
     xs: list[float] = []
     for i, kpi in enumerate(kpis):
@@ -1007,7 +1034,7 @@ def _forest_panel(
             good = (d > 0) == (better == "higher")
             verdict = t("not_sig") if not sig or better == "none" else t("better") if good else t("worse")
             unit = t("min_short") if scale == 1 else t("points_short")
-            ax.annotate(
+            label = ax.annotate(
                 f"{_signed(d, t.lang, 0 if scale == 1 else 1)} {unit} · {verdict}",
                 (max(hi, 0.0), y),
                 xytext=(7, 0),
@@ -1018,6 +1045,7 @@ def _forest_panel(
                 zorder=5,
                 bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1.5},
             )
+            texts.append(label)
             xs += [lo, hi, d]
     ax.axvline(0, color="black", lw=1.2, zorder=2)
     span = max((max(xs) - min(xs)) if xs else 1.0, 1e-9)
@@ -1028,6 +1056,7 @@ def _forest_panel(
     ax.tick_params(axis="y", length=0)
     ax.grid(True, axis="x")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _signed(v, t.lang)))
+    return texts
 
 
 def _forest_caption(t: Text, cmp: pd.DataFrame, plans: list[str], baseline: str) -> str:
