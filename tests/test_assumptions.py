@@ -227,3 +227,16 @@ def test_a_conflict_needs_two_different_figures(conflicts: list[dict[str, Any]])
         Assumption.model_validate({"text": "x", "basis": "sourced", "conflicts": conflicts})
     two = [conflicts[0], {**conflicts[0], "figure": 100, "source": "b"}]
     assert len(Assumption.model_validate({"text": "x", "basis": "sourced", "conflicts": two}).conflicts) == 2
+
+
+def test_readme_counts_the_rows_it_describes() -> None:
+    """The README's count of Kutim's assumption rows is the scenario's."""
+    from sim import load_scenario
+
+    rows = load_scenario(ROOT / "scenarios" / "kutim-2024.yaml").spec.assumptions
+    said = re.search(
+        r"For Kutim that is (\d+) rows: (\d+)\s+sourced and (\d+) estimated", (ROOT / "README.md").read_text()
+    )
+    assert said, "README: the assumptions paragraph no longer counts the rows"
+    sourced = sum(a.basis == "sourced" for a in rows)
+    assert tuple(map(int, said.groups())) == (len(rows), sourced, len(rows) - sourced)
