@@ -74,3 +74,26 @@ def set_in(*keys: Any, value: Any) -> Callable[[dict[str, Any]], None]:
         node[keys[-1]] = value
 
     return change
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")  # .ci/run installs Debian's
+
+
+def chromium_command(profile: Path, width: int, height: int, *args: str) -> list[str]:
+    """Headless Chromium, offline and quiet, with its own profile folder and a window of that size."""
+    assert CHROMIUM is not None
+    return [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--hide-scrollbars",
+        f"--window-size={width},{height}",
+        *args,
+    ]

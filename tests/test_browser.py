@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM, chromium_command
 from matplotlib.image import imread
 
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (.ci/run installs Debian's)")
@@ -37,22 +36,7 @@ def test_briefing_renders_in_a_real_browser(tmp_path):
     )
     assert main(["report", str(out), "--formats", "html"]) == 0
     shot = tmp_path / "shot.png"
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--hide-scrollbars",
-        "--window-size=1280,1600",
-        f"--screenshot={shot}",
-        (out / "briefing.html").as_uri(),
-    ]
+    cmd = chromium_command(tmp_path / "profile", 1280, 1600, f"--screenshot={shot}", (out / "briefing.html").as_uri())
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     img = imread(shot)
     assert img.shape[0] >= 1000 and img.shape[1] >= 1200

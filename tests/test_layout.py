@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM, chromium_command
 from PIL import Image
 
 from sim.cli import main
@@ -53,7 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 LANGS = ("id", "en")
 KINDS = ("run", "compare", "sweep")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FOLD_PX = 900  # the verdict must be within this many pixels of the top of the page
 LAPTOP_W_PX = 1280  # the narrower of the usual laptop widths (1280, 1366): the taller page
 PANEL_RGB = (0xFB, 0xF6, 0xE9)  # the verdict panel's background (.verdict in briefing.html.j2)
@@ -143,22 +143,7 @@ document.title = JSON.stringify({top: box.getBoundingClientRect().top,
 
 
 def _chromium(tmp: Path, *args: str) -> str:
-    assert CHROMIUM is not None
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp / 'profile'}",
-        "--hide-scrollbars",
-        f"--window-size={LAPTOP_W_PX},{FOLD_PX}",
-        *args,
-    ]
+    cmd = chromium_command(tmp / "profile", LAPTOP_W_PX, FOLD_PX, *args)
     return subprocess.run(cmd, check=True, capture_output=True, timeout=120, text=True).stdout
 
 
