@@ -256,7 +256,7 @@ def _experiment(args: argparse.Namespace) -> int:
             print(summary_table(done.outcome.results.kpis, study.plans))
             print(ci_table(tables["summary.csv"], tables["percentiles.csv"], study.plans))
         if study.baseline is not None:
-            print(verdict_table(tables["comparison.csv"], study.baseline, study.compared))
+            print(verdict_table(tables["comparison.csv"], study.baseline, study.compared, study.scenario))
         if study.precision is not None:
             print(precision_line(done.outcome, study.precision))
     print(f"run folder: {path}")

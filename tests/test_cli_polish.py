@@ -106,3 +106,31 @@ def test_compare_errors_name_baseline(scenario, extra, fragment, tmp_path, capsy
     err = capsys.readouterr().err
     assert err.startswith(fragment) and err.count("\n") == 1, err
     assert not out.exists()
+
+
+def test_printed_verdict_says_what_each_plan_costs(tmp_path, capsys):
+    """The compare verdict names the personnel each plan adds or takes away, the same figures as
+    the personnel table `validate` prints."""
+    assert main(["validate", str(KUTIM)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    kinds = table[1].split()[1:]
+    use = {row.split()[0]: dict(zip(kinds, map(int, row.split()[1:]), strict=True)) for row in table[3:]}
+    argv = [
+        "compare",
+        str(KUTIM),
+        "--baseline",
+        "pemilu2024",
+        "--reps",
+        "2",
+        "--no-report",
+        "--out",
+        str(tmp_path / "c"),
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    for plan in ("mobile", "thin"):
+        base, other = use["pemilu2024"], use[plan]
+        items = [f"{k} {base[k]} -> {other[k]} ({other[k] - base[k]:+d})" for k in kinds if base[k] != other[k]]
+        block = printed.split(f"{plan} vs pemilu2024")[1]
+        assert block.splitlines()[1] == "  personnel on duty        " + "; ".join(items)
+    assert "peak unguarded TPS" in printed

@@ -103,20 +103,34 @@ VERDICT_KPIS = [  # kpi, unit, scale: the compare verdict; labels and direction 
     ("within_target_p1", "points", 100.0),
     ("waited_share", "points", 100.0),
     ("escalations", "", 1.0),
+    ("peak_unguarded_tps", "", 1.0),
     ("open_at_end", "", 1.0),
 ]
 
 
-def verdict_table(comparison: pd.DataFrame, baseline: str, plans: list[str]) -> str:
-    """One block per plan: paired differences against the baseline in words, with 95% intervals."""
+def cost_line(sc: LoadedScenario, baseline: str, plan: str) -> str:
+    """What ``plan`` costs against ``baseline``: personnel on duty per kind that differs."""
+    n_sites = len(sc.spec.sites.ppk) + 1
+    a = personnel_use(sc.spec.plans[baseline], sc.tps, n_sites)
+    b = personnel_use(sc.spec.plans[plan], sc.tps, n_sites)
+    changed = [k for k in sc.spec.forces if a.get(k, 0) != b.get(k, 0)]
+    items = [f"{k} {a.get(k, 0)} -> {b.get(k, 0)} ({b.get(k, 0) - a.get(k, 0):+d})" for k in changed]
+    return "  personnel on duty        " + ("; ".join(items) if items else "the same")
+
+
+def verdict_table(comparison: pd.DataFrame, baseline: str, plans: list[str], sc: LoadedScenario | None = None) -> str:
+    """One block per plan: paired differences against the baseline in words, with 95% intervals;
+    with the scenario, what the plan costs in personnel (:func:`cost_line`)."""
     c = _records(comparison, ["plan", "kpi"])
     lines = []
     for plan in plans:
         n = int(c[(plan, "response_mean_min")]["n"])
         lines.append(f"{plan} vs {baseline} (paired over {n} replications, 95% CI)")
+        if sc is not None:
+            lines.append(cost_line(sc, baseline, plan))
         for kpi, unit, scale in VERDICT_KPIS:
             meta = metrics.kpi(kpi)
-            label, smaller_better = meta.label_en.lower(), meta.better == "lower"
+            label, smaller_better = meta.label_en[:1].lower() + meta.label_en[1:], meta.better == "lower"
             r = c[(plan, kpi)]
             d, lo, hi = r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale
             if not np.isfinite(d):
