@@ -97,7 +97,12 @@ def clock(d: dt.datetime, lang: str) -> str:
     return format_time(d, format="HH:mm", locale=lang)
 
 
+def moment(epoch: dt.datetime, minutes: float) -> dt.datetime:
+    """The local date-time ``minutes`` model minutes after ``epoch`` (the one conversion)."""
+    return epoch + dt.timedelta(minutes=float(minutes))
+
+
 def when(epoch: dt.datetime, minutes: float, lang: str) -> str:
     """Model minutes from the epoch as a local date and clock time ('27 November 2024 10:52')."""
-    d = epoch + dt.timedelta(minutes=float(minutes))
+    d = moment(epoch, minutes)
     return f"{date(d.date(), lang)} {clock(d, lang)}"

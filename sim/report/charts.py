@@ -75,6 +75,7 @@ from sim.report.data import (
 )
 from sim.report.i18n import Text, clock, kpi_label, number, percent
 from sim.report.map import MAP_WORDS, draw_map
+from sim.timeparse import moment
 
 FIGSIZE = (10.0, 5.625)  # inches: 1600 x 900 px at DPI
 DPI = 160
@@ -416,7 +417,7 @@ def _window(run: RunData) -> tuple[float, float]:
 
 
 def _at(run: RunData, minutes: float) -> dt.datetime:
-    return run.epoch + dt.timedelta(minutes=float(minutes))
+    return moment(run.epoch, minutes)
 
 
 def _short_when(run: RunData, minutes: float, lang: str) -> str:

@@ -44,6 +44,7 @@ from sim.report.charts import chart_label, chart_style, new_figure, save_figure
 from sim.report.data import TableSpec, publish_report, read_table, staged_report, verified_manifest
 from sim.report.i18n import LANGS, Text, code_label, date, percent, short_label
 from sim.scenario import Scenario
+from sim.timeparse import moment
 
 PRIORITY_COLOURS = {1: "#D55E00", 2: "#E69F00", 3: "#0072B2"}  # 3 = every lower priority too
 TEMPLATES = Path(__file__).parent / "templates"
@@ -649,7 +650,7 @@ def timeline_chart(
             ax.set_xlim(lo, hi)
             share = widths[n] / sum(widths)
             _clock_ticks(ax, info, lo, hi, max(1, int(12 * share)))
-            day = (info.epoch + dt.timedelta(minutes=lo + 30)).date()
+            day = moment(info.epoch, lo + 30).date()
             offset = (day - info.election_day).days
             label = "H" if offset == 0 else f"H{offset:+d}"
             ax.set_title(f"{label} · {date(day, lang)}" if share > 0.3 else label, loc="left", fontsize=10, pad=18)
@@ -742,7 +743,7 @@ def _clock_ticks(ax: Any, info: ExerciseInfo, lo: float, hi: float, most: int) -
     step = next((s for s in (15, 30, 60, 120, 180, 240, 360, 720) if (hi - lo) / s <= most), 1440)
     ax.tick_params(axis="x", labelsize=9)
     ticks = np.arange(math.ceil((lo + base) / step) * step - base, hi, step)
-    labels = [f"{info.epoch + dt.timedelta(minutes=float(x)):%H:%M}" for x in ticks]
+    labels = [f"{moment(info.epoch, x):%H:%M}" for x in ticks]
     ax.set_xticks(ticks, labels)
 
 

@@ -52,6 +52,7 @@ from sim.report.documents import atomic, xml_text
 from sim.report.exercise import Names
 from sim.report.i18n import Text, code_label, kpi_label, when
 from sim.textsafe import neutral_text
+from sim.timeparse import moment
 
 XLSX_UNITS = {"min": (" (menit)", " [min]"), "h": (" (jam)", " [h]")}  # how a header gives a KPI's unit
 
@@ -449,7 +450,7 @@ def _swept_keys(run: RunData) -> set[str]:
 
 def _moments(run: RunData, minutes: pd.Series) -> list[dt.datetime | None]:
     """Minutes from the epoch as local date-times (the epoch is local: sim.timeparse)."""
-    return [None if pd.isna(m) else run.epoch + dt.timedelta(minutes=float(m)) for m in minutes]
+    return [None if pd.isna(m) else moment(run.epoch, m) for m in minutes]
 
 
 def _label(run: RunData, col: str, code: str, lang: str, names: Names) -> str:
