@@ -14,6 +14,7 @@ import json
 import math
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -312,3 +313,22 @@ def test_a_sweep_folder_without_a_reference_point_is_refused(two_three: Path, tm
     with pytest.raises(UserError) as err:
         RunData.load(old)
     assert err.value.key == "reference_point" and "before paired sweeps; run the sweep again" in err.value.problem
+
+
+def test_swept_codes_are_worded(tmp_path: Path) -> None:
+    """A sweep over a key that takes codes (dispatch.policy) names its points in words, in the
+    briefing and the chart titles, in both languages; the code itself never shows."""
+    out = tmp_path / "p"
+    argv = ["sweep", str(SMALL), "--plans", "satu_patroli", "--vary", "dispatch.policy=nearest,cover", "--reps", "2"]
+    assert main([*argv, "--workers", "1", "--out", str(out), "--quiet"]) == 0
+    words = {  # the labels of the two policies (sim/report/i18n.py LABELS["dispatch_policy"])
+        "id": ("= unit terdekat", "= unit terdekat, unit terakhir tetap di wilayahnya"),
+        "en": ("= nearest unit", "= nearest, keeping a post's last unit"),
+    }
+    for lang, (nearest, cover) in words.items():
+        assert make_report(out, lang, ["html"])
+        text = re.sub(r"<[^>]+>", " ", unescape((out / "briefing.html").read_text(encoding="utf-8")))
+        text = re.sub(r"\s+", " ", text.split("pilkada-sim sweep")[0])  # the rebuilt command keeps the codes
+        assert nearest in text and cover in text
+        codes = re.findall(r"= (?:nearest|cover)(?=[)\].;]| \(|$)", text)  # a code where its label should be
+        assert codes == [] and "= cover" not in text

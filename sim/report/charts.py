@@ -73,7 +73,7 @@ from sim.report.data import (
     sweep_verdicts,
     weakest_first,
 )
-from sim.report.i18n import Text, clock, kpi_label, number, percent
+from sim.report.i18n import Text, clock, kpi_label, number, percent, value_label
 from sim.report.map import MAP_WORDS, draw_map
 from sim.timeparse import moment
 
@@ -1101,9 +1101,8 @@ def _sweep_keys(run: RunData) -> list[str]:
 def _sweep_point_text(run: RunData, point: int, lang: str) -> str:
     """A grid point in words: each varied key (:func:`sim.report.content.key_words`) and its value
     as given to ``--vary``, as the briefing's verdict and sweep table write it."""
-    values = run.point_values[point]
-    keys = _sweep_keys(run)
-    return ", ".join(f"{key_words(run, k, lang)} = {v}" for k, v in zip(keys, values, strict=True))
+    items = zip(_sweep_keys(run), run.point_values[point], strict=True)
+    return ", ".join(f"{key_words(run, k, lang)} = {value_label(k, v, lang)}" for k, v in items)
 
 
 SWEEP_CURVE_KPIS = ("response_mean_min", "within_target")  # the two panels, left to right

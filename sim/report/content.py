@@ -54,6 +54,7 @@ from sim.report.i18n import (
     objective_label,
     percent,
     tps_class_label,
+    value_label,
 )
 from sim.scenario.plans import guard_clusters
 from sim.scenario.schema import TPS_CLASSES, Assumption, Plan, Scenario
@@ -679,7 +680,7 @@ def key_words(run: RunData, key: str, lang: str) -> str:
 def _override_words(run: RunData, override: str, lang: str) -> str:
     """A ``--set`` override (``key.path=value``) with its key in words."""
     key, eq, value = override.partition("=")
-    return f"{key_words(run, key, lang)} = {value}" if eq else override
+    return f"{key_words(run, key, lang)} = {value_label(key, value, lang)}" if eq else override
 
 
 # --- reading the tables ------------------------------------------------------------------------
@@ -700,7 +701,7 @@ def _groups(run: RunData, lang: str) -> list[_Group]:
         return [_Group(p, None, p) for p in run.plans]
     out = []
     for g in run.manifest["grid"]:
-        values = ", ".join(f"{key_words(run, k, lang)} = {v}" for k, v in g["values"].items())
+        values = ", ".join(f"{key_words(run, k, lang)} = {value_label(k, v, lang)}" for k, v in g["values"].items())
         for p in run.plans:
             out.append(_Group(p, int(g["point"]), f"{p} ({values})"))
     return out
@@ -787,7 +788,7 @@ def _question(run: RunData, t: Text, lang: str) -> str:
         grid = run.manifest["grid"]
         keys = list(grid[0]["values"])
         words = {k: key_words(run, k, lang) for k in keys}
-        vals = {k: ", ".join(dict.fromkeys(str(g["values"][k]) for g in grid)) for k in keys}
+        vals = {k: ", ".join(dict.fromkeys(value_label(k, g["values"][k], lang) for g in grid)) for k in keys}
         values = vals[keys[0]] if len(keys) == 1 else "; ".join(f"{words[k]} = {v}" for k, v in vals.items())
         return t("q_sweep", keys=_join(list(words.values()), t), values=values)
     if run.baseline is not None:
@@ -893,7 +894,8 @@ SWEEP_CHANGE_KPIS = ("response_mean_min", "within_target")  # each followed by i
 def _sweep_point(run: RunData, point: int, lang: str) -> str:
     """A grid point in words: each varied key and its value ('satu_patroli: unit patroli ... = 2')."""
     keys = list(run.manifest["grid"][0]["values"])
-    return ", ".join(f"{key_words(run, k, lang)} = {v}" for k, v in zip(keys, run.point_values[point], strict=True))
+    values = zip(keys, run.point_values[point], strict=True)
+    return ", ".join(f"{key_words(run, k, lang)} = {value_label(k, v, lang)}" for k, v in values)
 
 
 def _sweep_level(run: RunData, g: _Group, key: str, lang: str) -> str:
@@ -959,7 +961,8 @@ def _points_table(run: RunData, t: Text, lang: str) -> Table:
     for g in _groups(run, lang):
         assert g.point is not None
         use = personnel.get((g.point, g.plan), {})
-        values = list(run.point_values[g.point])
+        keys = list(run.manifest["grid"][0]["values"])
+        values = [value_label(k, v, lang) for k, v in zip(keys, run.point_values[g.point], strict=True)]
         if g.point == run.reference_point:
             values = [t("sweep_reference_mark", value=v) for v in values]
         cells = []
@@ -1519,7 +1522,7 @@ def _run_info(run: RunData, t: Text, lang: str) -> list[tuple[str, str]]:
     ]
     if run.is_sweep:
         keys = list(m["grid"][0]["values"])
-        values = {k: ", ".join(dict.fromkeys(str(g["values"][k]) for g in m["grid"])) for k in keys}
+        values = {k: ", ".join(dict.fromkeys(value_label(k, g["values"][k], lang) for g in m["grid"])) for k in keys}
         info.append((t("r_grid"), "; ".join(f"{key_words(run, k, lang)} = {v}" for k, v in values.items())))
     info += [
         (t("r_seed"), str(m["seed"])),

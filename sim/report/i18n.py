@@ -314,6 +314,16 @@ def code_label(kind: str, code: object, lang: str, spec: Scenario | None = None)
     return entry[lang] if entry else text
 
 
+VALUE_KINDS = {"dispatch.policy": "dispatch_policy"}  # key path -> the label kind of its values
+
+
+def value_label(key: str, value: object, lang: str) -> str:
+    """A value given to a scenario key (``--set``, ``--vary``) in words where its key takes codes
+    (``dispatch.policy=cover``: 'unit terdekat, unit terakhir tetap di wilayahnya'), else as given."""
+    kind = VALUE_KINDS.get(key)
+    return code_label(kind, value, lang) if kind else str(value)
+
+
 def short_label(label: str) -> str:
     """A label without its bracketed explanation, for a line that has one of its own:
     'Masalah logistik (surat suara kurang/tertukar, terlambat)' -> 'Masalah logistik'."""
