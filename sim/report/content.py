@@ -56,8 +56,8 @@ from sim.report.i18n import (
     tps_class_label,
     value_label,
 )
-from sim.scenario.plans import guard_clusters
-from sim.scenario.schema import TPS_CLASSES, Assumption, Plan, Scenario
+from sim.scenario.plans import personnel_by_duty
+from sim.scenario.schema import Assumption, Plan, Scenario
 
 TOP_KECAMATAN = 5  # weak kecamatan listed per plan
 MISSED_NAMED = 3  # targets missed named in the optimization verdict (the weak spots list every one)
@@ -1145,23 +1145,11 @@ def _trade_off(run: RunData, plan: str, base: str, t: Text, lang: str) -> str:
 
 
 def _duty_personnel(run: RunData, plan_name: str) -> Counter[tuple[str, str]]:
-    """Personnel of one plan per (duty, kind): the TPS guards, cluster by cluster as
-    :func:`sim.scenario.plans.guard_clusters` groups them (the count of :meth:`RunData.personnel`),
-    Linmas, each section of unit groups, and the PPK guards of the recap."""
-    plan = run.spec.plans[plan_name]
+    """Personnel of one plan per (duty, kind), as :func:`sim.scenario.plans.personnel_by_duty`
+    counts them (the count behind :meth:`RunData.personnel`), from the run's sites."""
     tps = run.sites[run.sites["kind"] == "tps"]
-    tps_kec, kecamatan = pd.factorize(tps["kecamatan"])
-    tps_class = np.asarray(pd.Categorical(tps["class"], categories=TPS_CLASSES).codes)
-    clusters = guard_clusters(plan, tps_class, tps_kec, len(kecamatan))
-    out: Counter[tuple[str, str]] = Counter()
-    for officers, ci in zip(clusters.officers, clusters.tps_class, strict=True):
-        out["tps_guards", plan.tps_guards[TPS_CLASSES[ci]].kind] += int(officers)  # type: ignore[index]
-    out["linmas_per_tps", plan.linmas_kind] += plan.linmas_per_tps * len(tps)
-    for duty in UNIT_SECTIONS:
-        for group in getattr(plan, duty):
-            out[duty, group.kind] += group.units * group.crew
-    out["ppk_guards", plan.ppk_guards.kind] += plan.ppk_guards.officers * int((run.sites["kind"] == "ppk").sum() + 1)
-    return out
+    n_sites = int((run.sites["kind"] == "ppk").sum()) + 1
+    return Counter(personnel_by_duty(run.spec.plans[plan_name], tps, n_sites))
 
 
 def _cost(run: RunData, base: str, plan: str, t: Text, lang: str) -> str:

@@ -20,6 +20,7 @@ from babel.numbers import format_decimal, format_percent
 
 from sim import metrics
 from sim.scenario.load import key_path
+from sim.scenario.plans import UNIT_SECTIONS as UNIT_SECTIONS
 
 # Dates and clock times are formatted on the model side (an inject's error message shows them
 # too); the reports take them from here.
@@ -292,7 +293,6 @@ KEY_WORDS: Words = {
     "k_field": {"id": "{plan}: {field} {section}", "en": "{plan}: {section}, {field}"},
     "k_section": {"id": "{plan}: {section}", "en": "{plan}: {section}"},
 }
-UNIT_SECTIONS = ("patrols", "reserve", "tni_backup")  # a plan's lists of unit groups, each at a post
 
 
 def code_label(kind: str, code: object, lang: str, spec: Scenario | None = None) -> str:

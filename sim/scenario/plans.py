@@ -54,6 +54,34 @@ def guard_clusters(plan: Plan, tps_class: np.ndarray, tps_kec: np.ndarray, n_kec
     )
 
 
+UNIT_SECTIONS = ("patrols", "reserve", "tni_backup")  # a plan's lists of unit groups
+DAY_DUTIES = ("tps_guards", "linmas_per_tps", *UNIT_SECTIONS)  # on duty on voting day
+RECAP_DUTIES = (*UNIT_SECTIONS, "ppk_guards")  # on duty during the recap
+
+
+def personnel_by_duty(plan: Plan, tps: pd.DataFrame, n_ppk_sites: int) -> dict[tuple[str, str], int]:
+    """Personnel of a plan per (duty, kind): the TPS guards (per cluster of the pola pengamanan,
+    :func:`guard_clusters`), Linmas, each list of unit groups, and the PPK guards of the recap
+    (``n_ppk_sites``: PPK venues and the KPU office). Duties are the plan's keys."""
+    out: dict[tuple[str, str], int] = {}
+
+    def add(duty: str, kind: str, n: int) -> None:
+        out[duty, kind] = out.get((duty, kind), 0) + n
+
+    tps_class = pd.Categorical(tps["class"], categories=TPS_CLASSES).codes
+    tps_kec, kecamatan = pd.factorize(tps["kecamatan"])
+    clusters = guard_clusters(plan, np.asarray(tps_class), tps_kec, len(kecamatan))
+    per_class = np.bincount(clusters.tps_class, minlength=len(TPS_CLASSES))
+    for cls, rule in plan.tps_guards.items():
+        add("tps_guards", rule.kind, rule.officers * int(per_class[TPS_CLASSES.index(cls)]))
+    add("linmas_per_tps", plan.linmas_kind, plan.linmas_per_tps * len(tps))
+    for section in UNIT_SECTIONS:
+        for group in getattr(plan, section):
+            add(section, group.kind, group.units * group.crew)
+    add("ppk_guards", plan.ppk_guards.kind, plan.ppk_guards.officers * n_ppk_sites)
+    return out
+
+
 def personnel_use(plan: Plan, tps: pd.DataFrame, n_ppk_sites: int) -> dict[str, int]:
     """Personnel a plan needs, per kind, at its peak.
 
@@ -61,24 +89,13 @@ def personnel_use(plan: Plan, tps: pd.DataFrame, n_ppk_sites: int) -> dict[str, 
     Linmas, mobile units) and the recap shift (PPK guards, mobile units) are counted separately and
     the larger of the two is what the plan needs of each kind.
     """
-    day: dict[str, int] = {}
-    recap: dict[str, int] = {}
+    duties = personnel_by_duty(plan, tps, n_ppk_sites)
+    kinds = sorted({kind for _, kind in duties})
 
-    def add(d: dict[str, int], kind: str, n: int) -> None:
-        d[kind] = d.get(kind, 0) + n
+    def shift(names: tuple[str, ...], kind: str) -> int:
+        return sum(duties.get((d, kind), 0) for d in names)
 
-    tps_class = pd.Categorical(tps["class"], categories=TPS_CLASSES).codes
-    tps_kec, kecamatan = pd.factorize(tps["kecamatan"])
-    clusters = guard_clusters(plan, np.asarray(tps_class), tps_kec, len(kecamatan))
-    per_class = np.bincount(clusters.tps_class, minlength=len(TPS_CLASSES))
-    for cls, rule in plan.tps_guards.items():
-        add(day, rule.kind, rule.officers * int(per_class[TPS_CLASSES.index(cls)]))
-    add(day, plan.linmas_kind, plan.linmas_per_tps * len(tps))
-    for group in (*plan.patrols, *plan.reserve, *plan.tni_backup):
-        add(day, group.kind, group.units * group.crew)
-        add(recap, group.kind, group.units * group.crew)
-    add(recap, plan.ppk_guards.kind, plan.ppk_guards.officers * n_ppk_sites)
-    return {k: max(day.get(k, 0), recap.get(k, 0)) for k in sorted(set(day) | set(recap))}
+    return {k: max(shift(DAY_DUTIES, k), shift(RECAP_DUTIES, k)) for k in kinds}
 
 
 def check_personnel(sc: LoadedScenario, plan_names: list[str]) -> None:
