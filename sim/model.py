@@ -44,6 +44,7 @@ from sim.guards import GuardSchedule, guard_schedule
 from sim.scenario import LoadedScenario, Plan
 from sim.world import Legs, World
 
+NO_LEGS = np.zeros(0)  # what a closed day's units keep of their legs
 EPS_MIN = 1e-6  # tolerance on "within max_travel_min" [min], for the moment a returning unit reaches it
 ROLE_GROUPS = (("patrol", "patrols"), ("reserve", "reserve"), ("tni", "tni_backup"))
 
@@ -1068,6 +1069,13 @@ class ElectionDay:
         self.env.run(until=self.sc.timeline.horizon)
         return self.records()
 
+    def close(self) -> None:
+        """Let go of the legs and per-node lists now: the day's events and units refer to each other,
+        so only the cycle collector would free them, late, and a many-area run makes one day per area."""
+        for u in self.units:
+            u.out = u.back = NO_LEGS
+        self.node_area, self.node_kec, self.near = [], [], {}
+
     def start(self) -> None:
         """Start the day's processes; then ``env.run(until=...)`` moves it on (in steps, if wished)."""
         self.env.process(self.incident_source())
@@ -1105,7 +1113,10 @@ def run_plan(
     parts = []
     for a in range(world.n_areas):
         index = np.flatnonzero(area_of == a)
-        parts.append((index, ElectionDay(sc, world, stream.subset(index), plan_name, a, guards).run()))
+        day = ElectionDay(sc, world, stream.subset(index), plan_name, a, guards)
+        parts.append((index, day.run()))
+        day.close()
+        world.release_area(a)  # one area's legs in memory at a time
     return merge_records(stream, parts)
 
 

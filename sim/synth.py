@@ -879,7 +879,8 @@ def _assumptions(n_tps: int, n_regions: int, n_kec: int, n_polsek: int) -> list[
 
 
 def limit_notes(n_tps: int, n_sites: int, n_posts: int, yaml_bytes: int) -> tuple[str, ...]:
-    """What the files are too big for today (the loader's and the world's limits), as notes for the line."""
+    """What the files are too big for today (the loader's and the world's limits), as notes for the
+    line; ``n_posts``: the posts whose legs a run holds at once."""
     notes = []
     if n_tps > MAX_TPS:
         notes.append(f"note: a scenario may hold at most {MAX_TPS:,} TPS, so validate and run refuse this one")
@@ -908,8 +909,10 @@ def write_synthetic(tps: int, regions: int, seed: int, out: Path, name: str | No
             tmp.replace(path)
     except OSError as exc:
         raise UserError("--out", None, f"cannot write to '{out}' ({exc.strerror or exc.__class__.__name__})") from None
-    n_posts = sum(2 + len(r.polsek_groups) for r in syn.regions)  # Polres, Kodim, Polsek
-    notes = limit_notes(len(syn.tps), syn.n_sites, n_posts, len(syn.yaml_text.encode("utf-8")))
+    # Each region is a dispatch area, run area by area: the legs of the largest area's posts (Polres,
+    # Kodim, Polsek) are what a run holds at once (sim.world.check_world counts the same)
+    held = max(2 + len(r.polsek_groups) for r in syn.regions)
+    notes = limit_notes(len(syn.tps), syn.n_sites, held, len(syn.yaml_text.encode("utf-8")))
     return SynthResult(
         out / f"{name}.yaml",
         out / f"{name}_tps.csv",

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,13 @@ class World:
     @property
     def n_areas(self) -> int:
         return len(self.area_names)
+
+    def release_area(self, area: int) -> None:
+        """Forget the kept legs of the posts of dispatch ``area`` (its day is over; the next
+        replication computes them again): a many-area world holds one area's legs at a time."""
+        posts = [n for n in self.post_node.values() if int(self.node_area()[n]) == area]
+        for legs in (*self.travel_min.values(), self.road_km):
+            legs.release(posts)
 
     def node_area(self) -> np.ndarray:
         """Dispatch area index per node (kept)."""
@@ -203,19 +211,36 @@ def check_world(sc: LoadedScenario) -> None:
         )
     if sc.travel_matrix is not None:
         _check_matrix(sc, {n: i for i, n in enumerate(ids)})
-    n_posts = len(spec.sites.posts)
+    n_posts = _posts_held(spec)
     need = world_bytes(len(ids), n_posts)
     if need > MAX_WORLD_BYTES:
         most = int(MAX_WORLD_BYTES / (LEG_ARRAYS * 8 * max(1, n_posts)))
-        posts = f"{n_posts:,} post{'' if n_posts == 1 else 's'}"
+        posts = f"{n_posts:,} post{'' if n_posts == 1 else 's'}" + (" (the largest region's)" if spec.regions else "")
         raise UserError(
             tps_file,
             None,
             f"{len(sc.tps):,} TPS: with the PPK venues, the KPU office and the posts, the travel legs of "
             f"{posts} to {len(ids):,} sites would need about {_gib(need)} of memory; at most "
-            f"{_gib(MAX_WORLD_BYTES)} (about {most:,} sites from {posts}) can be kept: run one kabupaten/kota "
-            "at a time",
+            f"{_gib(MAX_WORLD_BYTES)} (about {most:,} sites from {posts}) can be kept: "
+            + (
+                "split the largest region in regions:, or run one kabupaten/kota at a time"
+                if spec.regions
+                else "give regions: (each kabupaten/kota with its Polres, run one after the other), or run one "
+                "kabupaten/kota at a time"
+            ),
         )
+
+
+def _posts_held(spec: Scenario) -> int:
+    """How many posts' legs a run holds at once: every post, or in a world of several dispatch
+    areas, the posts of the largest area (it runs area by area, :meth:`World.release_area`)."""
+    kecs = [v.kecamatan for v in spec.sites.ppk]
+    kec_area, names = dispatch_areas(spec, kecs)
+    if len(names) == 1:
+        return len(spec.sites.posts)
+    index = {k: i for i, k in enumerate(kecs)}
+    per_area = np.bincount([kec_area[index[p.kecamatan]] for p in spec.sites.posts], minlength=len(names))
+    return int(per_area.max())
 
 
 def _gib(n_bytes: float) -> str:
@@ -320,7 +345,9 @@ def build_world(sc: LoadedScenario) -> World:
     kec_arr = np.asarray(node_kec, dtype=np.int64)
     lat_a = np.asarray(lat, dtype=float)
     lon_a = np.asarray(lon, dtype=float)
-    legs, km = _legs(sc, kecs, kec_arr, lat_a, lon_a, frozenset(post_node.values()))
+    kec_area, area_names = dispatch_areas(spec, kecs)
+    node_area = kec_area[kec_arr] if len(area_names) > 1 else None
+    legs, km = _legs(sc, kecs, kec_arr, lat_a, lon_a, frozenset(post_node.values()), node_area)
     if sc.travel_matrix is not None:
         _apply_matrix(sc, legs, {n: i for i, n in enumerate(ids)})
     if (len(legs) + 1) * len(ids) ** 2 * 8 <= DENSE_BYTES:  # a kabupaten: every leg up front, as fast as it gets
@@ -341,7 +368,6 @@ def build_world(sc: LoadedScenario) -> World:
             group[kidx[k]] = g.name
 
     cls_idx = {c: i for i, c in enumerate(TPS_CLASSES)}
-    kec_area, area_names = dispatch_areas(spec, kecs)
     return World(
         node_ids=ids,
         node_kind=kinds,
@@ -394,6 +420,7 @@ class _Nodes:
     rf: np.ndarray  # road factor of the node's kecamatan
     sp: np.ndarray  # road speed of the node's kecamatan [km/h]
     leg_min: dict[str, np.ndarray]  # per unit mode: water leg and transfer to the exit [min]
+    area: np.ndarray | None = None  # dispatch area per node; None: one area (every leg is the formula's)
 
 
 ROW_NODES = 8192  # up to this many nodes a leg from elsewhere than a post brings its whole row along
@@ -408,6 +435,10 @@ class Legs:
     all nodes x nodes at once: the rows and columns of the posts, which the model reads all day, are
     kept once computed; any other leg is computed when asked. Indexed like the square matrix it
     stands for: ``legs[a, b]`` (numbers or arrays of node indices, pair by pair), ``legs[a]`` (a row).
+
+    In a world of several dispatch areas a post's legs to or from another area are ``inf`` (its
+    units never take a call there: :func:`dispatch_areas`), so a post's row and column are computed
+    over its own area's nodes only; :meth:`release` drops the kept ones of an area run to its end.
     """
 
     def __init__(
@@ -419,6 +450,9 @@ class Legs:
         self._cols: dict[int, np.ndarray] = {}
         self._recent: dict[int, np.ndarray] = {}  # rows of other nodes, least recently asked first
         self.dense: np.ndarray | None = None  # every leg, for a world small enough (make_dense)
+        self.is_post = np.zeros(self.n, dtype=bool)
+        self.is_post[list(kept)] = True
+        self._area_nodes: dict[int, np.ndarray] = {}
 
     def make_dense(self) -> None:
         """Compute every leg now and keep them (a small world: the fastest to read all day)."""
@@ -444,7 +478,44 @@ class Legs:
                 road_min = np.where(same, direct_km, exit_km) / sp * 60.0
                 leg = d.leg_min[self.mode]
                 out = road_min + np.where(same, 0.0, leg[a] + leg[b])
-        return np.where(a == b, 0.0, out)
+        out = np.where(a == b, 0.0, out)
+        return np.where(self.apart(a, b), np.inf, out) if d.area is not None else out
+
+    def apart(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Legs no unit takes: to or from a post, across dispatch areas (broadcast like ``_compute``)."""
+        area = self.nodes.area
+        if area is None:
+            return np.zeros(np.broadcast_shapes(np.shape(a), np.shape(b)), dtype=bool)
+        return (self.is_post[a] | self.is_post[b]) & (area[a] != area[b])
+
+    def _own_area(self, a: int) -> np.ndarray | None:
+        """The nodes of node ``a``'s dispatch area (kept), or None in a world of one area."""
+        area = self.nodes.area
+        if area is None:
+            return None
+        k = int(area[a])
+        hit = self._area_nodes.get(k)
+        if hit is None:
+            hit = self._area_nodes[k] = np.flatnonzero(area == k)
+        return hit
+
+    def _line(self, a: int, frm: bool) -> np.ndarray:
+        """Every leg from (``frm``) or to node ``a``; for a post in a world of several areas, its
+        own area's legs computed and the others ``inf`` (:meth:`apart`)."""
+        own = self._own_area(a) if a in self.nodes_kept else None
+        where = np.arange(self.n) if own is None else own
+        legs = self.block(np.asarray([a]), where)[0] if frm else self.block(where, np.asarray([a]))[:, 0]
+        if own is None:
+            return legs
+        out = np.full(self.n, np.inf)
+        out[own] = legs
+        return out
+
+    def release(self, nodes: Iterable[int]) -> None:
+        """Forget the kept rows and columns of ``nodes`` (posts of an area run to its end)."""
+        for a in nodes:
+            self._rows.pop(a, None)
+            self._cols.pop(a, None)
 
     def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """[len(rows), len(cols)] legs."""
@@ -467,7 +538,7 @@ class Legs:
         if hit is None:
             hit = self._recent.pop(a, None)
             if hit is None:
-                hit = self.block(np.asarray([a]), np.arange(self.n))[0]
+                hit = self._line(a, True)
             if a in self.nodes_kept:
                 self._rows[a] = hit
             else:
@@ -482,7 +553,7 @@ class Legs:
             return self.dense[:, b]
         hit = self._cols.get(b)
         if hit is None:
-            hit = self.block(np.arange(self.n), np.asarray([b]))[:, 0]
+            hit = self._line(b, False)
             if b in self.nodes_kept:
                 self._cols[b] = hit
         return hit
@@ -521,7 +592,13 @@ class Legs:
 
 
 def _legs(
-    sc: LoadedScenario, kecs: list[str], kec: np.ndarray, lat: np.ndarray, lon: np.ndarray, kept: frozenset[int]
+    sc: LoadedScenario,
+    kecs: list[str],
+    kec: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    kept: frozenset[int],
+    area: np.ndarray | None = None,
 ) -> tuple[dict[str, Legs], Legs]:
     """Travel minutes per unit mode and distance [km] between every two nodes, as :class:`Legs`.
 
@@ -561,7 +638,7 @@ def _legs(
         # A unit whose own mode is the kecamatan's water mode needs no transfer to a boat.
         needs_boat = is_water & np.asarray([water_mode[k] != mode for k in kec], dtype=bool)
         leg_min[mode] = water_min + np.where(needs_boat, transfer[kec], 0.0)
-    nodes = _Nodes(kec, lat, lon, ex_lat, ex_lon, water_km, rf_k[kec], sp_k[kec], leg_min)
+    nodes = _Nodes(kec, lat, lon, ex_lat, ex_lon, water_km, rf_k[kec], sp_k[kec], leg_min, area)
     overrides: dict[int, dict[int, float]] = {}  # the matrix file's legs, by from and to node (_apply_matrix)
     legs = {mode: Legs(nodes, mode, overrides, kept) for mode in MODES}
     return legs, Legs(nodes, None, {}, kept)
@@ -602,7 +679,7 @@ def _check_legs(sc: LoadedScenario, ids: list[str], legs: dict[str, Legs], km: L
             rows = np.arange(first, min(n, first + CHECK_ROWS))
             with np.errstate(over="ignore", invalid="ignore"):
                 block = m.block(rows, np.arange(n))
-            bad = ~(block <= limit)
+            bad = ~(block <= limit) & ~m.apart(rows[:, None], np.arange(n)[None, :])  # across areas: never taken
             if not bad.any():
                 continue
             r, j = np.unravel_index(int(np.argmax(bad)), block.shape)

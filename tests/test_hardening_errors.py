@@ -258,7 +258,8 @@ def test_a_world_too_large_for_memory_is_refused_before_anything_is_allocated(
     line = (
         f"{tmp_path / 'trace_tps.csv'}: 70,000 TPS: with the PPK venues, the KPU office and the posts, the travel "
         "legs of 1 post to 70,003 sites would need about 4.3 MiB of memory; at most 2 MiB (about 32,768 "
-        "sites from 1 post) can be kept: run one kabupaten/kota at a time\n"
+        "sites from 1 post) can be kept: give regions: (each kabupaten/kota with its Polres, run one after the "
+        "other), or run one kabupaten/kota at a time\n"
     )
     assert main(["validate", str(scenario)]) == 2
     assert one_line(capsys) == ("", line)

@@ -15,6 +15,7 @@ from sim.cli import get_parser, main
 from sim.errors import UserError
 from sim.generate import expected_incidents
 from sim.scenario import load_scenario
+from sim.scenario.tables import MAX_TPS
 from sim.size import check_size
 
 RATE = ("incidents", "types", "gangguan", "rate_per_site_hour", "voting")
@@ -39,7 +40,7 @@ def tps(rows: str) -> Callable[[Path], Path]:
 
 def many_tps(folder: Path) -> Path:
     row = "Kec,Desa,0.0,117.1,100,kurang_rawan,0,0,0\n"
-    return trace_copy(folder, tps_rows="".join(f"T{i},{row}" for i in range(100_001)))
+    return trace_copy(folder, tps_rows="".join(f"T{i},{row}" for i in range(MAX_TPS + 1)))
 
 
 ROW_A = "A,Kec,Desa,0.0,117.1,{voters},kurang_rawan,0,0,0\nB,Kec,Desa,0.0,117.2,100,kurang_rawan,0,0,0\n"
@@ -132,10 +133,10 @@ CASES: list[tuple[str, Callable[[Path], Path], list[str], str]] = [
         "phases.voting.start: '25:00' is not a clock time",
     ),
     (
-        "100,001 TPS",
+        "one TPS too many",
         many_tps,
         [],
-        "trace_tps.csv: 100,001 TPS rows; at most 100,000 are supported",
+        f"trace_tps.csv: {MAX_TPS + 1:,} TPS rows; at most {MAX_TPS:,} are supported",
     ),
     (
         "a rate for 100 million incidents",

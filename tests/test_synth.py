@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.scenario import TPS_CLASSES, check_personnel, load_scenario, read_yaml_file
+from sim.scenario.tables import MAX_TPS
 from sim.synth import (
     CLASS_SHARES,
     KUTIM,
@@ -248,15 +249,15 @@ def test_an_option_that_is_not_a_number_is_one_line(tmp_path, capsys):
 
 
 def test_what_is_too_big_to_run_is_said_on_the_line(tmp_path):
-    """The national recipe (435,000 TPS) is written but cannot be loaded today: the line says why.
-    Checked on the counts, not by writing 435,000 TPS."""
+    """What cannot be loaded is said on the line. Checked on the counts, not by writing the files."""
     assert limit_notes(6262, 6541, 109, 50_000) == ()
-    (tps_note,) = limit_notes(435_000, 450_000, 7_293, 2_700_000)
-    assert "at most 100,000 TPS" in tps_note
+    assert limit_notes(435_000, 450_000, 40, 2_700_000) == ()  # national: the largest region's 40 posts held
+    (tps_note,) = limit_notes(MAX_TPS + 1, MAX_TPS + 9_000, 40, 2_700_000)
+    assert f"at most {MAX_TPS:,} TPS" in tps_note
     assert limit_notes(90_000, 94_000, 1_000, 100_000) == ()  # 1,000 posts x 94,000 sites: 5.6 GiB of legs
     (world_note,) = limit_notes(90_000, 94_000, 2_000, 100_000)
     assert "2,000 posts to 94,000 sites" in world_note
-    assert "5 MB" in limit_notes(1_000_000, 1_050_000, 20_000, 6_300_000)[-1]
+    assert "5 MB" in limit_notes(1_000_000, 1_050_000, 20, 6_300_000)[-1]
     line = SynthResult(tmp_path / "n.yaml", tmp_path / "n_tps.csv", 435_000, 545, 11_166, 545, 6_203, 545, (tps_note,))
     assert "\n" not in line.line() and "435,000 TPS, 545 regions" in line.line() and "7,293 posts" in line.line()
 

@@ -25,7 +25,7 @@ def validation_text(sc: LoadedScenario) -> str:
     n_sites = len(sc.spec.sites.ppk) + 1
     kinds = list(sc.spec.forces)
     lines = [
-        f"{sc.path}: scenario '{sc.name}' is valid: {len(sc.tps)} TPS, {len(sc.spec.sites.ppk)} kecamatan, "
+        f"{sc.path}: scenario '{sc.name}' is valid: {len(sc.tps):,} TPS, {len(sc.spec.sites.ppk):,} kecamatan, "
         f"{int(sc.tps['voters'].sum()):,} voters, {len(sc.spec.plans)} plans",
         f"{'plan':<16}" + "".join(f"{k:>16}" for k in kinds),
         f"{'(available)':<16}" + "".join(f"{sc.spec.forces[k]:>16}" for k in kinds),

@@ -27,7 +27,7 @@ THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[.,]\d{3})+")  # "1.403", "12,000": a th
 
 MAX_VOTERS_PER_TPS = 100_000  # far above any TPS (PKPU caps Pilkada 2024 TPS at 600); guards int64
 TPS_COLUMNS = ("tps_id", "kecamatan", "desa", "lat", "lon", "voters", "class", *TPS_FLAGS)
-MAX_TPS = 100_000  # TPS rows in one scenario (Kutai Timur has about 700; all Indonesia about 820,000)
+MAX_TPS = 1_000_000  # TPS rows in one scenario (Kutai Timur has about 700; all Indonesia about 820,000)
 
 
 def _count_rows(path: Path) -> int:
