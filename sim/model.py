@@ -432,7 +432,7 @@ class ElectionDay:
 
         self.units: list[Unit] = []
         self.by_id: dict[str, Unit] = {}
-        self.node_area: list[int] = world.node_area().tolist()
+        self.node_kec, self.node_area = world.node_lists()  # read only
         self.area_units: list[list[Unit]] = [[] for _ in range(world.n_areas)]  # the candidates of a call
         self.names, planned = UnitNumbering.of_plan(self.plan)
         for uid, role, post, mode in planned:
@@ -463,7 +463,6 @@ class ElectionDay:
         self.ts: list[tuple[float, int, int]] = [(0.0, 0, 0)]
         # Exercise mode (sim.exercise) adds incidents, disruptions and unit changes while the day
         # runs, and listens to events; a plain run has none of these and pays one test for each.
-        self.node_kec: list[int] = world.node_kec.tolist()
         self.disruptions: list[Disruption] = []
         self.first_priority: dict[int, int] = {}
         self.listen: Listener | None = None
@@ -1070,11 +1069,11 @@ class ElectionDay:
         return self.records()
 
     def close(self) -> None:
-        """Let go of the legs and per-node lists now: the day's events and units refer to each other,
-        so only the cycle collector would free them, late, and a many-area run makes one day per area."""
+        """Let go of the units' legs now: the day's events and units refer to each other, so only the
+        cycle collector would free them, late, and a many-area run makes one day per area."""
         for u in self.units:
             u.out = u.back = NO_LEGS
-        self.node_area, self.node_kec, self.near = [], [], {}
+        self.near = {}
 
     def start(self) -> None:
         """Start the day's processes; then ``env.run(until=...)`` moves it on (in steps, if wished)."""

@@ -120,6 +120,14 @@ class World:
             hit = self.cache["node_area"] = self.kec_area[self.node_kec]
         return hit
 
+    def node_lists(self) -> tuple[list[int], list[int]]:
+        """Kecamatan and dispatch area per node as Python lists (kept: the model reads them per
+        incident, and a many-area run makes a day per area, each of which would convert them again)."""
+        hit = self.cache.get("node_lists")
+        if hit is None:
+            hit = self.cache["node_lists"] = (self.node_kec.tolist(), self.node_area().tolist())
+        return hit
+
     def node_index(self) -> dict[str, int]:
         return {n: i for i, n in enumerate(self.node_ids)}
 

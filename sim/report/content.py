@@ -56,7 +56,7 @@ from sim.report.i18n import (
     tps_class_label,
     value_label,
 )
-from sim.scenario.plans import personnel_by_duty
+from sim.scenario.plans import DUTIES, personnel_by_duty
 from sim.scenario.schema import Assumption, Plan, Scenario
 
 TOP_KECAMATAN = 5  # weak kecamatan listed per plan
@@ -1113,7 +1113,6 @@ def _verdict_compare(run: RunData, t: Text, lang: str) -> tuple[list[str], Table
 # --- the trade-off of a plan: what it gains, what it costs -------------------------------------
 
 TRADE_OFF_KPIS = ("response_mean_min", "within_target", "peak_unguarded_tps")  # the figures of the sentence
-DUTIES = ("tps_guards", *UNIT_SECTIONS, "ppk_guards", "linmas_per_tps")  # i18n LABELS["duty"]
 
 
 def _trade_off(run: RunData, plan: str, base: str, t: Text, lang: str) -> str:

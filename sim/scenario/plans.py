@@ -57,6 +57,7 @@ def guard_clusters(plan: Plan, tps_class: np.ndarray, tps_kec: np.ndarray, n_kec
 UNIT_SECTIONS = ("patrols", "reserve", "tni_backup")  # a plan's lists of unit groups
 DAY_DUTIES = ("tps_guards", "linmas_per_tps", *UNIT_SECTIONS)  # on duty on voting day
 RECAP_DUTIES = (*UNIT_SECTIONS, "ppk_guards")  # on duty during the recap
+DUTIES = ("tps_guards", *UNIT_SECTIONS, "ppk_guards", "linmas_per_tps")  # every duty personnel_by_duty counts
 
 
 def personnel_by_duty(plan: Plan, tps: pd.DataFrame, n_ppk_sites: int) -> dict[tuple[str, str], int]:
