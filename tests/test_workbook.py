@@ -36,16 +36,15 @@ from conftest import ROOT
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from test_optimization_page import GROUPS, _addendum, _compare, _scenario
 
-from sim import metrics, study
+from sim import metrics
 from sim.cli import main
-from sim.experiment import Results
 from sim.records import INCIDENT_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
 from sim.report import workbook
 from sim.report.data import RunData
 from sim.report.i18n import LABELS, code_label
 from sim.report.workbook import sheet_name, write_xlsx
-from sim.scenario import load_scenario
 
 SCENARIOS = ROOT / "scenarios"
 LANGS = ("id", "en")
@@ -106,84 +105,11 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Book:
     return _write(base / "run", base)
 
 
-# The optimizer's tables for teaching-small, tiga_patroli -> satu_patroli (3 patrol cars of crew 2
-# at the Polsek -> 1), judged for the default target group.
-CHANGES = pd.DataFrame(
-    [
-        {
-            "key": "patrols[polsek].units",
-            "section": "patrols",
-            "where": "polsek",
-            "kind": "polri",
-            "start": 3,
-            "recommended": 1,
-            "officers_start": 6,
-            "officers_recommended": 2,
-            "officers_delta": -4,
-        }
-    ]
-)
-GROUPS = pd.DataFrame(
-    [
-        {
-            "group": "",
-            "kpi": kpi,
-            "direction": "at_least",
-            "threshold": 0.9,
-            "start_estimate": 0.97,
-            "start_lo": 0.93,
-            "start_hi": 1.0,
-            "rec_estimate": 0.92,
-            "rec_lo": 0.91,
-            "rec_hi": 0.96,
-            "diff": -0.05,
-            "diff_lo": -0.09,
-            "diff_hi": -0.01,
-            "start_met": True,
-            "rec_met": True,
-            "incidents": 40,
-        }
-        for kpi in ("within_target_p1", "within_target")
-    ]
-)
-RECORD: dict[str, Any] = {
-    "mode": "min_force",
-    "start_plan": "tiga_patroli",
-    "recommended_plan": "satu_patroli",
-    "objective": None,
-    "constraints": ["within_target_p1>=0.9", "within_target>=0.9"],
-    "indifference": 0.02,
-    "method": "greedy descent with sequential paired tests",
-    "candidates": 5,
-    "replications_spent": 40,
-    "budget_reps": 100,
-    "budget_exhausted": False,
-    "search_seed": 7,
-    "confirm_seed": 1,
-    "confirm_replications": 2,
-    "meets_targets": True,
-}
-
-
-def _addendum(results: Results) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    del results  # the tables are the hand-made ones above
-    return {"optimization_changes.csv": CHANGES, "optimization_groups.csv": GROUPS}, {"optimization": dict(RECORD)}
-
-
 @pytest.fixture(scope="module")
 def optimized(tmp_path_factory: pytest.TempPathFactory) -> Book:
+    """A confirmation folder with the optimizer's hand-made tables and record (test_optimization_page's)."""
     base = tmp_path_factory.mktemp("optimized")
-    s = study.prepare(
-        load_scenario(SCENARIOS / "teaching-small.yaml"),
-        "compare",
-        baseline="tiga_patroli",
-        plans=["satu_patroli"],
-        replications=2,
-        seed=1,
-        workers=1,
-    )
-    study.run_into_folder(s, base / "run", addendum=_addendum)
-    return _write(base / "run", base)
+    return _write(_compare(_scenario(base), base / "run", _addendum), base)
 
 
 @pytest.fixture(params=["kutim", "sweep", "optimized"])
