@@ -1102,9 +1102,7 @@ def run_plan(
     so the areas do not interact, and the records are those of the whole day as one model
     (tests/test_partitions.py checks it).
     """
-    if partitioned is None:
-        partitioned = world.n_areas > 1
-    if not partitioned or world.n_areas == 1:
+    if world.n_areas == 1 or partitioned is False:
         return ElectionDay(sc, world, stream, plan_name).run()
     plan = sc.spec.plans[plan_name]
     guards = guard_schedule(world, plan, stream.count_end, sc.timeline.logistics_start)
