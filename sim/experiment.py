@@ -16,12 +16,13 @@ and the checks before it are :mod:`sim.study`'s.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from sim.generate import TypeTable, generate, type_table
-from sim.model import run_plan
+from sim.model import RunRecords, run_plan
 from sim.records import KPI_COLUMNS, incident_table, kpis, run_measures, timeseries_table, unit_table
 from sim.scenario import LoadedScenario
 from sim.world import World, world_for
@@ -95,20 +96,28 @@ def run_batch(job: Job, batch: Batch) -> dict[str, pd.DataFrame]:
     """All plans on replications of one batch: the four tables, rows in (replication, plan) order."""
     sc = job.scenario
     world, types = world_of(job)
+
+    def days() -> Iterator[RunRecords]:
+        for r in range(batch.first, batch.first + batch.count):
+            stream = generate(sc, world, job.seed, r, types)
+            for plan in job.plans:
+                yield run_plan(sc, world, stream, plan)
+
+    return batch_tables(job, batch, days())
+
+
+def batch_tables(job: Job, batch: Batch, records: Iterable[RunRecords]) -> dict[str, pd.DataFrame]:
+    """A batch's four tables from its days' records, given in (replication, plan) order."""
+    sc = job.scenario
+    world, _ = world_of(job)
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     rows = []
-    for r in range(batch.first, batch.first + batch.count):
-        stream = generate(sc, world, job.seed, r, types)
-        for plan in job.plans:
-            rec = run_plan(sc, world, stream, plan)
-            m = run_measures(world, rec, sc.timeline.horizon)
-            inc = incident_table(sc, world, rec, m)
-            un = unit_table(rec, sc.timeline.horizon)
-            ts = timeseries_table(rec)
-            parts["incidents"].append(inc)
-            parts["units"].append(un)
-            parts["timeseries"].append(ts)
-            rows.append(kpis(world, rec, sc.timeline.horizon, m))
+    for rec in records:
+        m = run_measures(world, rec, sc.timeline.horizon)
+        parts["incidents"].append(incident_table(sc, world, rec, m))
+        parts["units"].append(unit_table(rec, sc.timeline.horizon))
+        parts["timeseries"].append(timeseries_table(rec))
+        rows.append(kpis(world, rec, sc.timeline.horizon, m))
     out = {t: pd.concat(parts[t], ignore_index=True) for t in ("incidents", "units", "timeseries")}
     out["kpis"] = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
     for df in out.values():
