@@ -10,7 +10,9 @@
    peak memory is the child's ``ru_maxrss`` (``os.wait4``).
    A size with no scenario yet is probed with Kutim's TPS table tiled to that many rows, only to
    show whether the code would accept it: a refusal is printed as the one line the user would see.
-   A replication is one task: two workers cannot share it, so the 2-worker column does not apply.
+   Then the same replication as a user runs it, end to end (``pilkada-sim run SCENARIO --reps 1
+   --plans PLAN --no-report``: reading the scenario, the checks, the run, the tables), on 1 and on 2
+   local workers: a scenario of several regions splits its day into area tasks on 2 workers.
 2. **End to end.** ``pilkada-sim run scenarios/kutim-2024.yaml`` with its 3 plans, 1,000
    replications on 1 and 2 local workers and on a 2-worker Dask ``LocalCluster`` started here
    (before the clock starts; statistical profiler and memory monitor off, as the README advises),
@@ -37,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,8 @@ E2E_MAX_S = 30.0  # 3 plans x 1,000 Kutim replications, 2 workers [s]
 SPEEDUP_MIN = 1.7  # 2 workers / 1 worker, end to end
 DASK_MAX = 1.2  # Dask time / local processes time
 SIZE_MAX = 1.5  # seconds per 1,000 incidents, largest size / Kutim
+NATIONAL_MAX_S = 60.0  # one national-size replication of one plan, 2 workers, end to end [s]
+NATIONAL_MAX_BYTES = 4 * 10**9  # ... its peak memory (the largest process)
 SOAK_MAX = 1.2  # peak memory, 2,000 / 200 replications
 MIB = 2**20
 
@@ -152,6 +156,11 @@ class SizeRow:
     data: dict[str, Any] | None = None
     peak_bytes: int = 0
     source: str = ""
+    runs: dict[int, Measured] = field(default_factory=dict)  # workers -> the run end to end
+
+    def run_text(self, workers: int) -> str:
+        m = self.runs.get(workers)
+        return "-" if m is None else (f"{m.wall_s:.1f}" if m.rc == 0 else "failed")
 
     @property
     def s_per_1000(self) -> float:
@@ -166,7 +175,12 @@ def measure_size(label: str, path: Path, rounds: int, source: str) -> SizeRow:
     data = json.loads(m.out.strip().splitlines()[-1])
     if "refused" in data:
         return SizeRow(label, "refused", f"refused: {data['refused']}", source=source)
-    return SizeRow(label, "measured", data=data, peak_bytes=m.peak_bytes, source=source)
+    row = SizeRow(label, "measured", data=data, peak_bytes=m.peak_bytes, source=source)
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory(prefix="bench-size-run-") as out:
+            cmd = [*pilkada_sim(), "run", str(path), "--reps", "1", "--plans", str(data["plan"])]
+            row.runs[workers] = run_measured([*cmd, "--workers", str(workers), "--no-report", "--quiet", "--out", out])
+    return row
 
 
 def probe_size(label: str, n_tps: int, tmp: Path, why: str) -> SizeRow:
@@ -230,17 +244,20 @@ def sizes(tmp: Path, rounds: int) -> list[SizeRow]:
 
 def print_sizes(rows: list[SizeRow], rounds: int) -> None:
     print(f"one replication of one plan, each size in its own process (median of {rounds} after a warm-up)")
-    head = ("size", "TPS", "incidents", "world s", "wall s", "s/1,000 inc.", "peak MiB", "2 workers")
-    print(f"{head[0]:<14}{head[1]:>9}{head[2]:>11}{head[3]:>9}{head[4]:>9}{head[5]:>14}{head[6]:>10}{head[7]:>11}")
+    head = ("size", "TPS", "incidents", "world s", "wall s", "s/1,000 inc.", "peak MiB", "run 1w s", "run 2w s")
+    head += ("run peak MiB",)
+    widths = (14, 9, 11, 9, 9, 14, 10, 10, 10, 14)
+    print("".join(f"{h:<{w}}" if k == 0 else f"{h:>{w}}" for k, (h, w) in enumerate(zip(head, widths, strict=True))))
     for r in rows:
         if r.state != "measured":
             print(f"{r.label:<14}{r.note}")
             continue
         d = r.data
         assert d is not None
+        peak = max((m.peak_bytes for m in r.runs.values() if m.rc == 0), default=0)
         print(
             f"{r.label:<14}{d['tps']:>9,}{d['incidents']:>11,}{d['world_s']:>9.2f}{d['replication_s']:>9.3f}"
-            f"{r.s_per_1000:>14.3f}{r.peak_bytes / MIB:>10.0f}{'n/a':>11}"
+            f"{r.s_per_1000:>14.3f}{r.peak_bytes / MIB:>10.0f}{r.run_text(1):>10}{r.run_text(2):>10}{peak / MIB:>14.0f}"
         )
     print(
         "  wall s: generation + model + records of the replication (world apart); first run, with the "
@@ -249,7 +266,15 @@ def print_sizes(rows: list[SizeRow], rounds: int) -> None:
     once = [r.label for r in rows if r.data and r.data["rounds"] == 0]
     if once:
         print(f"  {', '.join(once)}: one replication takes over {LONG_S:g} s, so wall s is that first run alone")
-    print("  2 workers: n/a, a replication is one task on one worker; workers share replications (below)")
+    print(
+        "  run 1w/2w s: `pilkada-sim run SCENARIO --reps 1 --plans PLAN --no-report` on 1 and 2 workers, end to "
+        "end (loading and checks included); run peak: the largest process of either (workers share the "
+        "loaded scenario by fork)"
+    )
+    for r in rows:
+        for workers, m in r.runs.items():
+            if m.rc != 0:
+                print(f"  {r.label}, {workers} worker(s): failed: {m.error_line()}")
     for r in rows:
         plan = f"; plan {r.data['plan']}" if r.data else ""
         print(f"  {r.label}: {r.source}{plan}")
@@ -430,6 +455,16 @@ def print_targets(rows: list[SizeRow], runs: dict[str, Run]) -> None:
         if measured and kutim.state == "measured":
             best = measured[-1]
             line += f"; largest measured, {best.label}: {best.s_per_1000 / kutim.s_per_1000:.2f}x"
+    print(line)
+    national = rows[-1]
+    m = national.runs.get(2)
+    line = f"  one {national.label} replication of one plan, 2 workers, end to end: "
+    if m is None or m.rc != 0:
+        line += f"{national.note or 'failed'} (target < {NATIONAL_MAX_S:g} s, < {NATIONAL_MAX_BYTES / 1e9:g} GB): FAIL"
+    else:
+        ok = m.wall_s < NATIONAL_MAX_S and m.peak_bytes < NATIONAL_MAX_BYTES
+        line += f"{m.wall_s:.1f} s, peak {m.peak_bytes / 1e9:.2f} GB (target < {NATIONAL_MAX_S:g} s, "
+        line += f"< {NATIONAL_MAX_BYTES / 1e9:g} GB): {verdict(ok)}"
     print(line)
     a, b = (runs[f"{n:,} reps, 2 workers"] for n in SOAK_REPS)
     p_a, p_b = a.peak_bytes, b.peak_bytes

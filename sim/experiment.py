@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
-from sim.generate import TypeTable, generate, type_table
-from sim.model import RunRecords, run_plan
-from sim.records import KPI_COLUMNS, incident_table, kpis, run_measures, timeseries_table, unit_table
+from sim.generate import TypeTable, generate, joined, type_table
+from sim.guards import guard_schedule, merged
+from sim.model import RunRecords, area_index, area_records, merge_records, run_plan
+from sim.records import run_tables
 from sim.scenario import LoadedScenario
 from sim.world import World, world_for
 
@@ -108,21 +110,62 @@ def run_batch(job: Job, batch: Batch) -> dict[str, pd.DataFrame]:
 
 def batch_tables(job: Job, batch: Batch, records: Iterable[RunRecords]) -> dict[str, pd.DataFrame]:
     """A batch's four tables from its days' records, given in (replication, plan) order."""
-    sc = job.scenario
     world, _ = world_of(job)
-    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
-    rows = []
-    for rec in records:
-        m = run_measures(world, rec, sc.timeline.horizon)
-        parts["incidents"].append(incident_table(sc, world, rec, m))
-        parts["units"].append(unit_table(rec, sc.timeline.horizon))
-        parts["timeseries"].append(timeseries_table(rec))
-        rows.append(kpis(world, rec, sc.timeline.horizon, m))
-    out = {t: pd.concat(parts[t], ignore_index=True) for t in ("incidents", "units", "timeseries")}
-    out["kpis"] = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+    out = run_tables(job.scenario, world, records)
     for df in out.values():
         df.insert(0, "point", batch.point)
     return out
+
+
+# --- a day split by dispatch area --------------------------------------------------------------
+# A replication of a many-area scenario (a province, the country) is one batch's worth of work too
+# big for one worker: its areas run as separate tasks (``run_areas``), each drawing and running only
+# its own areas, and the day is put together again (``day_from_areas``) into the records the whole
+# day gives as one model (tests/test_partitions.py).
+
+AreaRun = tuple[int, RunRecords]  # (area, its records, under its group's guard schedule)
+
+
+def area_groups(world: World, n: int) -> list[list[int]]:
+    """The dispatch areas in at most ``n`` groups of about equal work (by sites), each ascending:
+    the largest area first into the lightest group."""
+    sizes = [len(nodes) for nodes in world.area_nodes()]
+    groups: list[list[int]] = [[] for _ in range(min(n, len(sizes)))]
+    load = [0] * len(groups)
+    for a in sorted(range(len(sizes)), key=lambda a: (-sizes[a], a)):
+        k = load.index(min(load))
+        groups[k].append(a)
+        load[k] += sizes[a]
+    return [sorted(g) for g in groups if g]
+
+
+def run_areas(job: Job, replication: int, areas: list[int]) -> dict[str, list[AreaRun]]:
+    """Every plan on dispatch ``areas`` of one replication: per plan, each area's records, under
+    the guard schedule of those areas' TPS only (the day's TPS times and that schedule are shared
+    by the areas' records, so they are sent back once)."""
+    sc = job.scenario
+    world, types = world_of(job)
+    stream = generate(sc, world, job.seed, replication, types, areas)
+    nodes = np.concatenate([world.area_nodes()[a] for a in areas])
+    tps = nodes[nodes < world.n_tps]
+    out = {}
+    for plan in job.plans:
+        guards = guard_schedule(world, sc.spec.plans[plan], stream.count_end, sc.timeline.logistics_start, tps)
+        out[plan] = list(zip(areas, area_records(sc, world, stream, plan, areas, guards), strict=True))
+    return out
+
+
+def day_from_areas(job: Job, runs: list[dict[str, list[AreaRun]]]) -> Iterator[RunRecords]:
+    """A replication's records, plan by plan, from the runs of its area groups: the whole day's."""
+    world, _ = world_of(job)
+    for plan in job.plans:
+        parts = sorted((pair for run in runs for pair in run[plan]), key=lambda pair: pair[0])
+        whole = joined([rec.stream for _, rec in parts])
+        schedules = list({id(rec.guards): rec.guards for _, rec in parts}.values())  # one per group
+        records = [rec for _, rec in parts]
+        records[0] = replace(records[0], guards=merged(schedules, whole.count_end))  # the day's, for the merge
+        index = area_index(world, whole, [a for a, _ in parts])
+        yield merge_records(whole, list(zip(index, records, strict=True)))
 
 
 def batches(n_points: int, replications: int, size: int) -> list[Batch]:

@@ -1,17 +1,23 @@
 """The day's incident stream of one replication, made up front and independent of any plan.
 
 Everything random about a replication's day is drawn here, vectorised with numpy, from named
-streams of one :class:`numpy.random.SeedSequence` keyed by ``(seed, replication, purpose)``:
+streams of one :class:`numpy.random.SeedSequence` keyed by ``(seed, replication, purpose)``, and
+for the incidents by dispatch area too (``(seed, replication, purpose, area)``): each area's
+incidents are drawn on their own, so an area's part of the day can be drawn (and run) in its own
+task, at the cost of the area, and the day put together from its areas is the day drawn whole.
 
 - ``counting``: how long counting takes at each TPS (it grows with the voters who voted);
-- ``arrivals``: a non-homogeneous Poisson process per site and incident type, with a constant rate
-  on each piece of a phase window cut at clock-hour boundaries (phase rate x class and flag
-  multipliers x the hour's multiplier);
+- ``arrivals``: a non-homogeneous Poisson process per site and incident type, with a rate that is
+  constant in each clock hour of a phase window (phase rate x class and flag multipliers x the
+  hour's multiplier). One Poisson draw gives an area's total; each incident's window and type are
+  drawn in proportion to their expected counts (:func:`poisson_cells`), and its time by reading
+  the hour-multiplied clock backwards at a uniform point: no draw for each of the millions of
+  empty (site, window, type) cells, and no cutting of windows into hours;
 - ``outbreak``: hoax-driven flare-ups. An incident of a type with ``outbreak`` triggers one with
-  its probability; TPS within the radius then see their rates raised by ``multiplier`` for
-  ``duration_h``. Offspring may trigger further outbreaks (up to ``max_outbreak_generations``).
-  The raised rate is taken at the trigger time; offspring that fall where a TPS has closed are
-  dropped.
+  its probability; TPS within the radius (and in the same dispatch area: a flare-up is the
+  Polres' own) then see their rates raised by ``multiplier`` for ``duration_h``. Offspring may
+  trigger further outbreaks (up to ``max_outbreak_generations``). The raised rate is taken at the
+  trigger time; offspring that fall where a TPS has closed are dropped.
 - ``draws``: every per-incident draw the model may need: report delay, on-scene time (one uniform
   mapped through each type's distribution, so an escalated incident keeps its draw), on-site
   resolution coins (Linmas, guard), escalation coins and a travel-noise factor per responding unit.
@@ -31,7 +37,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim.scenario import PHASES, TPS_CLASSES, TPS_FLAGS, Dist, LoadedScenario
-from sim.world import World, build_world, great_circle_km
+from sim.world import World, build_world, great_circle_km, members
 
 STREAMS = ("counting", "arrivals", "outbreak", "draws")
 MAX_UNITS = 8  # travel-noise draws per incident: one per responding unit, in dispatch order
@@ -43,9 +49,11 @@ PER_INCIDENT = (
 )  # the IncidentStream fields indexed by incident
 
 
-def stream(seed: int, replication: int, purpose: str) -> np.random.Generator:
-    """The named random stream of one replication."""
-    ss = np.random.SeedSequence(entropy=seed, spawn_key=(replication, STREAMS.index(purpose)))
+def stream(seed: int, replication: int, purpose: str, area: int | None = None) -> np.random.Generator:
+    """The named random stream of one replication; of one dispatch area's incidents when ``area``
+    is given (``arrivals``, ``outbreak``, ``draws``: each area's day is drawn on its own)."""
+    key = (replication, STREAMS.index(purpose)) if area is None else (replication, STREAMS.index(purpose), area)
+    ss = np.random.SeedSequence(entropy=seed, spawn_key=key)
     return np.random.Generator(np.random.PCG64(ss))
 
 
@@ -162,19 +170,16 @@ def _windows(sc: LoadedScenario, world: World, count_end: np.ndarray, escort_end
     )
 
 
-def _split_hours(t0: np.ndarray, t1: np.ndarray, epoch_minute: float):
-    """Cut windows at clock-hour boundaries: (row of the window, piece start, piece end, hour)."""
-    h0 = np.floor((t0 + epoch_minute) / 60.0).astype(np.int64)
-    h1 = np.ceil((t1 + epoch_minute) / 60.0).astype(np.int64)
-    n = np.maximum(h1 - h0, 1)
-    row = np.repeat(np.arange(len(t0)), n)
-    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    hour_abs = h0[row] + k
-    start = hour_abs * 60.0 - epoch_minute
-    a = np.maximum(t0[row], start)
-    b = np.minimum(t1[row], start + 60.0)
-    keep = b > a
-    return row[keep], a[keep], b[keep], (hour_abs[keep] % 24)
+def _clock(sc: LoadedScenario, types: TypeTable, t0: np.ndarray, t1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hourly multiplier integrated over the day: the minutes of every clock hour from the
+    first window's start to the last one's end, and the multiplied hours elapsed at each (the
+    expected count of a constant rate over a window is its rate times the difference)."""
+    epoch_minute = sc.epoch.hour * 60.0 + sc.epoch.minute
+    lo = np.floor((np.min(t0, initial=0.0) + epoch_minute) / 60.0)
+    hi = np.ceil((np.max(t1, initial=0.0) + epoch_minute) / 60.0)
+    hours = np.arange(lo, hi + 1).astype(np.int64)
+    elapsed = np.concatenate([[0.0], np.cumsum(types.hour_mult[hours[:-1] % 24])])
+    return hours * 60.0 - epoch_minute, elapsed
 
 
 def phase_at(sc: LoadedScenario, count_end: np.ndarray, escort_end: np.ndarray, tps: np.ndarray, t: np.ndarray):
@@ -201,20 +206,16 @@ def _intensity(
     w0: np.ndarray,
     w1: np.ndarray,
     scale: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Phase windows cut at clock hours: (piece start, piece end, site, phase, expected incidents
-    per type [n_pieces, n_types]); rates times ``scale`` per type."""
-    row, a, b, hour = _split_hours(w0, w1, sc.epoch.hour * 60.0 + sc.epoch.minute)
-    seg_site, seg_phase = site[row], phase[row]
-    lam = (
-        types.rate[:, seg_phase].T
-        * types.site_mult[seg_site]
-        * types.hour_mult[hour][:, None]
-        * ((b - a) / 60.0)[:, None]
-    )
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected incidents per phase window and type [n_windows, n_types] (rates times ``scale`` per
+    type: phase rate x class and flag multipliers x the hourly multiplier integrated over the
+    window), with the clock of :func:`_clock` it was integrated on."""
+    minute, elapsed = _clock(sc, types, w0, w1)
+    hours = np.interp(w1, minute, elapsed) - np.interp(w0, minute, elapsed)
+    lam = types.rate[:, phase].T * types.site_mult[site] * np.maximum(hours, 0.0)[:, None]
     if scale is not None:
         lam = lam * scale[None, :]
-    return a, b, seg_site, seg_phase, lam
+    return lam, minute, elapsed
 
 
 def _arrivals(
@@ -227,14 +228,29 @@ def _arrivals(
     rng: np.random.Generator,
     scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Poisson arrivals in phase windows: (time, site, type, phase); rates times ``scale`` per type."""
-    a, b, seg_site, seg_phase, lam = _intensity(sc, types, site, phase, w0, w1, scale)
-    counts = rng.poisson(lam)
-    seg_i, type_i = np.nonzero(counts)
-    k = counts[seg_i, type_i]
-    seg_rep = np.repeat(seg_i, k)
-    t = a[seg_rep] + rng.random(len(seg_rep)) * (b - a)[seg_rep]
-    return t, seg_site[seg_rep], np.repeat(type_i, k), seg_phase[seg_rep]
+    """Poisson arrivals in phase windows: (time, site, type, phase); rates times ``scale`` per type.
+    The cells of :func:`poisson_cells` are windows x types; an incident's time in its window has
+    the density of the hourly multiplier (the inverse of the integrated clock at a uniform point)."""
+    lam, minute, elapsed = _intensity(sc, types, site, phase, w0, w1, scale)
+    win, kind = poisson_cells(lam, rng)
+    e0, e1 = np.interp(w0[win], minute, elapsed), np.interp(w1[win], minute, elapsed)
+    t = np.interp(e0 + rng.random(len(win)) * (e1 - e0), elapsed, minute)  # the clock read backwards
+    return np.clip(t, w0[win], w1[win]), site[win], kind, phase[win]
+
+
+def poisson_cells(lam: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Events of independent Poisson counts with means ``lam`` [rows, columns]: (row, column) of
+    each, in no particular order. One Poisson draw for the total, then each event's cell drawn in
+    proportion to its mean: the same law as a count per cell, without a draw for every empty one."""
+    cum = np.cumsum(lam, axis=None)
+    total = float(cum[-1]) if len(cum) else 0.0
+    n = int(rng.poisson(total)) if total > 0 else 0
+    if n == 0:
+        none = np.zeros(0, dtype=np.int64)
+        return none, none
+    cell = np.searchsorted(cum, rng.random(n) * total, side="right")
+    cell = np.minimum(cell, np.flatnonzero(lam.ravel())[-1])  # u * total rounded up to the total
+    return np.divmod(cell, lam.shape[1])
 
 
 def inject_stream(seed: int, replication: int, number: int) -> np.random.Generator:
@@ -316,70 +332,148 @@ def expected_incidents(sc: LoadedScenario, world: World | None = None, types: Ty
     types = types or type_table(sc, world)
     count_end = sc.timeline.voting_end + np.minimum(counting_mean_min(sc, world), sc.spec.phases.counting.max_min)
     site, phase, w0, w1 = _windows(sc, world, count_end, count_end + escort_min(world))
-    *_, lam = _intensity(sc, types, site, phase, w0, w1)
+    lam, _, _ = _intensity(sc, types, site, phase, w0, w1)
     return float(lam.sum())
 
 
 def generate(
-    sc: LoadedScenario, world: World, seed: int, replication: int, types: TypeTable | None = None
+    sc: LoadedScenario,
+    world: World,
+    seed: int,
+    replication: int,
+    types: TypeTable | None = None,
+    areas: list[int] | None = None,
 ) -> IncidentStream:
-    """The whole incident stream of one replication (see the module docstring)."""
+    """The incident stream of one replication (see the module docstring): the whole day, or only
+    the incidents of dispatch ``areas`` (indices as :func:`sim.world.dispatch_areas` numbers them).
+
+    Each area's incidents are drawn from its own streams, so a day put together from its areas
+    (each run as its own task) is the day drawn whole, incident for incident, and an area's part
+    costs what the area holds, not what the country holds."""
     types = types or type_table(sc, world)
-    inc = sc.spec.incidents
     count_end, escort_end = counting_times(sc, world, seed, replication)
-
     site, phase, w0, w1 = _windows(sc, world, count_end, escort_end)
-    t, t_site, t_kind, t_phase = _arrivals(sc, types, site, phase, w0, w1, stream(seed, replication, "arrivals"))
+    by_area = members(world.node_area()[site], world.n_areas)
+    days = []
+    for a in range(world.n_areas) if areas is None else areas:
+        rows = by_area[a]
+        days.append(
+            _area_day(
+                sc,
+                world,
+                types,
+                seed,
+                replication,
+                a,
+                (site[rows], phase[rows], w0[rows], w1[rows]),
+                count_end,
+                escort_end,
+            )
+        )
+    return days[0] if len(days) == 1 else joined(days)
+
+
+def joined(days: list[IncidentStream]) -> IncidentStream:
+    """Days of different areas (same replication and TPS times) as one, in the day's order."""
+    first = days[0]
+    cat = {f: np.concatenate([getattr(d, f) for d in days]) for f in PER_INCIDENT}
+    order = np.lexsort((cat["kind"], cat["site"], cat["t_occur"]))
+    return IncidentStream(
+        replication=first.replication,
+        count_end=first.count_end,
+        escort_end=first.escort_end,
+        **{f: v[order] for f, v in cat.items()},
+    )
+
+
+Windows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (site, phase, t0, t1) of phase windows
+
+
+def _area_day(
+    sc: LoadedScenario,
+    world: World,
+    types: TypeTable,
+    seed: int,
+    replication: int,
+    area: int,
+    windows: Windows,
+    count_end: np.ndarray,
+    escort_end: np.ndarray,
+) -> IncidentStream:
+    """One dispatch area's incidents: arrivals in its sites' ``windows``, outbreaks among its own
+    TPS (a flare-up does not cross into another Polres' area), every draw from the area's streams."""
+    t, t_site, t_kind, t_phase = _arrivals(sc, types, *windows, stream(seed, replication, "arrivals", area))
     parts = [(t, t_site, t_kind, t_phase, np.zeros(len(t), dtype=np.int64))]
-
-    # Outbreaks: each generation's triggers raise rates at nearby TPS.
-    ob = [inc.types[n].outbreak for n in types.names]
-    if any(o is not None for o in ob):
-        orng = stream(seed, replication, "outbreak")
-        prob = np.asarray([o.probability if o else 0.0 for o in ob])
-        epoch_minute = sc.epoch.hour * 60.0 + sc.epoch.minute
-        for gen in range(1, inc.max_outbreak_generations + 1):
-            pt, ps, pk, _, _ = parts[-1]
-            coin = orng.random(len(pt))
-            trig = np.flatnonzero((coin < prob[pk]) & (ps < world.n_tps))
-            new = []
-            for j in trig:
-                o = ob[pk[j]]
-                assert o is not None
-                near = np.flatnonzero(
-                    great_circle_km(
-                        world.lat[ps[j]], world.lon[ps[j]], world.lat[: world.n_tps], world.lon[: world.n_tps]
-                    )
-                    <= o.radius_km
-                )
-                ph = phase_at(sc, count_end, escort_end, near, np.full(len(near), pt[j]))
-                h = int(((pt[j] + epoch_minute) // 60) % 24)
-                rate_now = np.where(ph[:, None] >= 0, types.rate[:, np.maximum(ph, 0)].T, 0.0)
-                lam_o = rate_now * types.site_mult[near] * types.hour_mult[h] * (o.multiplier - 1.0) * o.duration_h
-                c = orng.poisson(lam_o)
-                si, ti = np.nonzero(c)
-                kk = c[si, ti]
-                s_new = np.repeat(near[si], kk)
-                t_new = pt[j] + orng.random(len(s_new)) * o.duration_h * 60.0
-                p_new = phase_at(sc, count_end, escort_end, s_new, t_new)
-                keep = p_new >= 0
-                new.append((t_new[keep], s_new[keep], np.repeat(ti, kk)[keep], p_new[keep]))
-            if not new:
-                break
-            cat = [np.concatenate(x) for x in zip(*new, strict=True)]
-            if len(cat[0]) == 0:
-                break
-            parts.append((cat[0], cat[1], cat[2], cat[3], np.full(len(cat[0]), gen)))
-
-    t_occur = np.concatenate([p[0] for p in parts])
-    sites = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    kinds = np.concatenate([p[2] for p in parts]).astype(np.int64)
-    phases = np.concatenate([p[3] for p in parts]).astype(np.int64)
-    gens = np.concatenate([p[4] for p in parts]).astype(np.int64)
+    inc = sc.spec.incidents
+    if any(inc.types[n].outbreak is not None for n in types.names):
+        tps = world.area_nodes()[area]
+        tps = tps[tps < world.n_tps]
+        parts += _outbreaks(
+            sc, world, types, parts[0], tps, count_end, escort_end, stream(seed, replication, "outbreak", area)
+        )
+    t_occur, sites, kinds, phases, gens = (np.concatenate([p[k] for p in parts]) for k in range(5))
     order = np.lexsort((kinds, sites, t_occur))
-    t_occur, sites, kinds, phases, gens = t_occur[order], sites[order], kinds[order], phases[order], gens[order]
-    drng = stream(seed, replication, "draws")
-    return with_draws(sc, world, types, drng, replication, t_occur, sites, kinds, phases, gens, count_end, escort_end)
+    return with_draws(
+        sc,
+        world,
+        types,
+        stream(seed, replication, "draws", area),
+        replication,
+        t_occur[order],
+        sites[order].astype(np.int64),
+        kinds[order].astype(np.int64),
+        phases[order].astype(np.int64),
+        gens[order].astype(np.int64),
+        count_end,
+        escort_end,
+    )
+
+
+Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (time, site, type, phase, generation)
+
+
+def _outbreaks(
+    sc: LoadedScenario,
+    world: World,
+    types: TypeTable,
+    background: Part,
+    tps: np.ndarray,
+    count_end: np.ndarray,
+    escort_end: np.ndarray,
+    rng: np.random.Generator,
+) -> list[Part]:
+    """The outbreak generations that ``background`` sets off among TPS ``tps``: each generation's
+    triggers raise rates at the TPS within their radius."""
+    inc = sc.spec.incidents
+    ob = [inc.types[n].outbreak for n in types.names]
+    prob = np.asarray([o.probability if o else 0.0 for o in ob])
+    epoch_minute = sc.epoch.hour * 60.0 + sc.epoch.minute
+    lat, lon = world.lat[tps], world.lon[tps]
+    parts = [background]
+    for gen in range(1, inc.max_outbreak_generations + 1):
+        pt, ps, pk, _, _ = parts[-1]
+        coin = rng.random(len(pt))
+        trig = np.flatnonzero((coin < prob[pk]) & (ps < world.n_tps))
+        new = []
+        for j in trig:
+            o = ob[pk[j]]
+            assert o is not None
+            near = tps[great_circle_km(world.lat[ps[j]], world.lon[ps[j]], lat, lon) <= o.radius_km]
+            ph = phase_at(sc, count_end, escort_end, near, np.full(len(near), pt[j]))
+            h = int(((pt[j] + epoch_minute) // 60) % 24)
+            rate_now = np.where(ph[:, None] >= 0, types.rate[:, np.maximum(ph, 0)].T, 0.0)
+            lam_o = rate_now * types.site_mult[near] * types.hour_mult[h] * (o.multiplier - 1.0) * o.duration_h
+            si, ti = poisson_cells(lam_o, rng)
+            s_new = near[si]
+            t_new = pt[j] + rng.random(len(s_new)) * o.duration_h * 60.0
+            p_new = phase_at(sc, count_end, escort_end, s_new, t_new)
+            keep = p_new >= 0
+            new.append((t_new[keep], s_new[keep], ti[keep], p_new[keep]))
+        cat = [np.concatenate(x) for x in zip(*new, strict=True)] if new else []
+        if not cat or len(cat[0]) == 0:
+            break
+        parts.append((cat[0], cat[1], cat[2], cat[3], np.full(len(cat[0]), gen)))
+    return parts[1:]
 
 
 def quiet_day(

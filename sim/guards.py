@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Escort, Plan, guard_clusters
+from sim.scenario import TPS_CLASSES, Escort, GuardClusters, Plan, guard_clusters
 from sim.world import World
 
 # Clusters of one TPS take a vectorised shortcut with the same result as the general sweep (a
@@ -51,17 +51,19 @@ class GuardSchedule:
         return not (k >= 0 and t < ends[k])
 
 
-def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: float) -> GuardSchedule:
-    """The escort schedule of every cluster given when counting ends at each TPS [min]."""
-    key = ("clusters", id(plan))
-    if key not in world.cache:  # the grouping depends on the plan only, not on the day
-        clusters = guard_clusters(plan, world.tps_class, world.node_kec[: world.n_tps], len(world.kecamatan))
-        cluster_of, members_of, officers = clusters.cluster_of, clusters.members, clusters.officers
-        single = np.asarray([len(m) == 1 for m in members_of], dtype=bool)
-        world.cache[key] = (plan, cluster_of, members_of, officers, single)
-    _, cluster_of, members_of, officers, single = world.cache[key]
-    if not SINGLE_TPS_SHORTCUT:
-        single = np.zeros(len(members_of), dtype=bool)
+def guard_schedule(
+    world: World, plan: Plan, count_end: np.ndarray, opens_at: float, tps: np.ndarray | None = None
+) -> GuardSchedule:
+    """The escort schedule of every cluster given when counting ends at each TPS [min]; with
+    ``tps``, of the clusters of those TPS only (some dispatch areas of a day: :func:`merged`
+    puts such schedules of a day together)."""
+    rules = tuple((plan.tps_guards[c].per_tps, plan.tps_guards[c].officers) for c in TPS_CLASSES)  # type: ignore[index]
+    key = ("clusters", rules)  # the grouping depends on these only, not on the day (nor on the plan's object)
+    if key not in world.cache:
+        world.cache[key] = guard_clusters(plan, world.tps_class, world.node_kec[: world.n_tps], len(world.kecamatan))
+    clusters: GuardClusters = world.cache[key]
+    cluster_of, officers = clusters.cluster_of, clusters.officers
+    single = clusters.sizes == 1 if SINGLE_TPS_SHORTCUT else np.zeros(len(officers), dtype=bool)
     escort = plan.escort
     go, back = world.escort_legs()  # TPS to its PPK, and back [min]
     box_departs = count_end.astype(float).copy()
@@ -69,55 +71,79 @@ def guard_schedule(world: World, plan: Plan, count_end: np.ndarray, opens_at: fl
     change_t: list[np.ndarray] = []
     change_n: list[np.ndarray] = []
 
+    chosen = np.ones(len(officers), dtype=bool)
+    if tps is not None:
+        chosen[:] = False
+        chosen[cluster_of[tps]] = True
     _singles(
-        np.flatnonzero(single), members_of, officers, escort, count_end, go, back, opens_at, absent, change_t, change_n
+        np.flatnonzero(single & chosen),
+        *(clusters, escort, count_end, go, back, opens_at, absent, change_t, change_n),
     )
-    for c in np.flatnonzero(~single):
-        members = members_of[c]
+    # The clusters of several TPS walk their boxes one by one: in Python floats (exactly the
+    # arrays' values), which read several times faster than numpy scalars.
+    ends_at, go_min, back_min = count_end.astype(float).tolist(), go.tolist(), back.tolist()
+    departs = list(ends_at)
+    for c in np.flatnonzero(~single & chosen).tolist():
+        members = clusters.members(c)
         g = int(officers[c])
-        order = sorted(members, key=lambda t: (count_end[t], t))
+        order = sorted(members, key=lambda t: (ends_at[t], t))
         present_delta: list[tuple[float, int]] = []
         if g > 0 and escort.by == "tps_guard":
             free = [opens_at] * g  # when each guard is next at the cluster
-            for tps in order:
+            for box in order:  # the box of each TPS, in the order counting ends
                 if not free:  # every guard has gone for good: the box leaves without one
                     continue
-                depart = max(float(count_end[tps]), heapq.heappop(free))
-                box_departs[tps] = depart
+                depart = max(ends_at[box], heapq.heappop(free))
+                departs[box] = depart
                 present_delta.append((depart, -1))
                 if escort.return_to_cluster:
-                    again = depart + _round_trip(tps, go, back, escort)
+                    again = depart + (go_min[box] + escort.handover_min + back_min[box])  # the round trip
                     present_delta.append((again, +1))
                     heapq.heappush(free, again)
+            box_departs[order] = [departs[t] for t in order]
         changes: list[tuple[float, int]] = []
-        starts, ends = _sweep(g, order, box_departs, present_delta, opens_at, changes)
+        starts, ends = _sweep(g, order, departs, present_delta, opens_at, changes)
         if starts:
             absent[int(c)] = (starts, ends)
         if changes:
             change_t.append(np.asarray([x[0] for x in changes]))
             change_n.append(np.asarray([x[1] for x in changes]))
 
-    if change_t:
-        t = np.concatenate(change_t)
-        d = np.concatenate(change_n)
-        order_t = np.argsort(t, kind="stable")
-        t, n = t[order_t], np.cumsum(d[order_t])
-        last = np.r_[t[1:] != t[:-1], True]
-        ug_t, ug_n = t[last], n[last]
-    else:
-        ug_t, ug_n = np.zeros(0), np.zeros(0, dtype=np.int64)
-    return GuardSchedule(cluster_of, officers, absent, box_departs, ug_t, ug_n.astype(np.int64))
+    ug_t, ug_n = _step_function(change_t, change_n)
+    return GuardSchedule(cluster_of, officers, absent, box_departs, ug_t, ug_n)
 
 
-def _round_trip(tps: int, go: np.ndarray, back: np.ndarray, escort: Escort) -> float:
-    """TPS to PPK with the box, hand-over, and back [min]."""
-    return float(go[tps]) + escort.handover_min + float(back[tps])
+def _step_function(change_t: list[np.ndarray], change_n: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Changes of the unguarded count (time, +-k) as the count from each time on (the last of equal times)."""
+    if not change_t:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    t = np.concatenate(change_t)
+    d = np.concatenate(change_n)
+    order_t = np.argsort(t, kind="stable")
+    t, n = t[order_t], np.cumsum(d[order_t])
+    last = np.r_[t[1:] != t[:-1], True]
+    return t[last], n[last].astype(np.int64)
+
+
+def merged(schedules: list[GuardSchedule], count_end: np.ndarray) -> GuardSchedule:
+    """The day's schedule from schedules of disjoint sets of clusters (``guard_schedule`` with
+    ``tps``; a cluster never spans two dispatch areas): the same as computed for all at once."""
+    first = schedules[0]
+    box_departs = count_end.astype(float).copy()
+    absent: dict[int, tuple[list[float], list[float]]] = {}
+    for s in schedules:
+        moved = s.box_departs != count_end
+        box_departs[moved] = s.box_departs[moved]
+        absent.update(s.absent)
+    ug_t, ug_n = _step_function(
+        [s.unguarded_t for s in schedules], [np.diff(s.unguarded_n, prepend=0) for s in schedules]
+    )
+    return GuardSchedule(first.cluster_of, first.officers, absent, box_departs, ug_t, ug_n)
 
 
 def _singles(
     clusters: np.ndarray,
-    members_of: list[list[int]],
-    officers: np.ndarray,
+    grouping: GuardClusters,
     escort: Escort,
     count_end: np.ndarray,
     go: np.ndarray,
@@ -130,8 +156,8 @@ def _singles(
     """Clusters of one TPS: the box leaves when counting ends, with a guard if there is one."""
     if len(clusters) == 0:
         return
-    tps = np.asarray([members_of[c][0] for c in clusters])
-    g = officers[clusters]
+    tps = grouping.tps[grouping.starts[clusters]]
+    g = grouping.officers[clusters]
     ce = count_end[tps].astype(float)
     bare = g == 0  # unguarded from the opening until the box leaves
     if bare.any():
@@ -140,7 +166,7 @@ def _singles(
     if escort.by == "tps_guard":
         alone = np.flatnonzero(g == 1)  # its only guard leaves with the box
         t = tps[alone]
-        again = ce[alone] + (go[t] + escort.handover_min + back[t])  # as _round_trip adds up
+        again = ce[alone] + (go[t] + escort.handover_min + back[t])  # the round trip, added up as for the others
         for c, start, end in zip(clusters[alone], ce[alone], again, strict=True):
             absent[int(c)] = ([float(start)], [float(end) if escort.return_to_cluster else np.inf])
 
@@ -148,7 +174,7 @@ def _singles(
 def _sweep(
     g: int,
     order: list[int],
-    box_departs: np.ndarray,
+    box_departs: list[float],
     present_delta: list[tuple[float, int]],
     opens_at: float,
     changes: list[tuple[float, int]],
@@ -156,7 +182,7 @@ def _sweep(
     """Walk one cluster's events in time order: absent intervals, and unguarded-count changes."""
     events: dict[float, list[int]] = {}  # time -> [change in boxes present, change in guards present]
     for tps in order:
-        events.setdefault(float(box_departs[tps]), [0, 0])[0] -= 1
+        events.setdefault(box_departs[tps], [0, 0])[0] -= 1
     for t, d in present_delta:
         events.setdefault(t, [0, 0])[1] += d
     active, present = len(order), g

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import bisect
 import math
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from functools import partial
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, cast
 
 import numpy as np
 import simpy
@@ -42,7 +43,7 @@ from sim.dispatch import policy_for
 from sim.generate import MAX_UNITS, PHASE_INDEX, IncidentStream
 from sim.guards import GuardSchedule, guard_schedule
 from sim.scenario import LoadedScenario, Plan
-from sim.world import Legs, World
+from sim.world import Legs, World, members
 
 NO_LEGS = np.zeros(0)  # what a closed day's units keep of their legs
 EPS_MIN = 1e-6  # tolerance on "within max_travel_min" [min], for the moment a returning unit reaches it
@@ -146,8 +147,8 @@ def split_unit_id(uid: str) -> tuple[str, str, int]:
 class UnitNumbering:
     """Names units as they are added to a day: the plan's groups in order, then reinforcements."""
 
-    def __init__(self) -> None:
-        self.count: dict[tuple[str, str], int] = {}
+    def __init__(self, count: dict[tuple[str, str], int] | None = None) -> None:
+        self.count: dict[tuple[str, str], int] = dict(count or {})  # (post, role) -> units named so far
 
     def next(self, post: str, role: str) -> str:
         n = self.count.get((post, role), 0) + 1
@@ -166,6 +167,25 @@ class UnitNumbering:
             for _ in range(g.units)
         ]
         return names, units
+
+
+PlannedUnits = list[tuple[str, str, str, str]]  # (uid, role, post, mode) of a plan's units
+
+
+def planned_units(world: World, plan: Plan) -> tuple[dict[tuple[str, str], int], PlannedUnits, list[PlannedUnits]]:
+    """A plan's units (:meth:`UnitNumbering.of_plan`): the numbering's counts, every unit, and each
+    dispatch area's units; kept in the world's cache (a national day has 545 areas, and naming
+    the plan's units for each would cost areas x units)."""
+    key = ("planned_units", id(plan))
+    hit = world.cache.get(key)
+    if hit is None or hit[0] is not plan:
+        names, planned = UnitNumbering.of_plan(plan)
+        node_area = world.node_lists()[1]
+        by_area: list[PlannedUnits] = [[] for _ in range(world.n_areas)]
+        for unit in planned:
+            by_area[node_area[world.post_node[unit[2]]]].append(unit)
+        hit = world.cache[key] = (plan, names.count, planned, by_area)
+    return hit[1], hit[2], hit[3]
 
 
 class Unit:
@@ -262,7 +282,7 @@ class Incident:
         self.n_arrived = 0
         self.crew: list[Unit] = []
         self.first_arrival = env.event()
-        self.all_arrived = env.event()
+        self.all_arrived: simpy.Event | None = None  # made when the incident waits for more units
 
 
 @dataclass(frozen=True)
@@ -425,7 +445,9 @@ class ElectionDay:
         self.type_names = list(spec.incidents.types)
         self.types = [spec.incidents.types[n] for n in self.type_names]
         self.type_index = {n: i for i, n in enumerate(self.type_names)}
-        self.policy = policy_for(spec.dispatch.policy, self)
+        # The policy refers back to the day weakly: a link both ways would leave every finished day
+        # (and the records it holds) to Python's cycle collector, see ``_end``.
+        self.policy = policy_for(spec.dispatch.policy, cast("ElectionDay", weakref.proxy(self)))
         self.tni_max = spec.dispatch.tni_max_priority
         self.max_travel = spec.dispatch.max_travel_min or math.inf
         self.setup_min = world.setup_min
@@ -434,10 +456,10 @@ class ElectionDay:
         self.by_id: dict[str, Unit] = {}
         self.node_kec, self.node_area = world.node_lists()  # read only
         self.area_units: list[list[Unit]] = [[] for _ in range(world.n_areas)]  # the candidates of a call
-        self.names, planned = UnitNumbering.of_plan(self.plan)
-        for uid, role, post, mode in planned:
-            if area is None or self.node_area[world.post_node[post]] == area:
-                self._add_unit(uid, role, post, mode)
+        count, planned, by_area = planned_units(world, self.plan)
+        self.names = UnitNumbering(count)  # reinforcements are numbered on from the plan's units
+        for uid, role, post, mode in planned if area is None else by_area[area]:
+            self._add_unit(uid, role, post, mode)
         # What each incident type asks of the dispatcher depends on the plan only: work it out once.
         n_tni = sum(1 for u in self.units if u.role == "tni")
         self.type_roles = [tuple(t.response.roles) for t in self.types]
@@ -547,9 +569,8 @@ class ElectionDay:
 
     def incident_source(self):  # type: ignore[no-untyped-def]
         """Replay the day's incidents as they occur."""
-        env, s = self.env, self.stream
-        for i in range(len(s)):
-            t = float(s.t_occur[i])
+        env = self.env
+        for i, t in enumerate(self.stream.t_occur.tolist()):  # Python floats: read faster than numpy's
             if t > env.now:
                 yield env.timeout(t - env.now)
             self._occur(i)
@@ -611,6 +632,9 @@ class ElectionDay:
                 break
             self._escalate(inc, self.type_index[esc.to])
         if inc.n_arrived < inc.needed:
+            # Made only to be waited for: most incidents need one unit, and an event nobody waits
+            # for would still be processed by SimPy.
+            inc.all_arrived = env.event()
             yield inc.all_arrived
         yield env.timeout(float(s.scene_min[i, inc.kind]))
         self._clear(inc)
@@ -671,11 +695,10 @@ class ElectionDay:
             empty: set[int] = set()  # the areas whose sites are counted so far
             hit = self.world.cache[key] = (self.plan, np.zeros((len(self.types), self.world.n_nodes), np.int64), empty)
         counts, filled = hit[1], hit[2]
-        areas = self.world.node_area()
         for a, units in enumerate(self.area_units):  # a unit counts only for the sites of its area
             if a in filled or (self.area is not None and a != self.area):
                 continue
-            nodes = slice(None) if len(self.area_units) == 1 else np.flatnonzero(areas == a)
+            nodes = slice(None) if len(self.area_units) == 1 else self.world.area_nodes()[a]
             if units:
                 within = np.stack([self.setup_min + u.out[nodes] <= self.max_travel for u in units])
                 capable = np.asarray(
@@ -784,7 +807,7 @@ class ElectionDay:
         if inc.n_arrived == 1:
             self.incidents.t_arrive[inc.i] = self.env.now
             inc.first_arrival.succeed()
-        if inc.n_arrived >= inc.needed and not inc.all_arrived.triggered:
+        if inc.n_arrived >= inc.needed and inc.all_arrived is not None and not inc.all_arrived.triggered:
             inc.all_arrived.succeed()
         if self.listen is not None:
             self._tell(EventKind.ARRIVE, inc.i, u)
@@ -1066,7 +1089,20 @@ class ElectionDay:
     def run(self) -> RunRecords:
         self.start()
         self.env.run(until=self.sc.timeline.horizon)
+        self._end()
         return self.records()
+
+    def _end(self) -> None:
+        """The day is over: drop the events still scheduled after the horizon, which never happen.
+
+        They call back into the day, and the day's SimPy environment holds them: a reference cycle
+        that only Python's cycle collector would free, late, with the day's records (thousands of
+        small objects a day: the guard schedule's intervals, the units' jobs). That collector then
+        took about a tenth of a batch's time; freed at once, the records cost nothing to collect.
+        (A day with an incident still open at the horizon stays in a cycle through its suspended
+        process, and is left to the collector.) SimPy has no public call to empty its event queue.
+        """
+        self.env._queue.clear()
 
     def close(self) -> None:
         """Let go of the units' legs now: the day's events and units refer to each other, so only the
@@ -1104,17 +1140,40 @@ def run_plan(
     """
     if world.n_areas == 1 or partitioned is False:
         return ElectionDay(sc, world, stream, plan_name).run()
-    plan = sc.spec.plans[plan_name]
-    guards = guard_schedule(world, plan, stream.count_end, sc.timeline.logistics_start)
-    area_of = world.node_area()[stream.site]
+    areas = list(range(world.n_areas))
+    return merge_records(
+        stream,
+        list(zip(area_index(world, stream, areas), area_records(sc, world, stream, plan_name, areas), strict=True)),
+    )
+
+
+def area_index(world: World, stream: IncidentStream, areas: list[int]) -> list[np.ndarray]:
+    """For each of dispatch ``areas``, the indices of its incidents in ``stream``."""
+    by_area = members(world.node_area()[stream.site], world.n_areas)
+    return [by_area[a] for a in areas]
+
+
+def area_records(
+    sc: LoadedScenario,
+    world: World,
+    stream: IncidentStream,
+    plan_name: str,
+    areas: list[int],
+    guards: GuardSchedule | None = None,
+) -> list[RunRecords]:
+    """The records of dispatch ``areas`` (in that order) on a day that holds their incidents (the
+    whole day, or only theirs: :func:`sim.generate.generate` with ``areas``): each area's
+    incidents with its own units, in its own SimPy environment, under ``guards``, a guard
+    schedule that covers their TPS (default: the day's, of every TPS)."""
+    if guards is None:
+        guards = guard_schedule(world, sc.spec.plans[plan_name], stream.count_end, sc.timeline.logistics_start)
     parts = []
-    for a in range(world.n_areas):
-        index = np.flatnonzero(area_of == a)
+    for a, index in zip(areas, area_index(world, stream, areas), strict=True):
         day = ElectionDay(sc, world, stream.subset(index), plan_name, a, guards)
-        parts.append((index, day.run()))
+        parts.append(day.run())
         day.close()
         world.release_area(a)  # one area's legs in memory at a time
-    return merge_records(stream, parts)
+    return parts
 
 
 def merge_records(stream: IncidentStream, parts: list[tuple[np.ndarray, RunRecords]]) -> RunRecords:

@@ -7,7 +7,10 @@ defined in :mod:`sim.metrics`; this module only lays them out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import fields
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,70 +108,75 @@ def run_measures(world: World, rec: RunRecords, horizon: float) -> metrics.Measu
 
 RESOLVED_BY_CODES = np.asarray([r.code for r in ResolvedBy], dtype=object)
 OUTCOME_CODES = np.asarray([o.code for o in IncidentOutcome], dtype=object)
-
-
-def incident_table(
-    sc: LoadedScenario, world: World, rec: RunRecords, m: metrics.Measures | None = None
-) -> pd.DataFrame:
-    s, r = rec.stream, rec.incidents
-    names = list(sc.spec.incidents.types)
-    m = m if m is not None else run_measures(world, rec, sc.timeline.horizon)
-    t_report = np.where(m.dispatched, r.t_report, np.nan)
-    df = pd.DataFrame(
-        {
-            "replication": s.replication,
-            "plan": rec.plan,
-            "incident_id": np.arange(len(s)),
-            "type": np.asarray(names, dtype=object)[r.kind] if len(s) else np.asarray([], dtype=object),
-            "priority": r.priority,
-            "site_id": np.asarray(world.node_ids, dtype=object)[s.site] if len(s) else np.asarray([], dtype=object),
-            "kecamatan": np.asarray(world.kecamatan, dtype=object)[world.node_kec[s.site]]
-            if len(s)
-            else np.asarray([], dtype=object),
-            "phase": np.asarray(PHASES, dtype=object)[s.phase] if len(s) else np.asarray([], dtype=object),
-            "t_occur": s.t_occur,
-            "t_report": t_report,
-            "t_dispatch": r.t_dispatch,
-            "t_arrive": r.t_arrive,
-            "t_clear": r.t_clear,
-            "wait_min": m.wait_min,
-            "travel_min": r.t_arrive - r.t_dispatch,
-            "response_min": m.response_min,
-            "reached": m.reached,
-            "target_min": m.target_min,
-            "within_target": m.within_target,
-            "units": [";".join(u) for u in r.units],
-            "resolved_by": RESOLVED_BY_CODES[r.resolved_by] if len(s) else np.asarray([], dtype=object),
-            "escalated": r.escalated,
-            "outcome": OUTCOME_CODES[r.outcome] if len(s) else np.asarray([], dtype=object),
-        }
-    )
-    return df[list(INCIDENT_COLUMNS)]
-
-
 UNIT_ROW = tuple(f.name for f in fields(Assignment))  # a row of units.csv is an Assignment
+# The dtype of each Assignment field's column (times and distances are floats).
+UNIT_DTYPES: dict[str, type] = {
+    **dict.fromkeys(UNIT_ROW, float),
+    **dict.fromkeys(("unit_id", "role", "post"), object),
+    "incident_id": np.int64,
+    "retasked": bool,
+}
+
+# One run's columns of a table, before they become a DataFrame: arrays of one length (texts as
+# object arrays), except "plan" (the run's plan name, one value) and "units" (a list of texts).
+Columns = dict[str, Any]
 
 
-def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
+def _codes(names: object, index: np.ndarray) -> np.ndarray:
+    """The texts ``names[index]`` as an object array (empty for no index)."""
+    return np.asarray(names, dtype=object)[np.asarray(index, dtype=np.intp)]
+
+
+def incident_columns(sc: LoadedScenario, world: World, rec: RunRecords, m: metrics.Measures) -> Columns:
+    """The columns of :data:`INCIDENT_COLUMNS` for one run, with its measures ``m``."""
+    s, r = rec.stream, rec.incidents
+    n = len(s)
+    return {
+        "replication": np.full(n, s.replication, dtype=np.int64),
+        "plan": rec.plan,
+        "incident_id": np.arange(n),
+        "type": _codes(list(sc.spec.incidents.types), r.kind),
+        "priority": r.priority,
+        "site_id": _codes(world.node_ids, s.site),
+        "kecamatan": _codes(world.kecamatan, world.node_kec[np.asarray(s.site, dtype=np.intp)]),
+        "phase": _codes(PHASES, s.phase),
+        "t_occur": s.t_occur,
+        "t_report": np.where(m.dispatched, r.t_report, np.nan),
+        "t_dispatch": r.t_dispatch,
+        "t_arrive": r.t_arrive,
+        "t_clear": r.t_clear,
+        "wait_min": m.wait_min,
+        "travel_min": r.t_arrive - r.t_dispatch,
+        "response_min": m.response_min,
+        "reached": m.reached,
+        "target_min": m.target_min,
+        "within_target": m.within_target,
+        "units": [";".join(u) for u in r.units],
+        "resolved_by": _codes(RESOLVED_BY_CODES, r.resolved_by),
+        "escalated": r.escalated,
+        "outcome": _codes(OUTCOME_CODES, r.outcome),
+    }
+
+
+def busy_min(t_dispatch: np.ndarray, t_clear: np.ndarray, horizon: float) -> np.ndarray:
+    """Per unit assignment: sent until the incident cleared, or until the horizon if it never did [min]."""
+    return np.where(np.isnan(t_clear), horizon, t_clear) - t_dispatch
+
+
+def unit_columns(rec: RunRecords, horizon: float) -> Columns:
+    """The columns of :data:`UNIT_COLUMNS` for one run."""
     jobs = rec.assignments
-    data: dict[str, object] = {"replication": rec.stream.replication, "plan": rec.plan}
-    for name in UNIT_ROW:
-        values = [getattr(a, name) for a in jobs]
-        if name in ("unit_id", "role", "post"):
-            data[name] = np.asarray(values, dtype=object)
-        elif name == "incident_id":
-            data[name] = np.asarray(values, dtype=np.int64)
-        elif name == "retasked":
-            data[name] = np.asarray(values, dtype=bool)
-        else:
-            data[name] = np.asarray(values, dtype=float)
-    t_clear = np.asarray(data["t_clear"], dtype=float)
-    data["busy_min"] = np.where(np.isnan(t_clear), horizon, t_clear) - np.asarray(data["t_dispatch"], dtype=float)
-    return pd.DataFrame(data, index=pd.RangeIndex(len(jobs)))[list(UNIT_COLUMNS)]
+    values = list(zip(*map(attrgetter(*UNIT_ROW), jobs), strict=True)) or [()] * len(UNIT_ROW)
+    data: Columns = {"replication": np.full(len(jobs), rec.stream.replication, dtype=np.int64), "plan": rec.plan}
+    for name, column in zip(UNIT_ROW, values, strict=True):
+        data[name] = np.asarray(column, dtype=UNIT_DTYPES[name])
+    data["busy_min"] = busy_min(data["t_dispatch"], data["t_clear"], horizon)
+    return data
 
 
-def timeseries_table(rec: RunRecords) -> pd.DataFrame:
-    """Busy units and open incidents (from the model) merged with unguarded TPS (from the guard schedule)."""
+def timeseries_columns(rec: RunRecords) -> Columns:
+    """The columns of :data:`TIMESERIES_COLUMNS` for one run: busy units and open incidents (from
+    the model) merged with unguarded TPS (from the guard schedule)."""
     model = np.asarray(rec.timeseries, dtype=float).reshape(-1, 3)
     g = rec.guards
     t = np.union1d(model[:, 0], g.unguarded_t)
@@ -176,23 +184,60 @@ def timeseries_table(rec: RunRecords) -> pd.DataFrame:
     k = np.searchsorted(model[:, 0], t, side="right") - 1
     j = np.searchsorted(g.unguarded_t, t, side="right") - 1
     unguarded = np.where(j >= 0, g.unguarded_n[np.maximum(j, 0)], 0) if len(g.unguarded_t) else np.zeros(len(t))
-    return pd.DataFrame(
-        {
-            "replication": rec.stream.replication,
-            "plan": rec.plan,
-            "t": t,
-            "busy_units": model[k, 1].astype(np.int64),
-            "open_incidents": model[k, 2].astype(np.int64),
-            "unguarded_tps": np.asarray(unguarded, dtype=np.int64),
-        }
-    )
+    return {
+        "replication": np.full(len(t), rec.stream.replication, dtype=np.int64),
+        "plan": rec.plan,
+        "t": t,
+        "busy_units": model[k, 1].astype(np.int64),
+        "open_incidents": model[k, 2].astype(np.int64),
+        "unguarded_tps": np.asarray(unguarded, dtype=np.int64),
+    }
+
+
+def table(columns: dict[str, str], parts: list[Columns]) -> pd.DataFrame:
+    """One table from the columns of runs, in order: each column put together once, one DataFrame.
+
+    Texts take pandas' text dtype; a table with no rows keeps what pandas makes of empty columns
+    (object, and float for ``units``), except ``plan``, always text.
+    """
+    n = [len(p["replication"]) for p in parts]
+    data: dict[str, object] = {}
+    for name in columns:
+        if name == "plan":
+            plans = np.asarray([p["plan"] for p in parts], dtype=object)
+            data[name] = pd.array(np.repeat(plans, n), dtype="str")
+        elif name == "units":
+            data[name] = [u for p in parts for u in p[name]]
+        else:
+            data[name] = np.concatenate([p[name] for p in parts])
+    return pd.DataFrame(data, index=pd.RangeIndex(sum(n)))
+
+
+def incident_table(
+    sc: LoadedScenario, world: World, rec: RunRecords, m: metrics.Measures | None = None
+) -> pd.DataFrame:
+    m = m if m is not None else run_measures(world, rec, sc.timeline.horizon)
+    return table(INCIDENT_COLUMNS, [incident_columns(sc, world, rec, m)])
+
+
+def unit_table(rec: RunRecords, horizon: float) -> pd.DataFrame:
+    return table(UNIT_COLUMNS, [unit_columns(rec, horizon)])
+
+
+def timeseries_table(rec: RunRecords) -> pd.DataFrame:
+    """Busy units and open incidents (from the model) merged with unguarded TPS (from the guard schedule)."""
+    return table(TIMESERIES_COLUMNS, [timeseries_columns(rec)])
 
 
 def kpis(world: World, rec: RunRecords, horizon: float, m: metrics.Measures | None = None) -> dict[str, object]:
     """Key performance indicators of one run (see :data:`sim.metrics.KPIS`), from the raw records."""
     m = m if m is not None else run_measures(world, rec, horizon)
-    r, jobs = rec.incidents, rec.assignments
-    t_clear = np.asarray([a.t_clear for a in jobs], dtype=float)
+    return kpi_row(rec, m, unit_columns(rec, horizon))
+
+
+def kpi_row(rec: RunRecords, m: metrics.Measures, units: Columns) -> dict[str, object]:
+    """:func:`kpis` from the run's measures and its :func:`unit_columns`."""
+    r = rec.incidents
     day = metrics.Day(
         m,
         r.priority,
@@ -200,14 +245,39 @@ def kpis(world: World, rec: RunRecords, horizon: float, m: metrics.Measures | No
         on_site=r.outcome == IncidentOutcome.RESOLVED_ON_SITE,
         open_at_end=r.outcome == IncidentOutcome.OPEN_AT_END,
         escalated=r.escalated,
-        busy_min=np.where(np.isnan(t_clear), horizon, t_clear) - np.asarray([a.t_dispatch for a in jobs], dtype=float),
-        roles=np.asarray([a.role for a in jobs], dtype=object),
+        busy_min=units["busy_min"],
+        roles=units["role"],
         busy_units=np.asarray([b for _, b, _ in rec.timeseries], dtype=np.int64),
         unguarded_tps=np.asarray(rec.guards.unguarded_n, dtype=np.int64),
         n_units=rec.n_units,
     )
     out: dict[str, object] = {"replication": rec.stream.replication, "plan": rec.plan, **metrics.day_kpis(day)}
     return {k: out[k] for k in KPI_COLUMNS}
+
+
+def run_tables(sc: LoadedScenario, world: World, records: Iterable[RunRecords]) -> dict[str, pd.DataFrame]:
+    """The incident, unit, time-series and KPI tables of runs, rows in the runs' order.
+
+    Each run gives columns; each table is made once from all of them, which costs far less than a
+    DataFrame per run and a concat. The dtypes are a table's own, as for one run: a run without
+    rows among runs with rows does not turn the text columns into object (a concat would).
+    """
+    horizon = sc.timeline.horizon
+    parts: dict[str, list[Columns]] = {"incidents": [], "units": [], "timeseries": []}
+    rows = []
+    for rec in records:
+        m = run_measures(world, rec, horizon)
+        units = unit_columns(rec, horizon)
+        parts["incidents"].append(incident_columns(sc, world, rec, m))
+        parts["units"].append(units)
+        parts["timeseries"].append(timeseries_columns(rec))
+        rows.append(kpi_row(rec, m, units))
+    return {
+        "incidents": table(INCIDENT_COLUMNS, parts["incidents"]),
+        "units": table(UNIT_COLUMNS, parts["units"]),
+        "timeseries": table(TIMESERIES_COLUMNS, parts["timeseries"]),
+        "kpis": pd.DataFrame(rows, columns=list(KPI_COLUMNS)),
+    }
 
 
 def sites_table(sc: LoadedScenario, world: World) -> pd.DataFrame:

@@ -49,12 +49,15 @@ from types import TracebackType
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from sim.errors import UserError
 from sim.experiment import TABLES, Batch
 from sim.textsafe import neutralise, one_line_break
 
-FLOAT_FORMAT = "%.4f"
+DECIMALS = 4  # of every number in a final table
 JOB = "job.json"
 MANIFEST = "manifest.json"
 LOCK = ".lock"  # flock-ed while a process writes the folder
@@ -97,17 +100,38 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def csv_text(df: pd.DataFrame, header: bool = True) -> str:
-    """A final table as CSV: 4 decimals (0.0001 min is 6 ms), empty cells for unset values, no
-    formulas, one row per line (:func:`sim.textsafe.one_line_break`). Cell by cell, so a table
-    written in parts (:class:`Streamed`) is the same bytes as written whole."""
-    return neutralise(one_line_break(df)).to_csv(
-        index=False, header=header, float_format=FLOAT_FORMAT, lineterminator="\n"
+def csv_bytes(df: pd.DataFrame, header: bool = True) -> bytes:
+    """A final table as CSV, written by pyarrow's columnar CSV writer (pandas' writer formats every
+    number in Python: 22 of the 52 s of 3 plans x 1,000 Kutim replications).
+
+    Numbers rounded to :data:`DECIMALS` decimals (0.0001 min is 6 ms) and written in their shortest
+    form (``12.5``, not ``12.5000``); empty cells for unset values (NaN too); text quoted, never a
+    formula (:func:`sim.textsafe.neutralise`), one row per line (:func:`sim.textsafe.one_line_break`);
+    booleans ``true``/``false``. Column by column, so a table written in parts (:class:`Streamed`)
+    is the same bytes as written whole.
+    """
+    table = pa.Table.from_pandas(neutralise(one_line_break(df)), preserve_index=False)
+    sink = io.BytesIO()
+    pa_csv.write_csv(
+        pa.table([_cell_values(c) for c in table.columns], names=table.column_names),
+        sink,
+        write_options=pa_csv.WriteOptions(include_header=header),
     )
+    return sink.getvalue()
+
+
+def _cell_values(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as its cells are written: dictionaries as their values, floats rounded (NaN unset, -0 as 0)."""
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if pa.types.is_floating(col.type):
+        rounded = pc.add(pc.round(col, ndigits=DECIMALS), 0.0)  # + 0.0: a rounded -0.00001 is 0, not -0
+        col = pc.if_else(pc.is_nan(rounded), pa.scalar(None, rounded.type), rounded)
+    return col
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    _write_atomic(path, csv_text(df).encode())
+    _write_atomic(path, csv_bytes(df))
 
 
 @dataclass(frozen=True)
@@ -463,10 +487,10 @@ class RunFolder:
         path = self.path / name
         tmp = path.with_name(f".{name}.tmp-{os.getpid()}")
         try:
-            with open(tmp, "w", encoding="utf-8", newline="") as out:
+            with open(tmp, "wb") as out:
                 for k, batch in enumerate(s.batches):
                     df = self.load_batch(batch, [s.table])[s.table]
-                    out.write(csv_text(df.drop(columns=list(s.drop)), header=k == 0))
+                    out.write(csv_bytes(df.drop(columns=list(s.drop)), header=k == 0))
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -18,13 +18,25 @@ not depend on how many batches happened to finish at once.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
 from sim.backends import Backend
-from sim.experiment import ANALYSIS_COLUMNS, Batch, Job, Point, Results, batches
+from sim.experiment import (
+    ANALYSIS_COLUMNS,
+    Batch,
+    Job,
+    Point,
+    Results,
+    area_groups,
+    batch_tables,
+    batches,
+    day_from_areas,
+    run_areas,
+    world_of,
+)
 from sim.runfolder import RunFolder
 from sim.stats import half_width_ratio
 
@@ -91,7 +103,8 @@ def execute(
         stop_at = rule.stop_at(done)
 
     if stop_at is None and todo:
-        for i, _ in backend.run([(jobs[b.point], b) for b in todo], folder.path):
+        tasks = [(jobs[b.point], b) for b in todo]
+        for i, _ in _by_area(backend, tasks, folder) if _splits(backend, tasks) else backend.run(tasks, folder.path):
             batch = todo[i]  # saved in the run folder by now
             done.add(batch.name)
             update(batch.count)
@@ -113,6 +126,30 @@ def execute(
         achieved = rule.worst
     reached = None if precision is None else bool(achieved is not None and achieved <= precision.target)
     return Outcome(results, used, results.replications, reached, achieved)
+
+
+AREA_TASKS_PER_WORKER = 2  # a day split by area: tasks per worker (the areas differ in size)
+
+
+def _splits(backend: Backend, tasks: list[tuple[Job, Batch]]) -> bool:
+    """Split each day by dispatch area when the batches are too few to keep every worker busy and
+    the scenario has several areas (a province's or the country's few replications)."""
+    return backend.workers > 1 and len(tasks) < backend.workers and world_of(tasks[0][0])[0].n_areas > 1
+
+
+def _by_area(backend: Backend, tasks: list[tuple[Job, Batch]], folder: RunFolder) -> Iterator[tuple[int, None]]:
+    """Batches run day by day, each day's area groups as tasks on the backend (:func:`run_areas`),
+    the day put together and the batch saved here: the records are those of the whole day as one
+    task (:func:`day_from_areas`). The world is built here first, so forked workers share it."""
+    for i, (job, batch) in enumerate(tasks):
+        groups = area_groups(world_of(job)[0], AREA_TASKS_PER_WORKER * backend.workers)
+        reps = range(batch.first, batch.first + batch.count)
+        calls = [(job, r, g) for r in reps for g in groups]
+        runs = dict(backend.map(run_areas, calls))
+        k = len(groups)
+        days = (rec for n in range(len(reps)) for rec in day_from_areas(job, [runs[n * k + g] for g in range(k)]))
+        folder.save_batch(batch, batch_tables(job, batch, days))
+        yield i, None
 
 
 ANALYSIS = {"incidents": list(ANALYSIS_COLUMNS)}

@@ -365,9 +365,11 @@ def run_into_folder(
     ``addendum`` (the optimizer's confirmation) turns the results into more tables and manifest
     keys, written and checksummed with the rest when the folder is finished.
     """
-    # Before any folder: a --dask that does not answer leaves nothing behind. No more processes than batches.
+    # Before any folder: a --dask that does not answer leaves nothing behind. No more processes than
+    # tasks: batches, each of them split by dispatch area when the batches are fewer than the CPUs.
     n_batches = len(batches(len(study.points), study.replications, study.batch_size))
-    backend = make_backend(study.workers, study.dask, n_batches)
+    n_areas = world_for(study.scenario).n_areas if study.scenario.spec.regions else 1
+    backend = make_backend(study.workers, study.dask, n_batches * n_areas)
     try:
         if resume is not None:
             folder = RunFolder.resume(resume, study.job_spec())

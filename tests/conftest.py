@@ -1,4 +1,4 @@
-"""Shared test helpers: edited copies of the hand-sized trace scenario."""
+"""Shared test helpers: edited copies of the hand-sized trace scenario, a local Dask cluster."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +98,14 @@ def chromium_command(profile: Path, width: int, height: int, *args: str) -> list
         f"--window-size={width},{height}",
         *args,
     ]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """The address of a 2-worker Dask cluster on 127.0.0.1, started for the test module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    yield cluster.scheduler_address
+    cluster.close()

@@ -539,25 +539,29 @@ def md_section(md: str, title: str) -> list[str]:
 
 def test_bundled_review_lists_under_what_went_well_only_injects_reached_in_time(tmp_path):
     out = tmp_path / "ex"
-    args = ["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--reps", "3", "--lang", "en", "--quiet"]
+    # Seed 17: a day whose replication 2 holds the issue's case (inject 7 escalated to priority 1 at
+    # a Muara Wahau TPS, its first unit after the 120-min target); found by running seeds 1-24.
+    args = ["exercise", str(KUTIM), "--injects", str(KUTIM_INJECTS), "--reps", "3", "--seed", "17", "--lang", "en"]
+    args.append("--quiet")
     assert main([*args, "--out", str(out)]) == 0
     tl, units = pd.read_csv(out / "timeline.csv"), pd.read_csv(out / "units.csv")
     dp = pd.read_csv(out / "decision_points.csv")
     injects = read_injects(KUTIM_INJECTS, KUTIM_SC, KUTIM_WORLD, "pemilu2024")
 
-    # The issue's evidence, from replication 0's log: inject 7 (intimidasi, priority 2, at a
-    # Muara Wahau TPS) waited, escalated to bentrok (priority 1) and raised a priority-1 decision
-    # point; Muara Wahau is in group Jauh, whose priority-1 target is 120 min; the first unit
-    # came later than that.
-    log0 = tl[tl["replication"] == 0]
-    (i7,) = related_in_log(next(i for i in injects if i.number == 7), log0, units)
-    rows7 = log0[log0["incident_id"] == i7]
-    assert rows7[rows7["event"] == "escalate"][["type", "priority"]].values.tolist() == [["bentrok", 1]]
-    assert ((dp["replication"] == 0) & (dp["inject"] == 7) & (dp["decision"] == "no_unit_priority_1")).any()
-    assert kutim_target_min("Muara Wahau", 1) == 120
-    report, arrive = rows7[rows7["event"] == "report"]["t"].iloc[0], rows7[rows7["event"] == "arrive"]["t"].min()
-    assert arrive - report > 120
-    assert not in_time_by_hand(log0, i7)
+    # The issue's evidence (inject 7 of replication 0 then): an injected incident escalated to
+    # priority 1 whose first unit came after the priority-1 target of its kecamatan. Found by hand
+    # in every replication's log; each such inject falls short, and raised a priority-1 decision point.
+    late_p1: set[int] = set()
+    for rep, log in tl.groupby("replication"):
+        for inj in (i for i in injects if i.kind == "incident"):
+            for i in related_in_log(inj, log, units[units["replication"] == rep]):
+                rows = log[(log["incident_id"] == i) & (log["event"] != "decision")]
+                escalated = rows[rows["event"] == "escalate"]["priority"].tolist()
+                if escalated and escalated[-1] == 1 and not in_time_by_hand(log, i):
+                    late_p1.add(inj.number)
+                    dp_rep = dp[(dp["replication"] == rep) & (dp["inject"] == inj.number)]
+                    assert (dp_rep["decision"] == "no_unit_priority_1").any(), (rep, inj.number)
+    assert late_p1, "the bundled day no longer holds an escalation reached late: the check is empty"
 
     # By hand from the log, every replication: an inject went well if each incident it needed a
     # unit for was reached within its target; it fell short if one was not.
@@ -571,7 +575,7 @@ def test_bundled_review_lists_under_what_went_well_only_injects_reached_in_time(
         ]
         if verdicts:
             (well if all(verdicts) else short).add(inj.number)
-    assert 7 in short and 7 not in well and well
+    assert late_p1 <= short and not late_p1 & well and well
 
     md = (out / "aar.md").read_text(encoding="utf-8")
     listed_well = {int(re.match(r"- Inject (\d+) ", line).group(1)) for line in md_section(md, "What went well")}  # type: ignore[union-attr]

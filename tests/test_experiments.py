@@ -28,16 +28,6 @@ def run(*argv: str) -> None:
     assert main([*argv, "--quiet", "--no-report"]) == 0
 
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    yield cluster.scheduler_address
-    cluster.close()
-
-
 def test_results_do_not_depend_on_workers_or_backend(tmp_path, dask_cluster):
     common = [KUTIM, "--reps", "6", "--batch", "2", "--seed", "3"]
     run("run", *common, "--workers", "1", "--out", str(tmp_path / "w1"))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import trace_copy
 
-from sim.generate import counting_times, generate, quantile
+from sim.generate import PER_INCIDENT, counting_times, generate, joined, poisson_cells, quantile
 from sim.scenario import PHASES, Dist, load_scenario
 from sim.world import build_world
 
@@ -112,3 +112,46 @@ def test_streams_are_reproducible_and_independent(tmp_path):
     a, b, c = generate(sc, world, 9, 0), generate(sc, world, 9, 0), generate(sc, world, 9, 1)
     assert np.array_equal(a.t_occur, b.t_occur) and np.array_equal(a.noise, b.noise)
     assert not np.array_equal(a.t_occur[:3], c.t_occur[:3])
+
+
+def test_poisson_cells_give_independent_poisson_counts():
+    # Means by hand, zeros among them: every cell's count must be Poisson with its mean (mean and
+    # variance equal, so the total is not fixed as in a multinomial), and an empty cell never drawn.
+    lam = np.array([[0.0, 2.0, 0.5], [0.0, 0.0, 6.0], [1.5, 0.0, 0.0]])
+    rng = np.random.default_rng(5)
+    reps = 4000
+    counts = np.zeros((reps, *lam.shape))
+    for r in range(reps):
+        rows, cols = poisson_cells(lam, rng)
+        np.add.at(counts[r], (rows, cols), 1)
+    mean, var = counts.mean(axis=0), counts.var(axis=0, ddof=1)
+    assert (counts[:, lam == 0] == 0).all()
+    se = np.sqrt(np.where(lam > 0, lam, 1.0) / reps)
+    assert (np.abs(mean - lam) < 4 * se).all(), mean
+    assert (np.abs(var - lam)[lam > 0] < 0.25 * lam[lam > 0]).all(), var  # Poisson: variance = mean
+    total = counts.sum(axis=(1, 2))
+    # Poisson total of mean 10: its variance is 10 too (a sample variance of 4,000 has sd ~0.23).
+    assert total.var(ddof=1) == pytest.approx(lam.sum(), abs=1.2)
+    assert poisson_cells(np.zeros((4, 2)), rng)[0].size == 0
+
+
+def test_a_day_drawn_area_by_area_is_the_day_drawn_whole(tmp_path):
+    from sim.synth import write_synthetic
+
+    write_synthetic(600, 3, 4, tmp_path, "three")
+    sc = load_scenario(tmp_path / "three.yaml")
+    world = build_world(sc)
+    assert world.n_areas == 3
+    whole = generate(sc, world, 7, 2)
+    parts = [generate(sc, world, 7, 2, areas=[a]) for a in range(3)]
+    together = joined(parts)
+    area = world.node_area()
+    for a, part in enumerate(parts):
+        assert len(part) > 0 and (area[part.site] == a).all()
+        own = whole.subset(np.flatnonzero(area[whole.site] == a))
+        for f in PER_INCIDENT:  # an area's own incidents, with the same draws, in the same order
+            assert np.array_equal(getattr(own, f), getattr(part, f)), f
+    for f in PER_INCIDENT:
+        assert np.array_equal(getattr(whole, f), getattr(together, f)), f
+    pair = generate(sc, world, 7, 2, areas=[0, 2])
+    assert np.array_equal(pair.t_occur, joined([parts[0], parts[2]]).t_occur)

@@ -10,7 +10,9 @@ it writes: the folder's documents and ``report.json`` never disagree on the lang
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -220,13 +222,34 @@ def _append(row: str) -> Callable[[str], str]:
     return lambda text: text + row
 
 
-def _drop_column(col: str) -> Callable[[str], str]:
+def _rows_edit(change: Callable[[list[list[str]]], None]) -> Callable[[str], str]:
+    """An edit of a table's rows as a spreadsheet user makes it (read and written as CSV)."""
+
     def edit(text: str) -> str:
-        lines = text.splitlines()
-        i = lines[0].split(",").index(col)
-        return "".join(",".join(c for j, c in enumerate(line.split(",")) if j != i) + "\n" for line in lines)
+        rows = list(csv.reader(io.StringIO(text)))
+        change(rows)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue()
 
     return edit
+
+
+def _drop_column(col: str) -> Callable[[str], str]:
+    def change(rows: list[list[str]]) -> None:
+        i = rows[0].index(col)
+        rows[:] = [[c for j, c in enumerate(row) if j != i] for row in rows]
+
+    return _rows_edit(change)
+
+
+def _set_cell(col: str, value: str) -> Callable[[str], str]:
+    """The first data row's ``col`` set to ``value``."""
+
+    def change(rows: list[list[str]]) -> None:
+        rows[1][rows[0].index(col)] = value
+
+    return _rows_edit(change)
 
 
 def _incident_row(**cells: str) -> str:
@@ -264,7 +287,7 @@ TABLES: list[tuple[str, str, str, Callable[[str], str] | bytes, tuple[str, ...]]
         "text for a number",
         "run",
         "targets.csv",
-        _replace("20.0000", "twenty"),
+        _set_cell("target_min", "twenty"),
         ("targets.csv: target_min: holds 'twenty', not a number",),
     ),
     (
@@ -272,7 +295,7 @@ TABLES: list[tuple[str, str, str, Callable[[str], str] | bytes, tuple[str, ...]]
         "run",
         "incidents.csv",
         _append(_incident_row(within_target="maybe")),
-        ("incidents.csv: within_target: holds 'maybe'; valid: True, False or empty",),
+        ("incidents.csv: within_target: holds 'maybe'; valid: true, false or empty",),
     ),
     (
         "a time that is text",
@@ -284,13 +307,13 @@ TABLES: list[tuple[str, str, str, Callable[[str], str] | bytes, tuple[str, ...]]
     ("comparison without a column", "compare", "comparison.csv", _drop_column("difference"), ("difference: no such",)),
     ("exercise: not CSV", "exercise", "aar.csv", b'"\n', ("aar.csv: not a readable table",)),
     ("exercise: no column", "exercise", "timeline.csv", _drop_column("event"), ("timeline.csv: event: no such",)),
-    ("exercise: text time", "exercise", "aar.csv", _replace(",600.0000,", ",noon,"), ("aar.csv: t: holds 'noon'",)),
+    ("exercise: text time", "exercise", "aar.csv", _set_cell("t", "noon"), ("aar.csv: t: holds 'noon'",)),
     (
         "exercise: judged",
         "exercise",
         "aar.csv",
-        _replace(",True,", ",yes,"),
-        ("aar.csv: judged: holds 'yes'; valid: True, False or empty",),
+        _set_cell("judged", "yes"),
+        ("aar.csv: judged: holds 'yes'; valid: true, false or empty",),
     ),
     ("exercise: no kecamatan", "exercise", "targets.csv", _drop_column("kecamatan"), ("targets.csv: kecamatan: no",)),
 ]

@@ -206,8 +206,8 @@ def test_control_characters_are_shown_in_the_workbook_deck_and_pdf(tmp_path, cap
     texts = {"tps": CONTROL_TPS, "kec": CONTROL_KEC, "post": CONTROL_POST, "title": CONTROL_TITLE}
     out = run_with_report(hostile_scenario(tmp_path / "s", **texts), tmp_path / "r", capsys)
     # the tables carry the text as given (CSV can; Python's csv reader cannot read a NUL back)
-    assert f"\n{CONTROL_TPS},tps,Desa,{CONTROL_KEC}," in (out / "sites.csv").read_text(encoding="utf-8")
-    assert f",{CONTROL_TPS},{CONTROL_KEC},voting," in (out / "incidents.csv").read_text(encoding="utf-8")
+    assert f'\n"{CONTROL_TPS}","tps","Desa","{CONTROL_KEC}",' in (out / "sites.csv").read_text(encoding="utf-8")
+    assert f',"{CONTROL_TPS}","{CONTROL_KEC}","voting",' in (out / "incidents.csv").read_text(encoding="utf-8")
     # XML cannot: each control character as its Control Pictures symbol, U+FFFE/U+FFFF as U+FFFD
     cells = xlsx_cells(out)
     assert "A\u2400\u2401" in cells[INCIDENTS] and "K\u2402\u241b" in cells[KECAMATAN]

@@ -50,6 +50,7 @@ def _scenario(folder: Path) -> Path:
         types["gangguan"]["rate_per_site_hour"] = {"voting": 0.4}
         types["gangguan"]["onsite"] = {"linmas": 0.3}  # some are resolved on site: not dispatched
         types["gangguan"]["class_multiplier"] = {"khusus": 0.05}  # C (khusus) rarely calls
+        types["bentrok"]["rate_per_site_hour"] = {"voting": 0.02}  # priority 1 directly, not only escalated
         types["perlu_tni"] = {
             "priority": 3,
             "rate_per_site_hour": {"voting": 0.01},
@@ -122,7 +123,7 @@ def hand(run: RunData) -> pd.DataFrame:
 
 
 def _close(a: float, b: float, tol: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol + 1e-12  # 0.525 - 0.52 is 0.005000...04
 
 
 def test_the_scenario_has_unreached_and_priority_one_incidents(run: RunData, hand: pd.DataFrame) -> None:
@@ -313,9 +314,13 @@ def test_chart_data(run: RunData, hand: pd.DataFrame, captions: dict[str, str]) 
         assert e.response_min[np.argmax(e.share >= 0.9)] == e.p90
         if h["reached"] >= 0.9:
             assert f"{round(h['p90'])} min with {plan}" in captions["response_ecdf"]
-        else:
-            words = f"with {plan} only {h['reached']:.0%} of all its incidents were reached"
-            assert f"{words} (pooled p90 at least {round(h['p90'])} min)" in captions["response_ecdf"]
+        else:  # the share as written must not read 90% (89.6%, not 90%)
+            share = f"{h['reached']:.0%}" if round(h["reached"] * 100) < 90 else f"{h['reached']:.1%}"
+            if all(_stats(hand[hand["plan"] == p])["reached"] < 0.9 for p in run.plans):
+                assert f"{plan} {share}, pooled p90 at least {round(h['p90'])} min" in captions["response_ecdf"]
+            else:
+                words = f"with {plan} only {share} of all its incidents were reached"
+                assert f"{words} (pooled p90 at least {round(h['p90'])} min)" in captions["response_ecdf"]
     kec = _kecamatan_by_hand(hand)
     chart = kecamatan_chart_data(run)
     assert set(zip(chart["plan"], chart["kecamatan"], strict=True)) == set(kec)

@@ -458,7 +458,9 @@ def test_a_changes_table_the_page_cannot_word_is_refused(folders: Folders, tmp_p
     folder = tmp_path / "broken"
     shutil.copytree(folders.confirmation, folder)
     table = folder / "optimization_changes.csv"
-    table.write_text(table.read_text(encoding="utf-8").replace(",polsek,", ",polsek-xyz,"), encoding="utf-8")
+    text = table.read_text(encoding="utf-8")
+    assert ',"polsek",' in text
+    table.write_text(text.replace(',"polsek",', ',"polsek-xyz",'), encoding="utf-8")
     digest = hashlib.sha256(table.read_bytes()).hexdigest()
     _edit(folder, lambda m: m["files"].__setitem__("optimization_changes.csv", digest))
     with pytest.raises(

@@ -141,3 +141,57 @@ def test_one_region_scenarios_are_unchanged(tmp_path):
     a = incident_table(sc, world, run_plan(sc, world, stream, "mobile", partitioned=True))
     b = incident_table(sc, world, run_plan(sc, world, stream, "mobile", partitioned=False))
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_day_split_into_area_tasks_is_the_day_run_whole(two_regions, tmp_path, dask_cluster, monkeypatch):
+    """One batch on 2 workers: each day's areas run as tasks of their own (on local processes and
+    on Dask), put together into the same bytes as the day run in one task."""
+    from sim import runner
+
+    split = []
+    real = runner._by_area
+    monkeypatch.setattr(runner, "_by_area", lambda *a: split.append(1) or real(*a))
+    common = [str(two_regions), "--reps", "2", "--plans", PLAN, "--quiet", "--no-report"]
+    for name, backend in (("one", ["--workers", "1"]), ("w2", ["--workers", "2"]), ("dask", ["--dask", dask_cluster])):
+        assert main(["run", *common, *backend, "--out", str(tmp_path / name)]) == 0
+    assert len(split) == 2  # the two 2-worker runs split their day, the 1-worker run did not
+    for table in ("incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.csv"):
+        one = (tmp_path / "one" / table).read_bytes()
+        assert one == (tmp_path / "w2" / table).read_bytes() == (tmp_path / "dask" / table).read_bytes(), table
+
+
+def test_area_groups_balance_the_work(two_regions):
+    world = build_world(load_scenario(_variant(two_regions, "plain", lambda raw: None)))
+    sizes = [len(n) for n in world.area_nodes()]
+    assert sum(sizes) == world.n_nodes and sorted(np.concatenate(world.area_nodes()).tolist()) == list(
+        range(world.n_nodes)
+    )
+    from sim.experiment import area_groups
+
+    assert area_groups(world, 4) == [[0], [1]]  # never more groups than areas
+    assert area_groups(world, 1) == [[0, 1]]
+
+
+def test_guard_schedules_of_areas_merge_into_the_days():
+    """The guard schedule computed area by area (as the area tasks do) and merged is the one
+    computed for every TPS at once: boxes, absences and the unguarded-TPS series."""
+    from sim.generate import counting_times
+    from sim.guards import guard_schedule, merged
+
+    sc = load_scenario("scenarios/synthetic/kaltim-size.yaml")
+    world = build_world(sc)
+    count_end, _ = counting_times(sc, world, 3, 0)
+    for plan in sc.spec.plans.values():
+        whole = guard_schedule(world, plan, count_end, sc.timeline.logistics_start)
+        parts = []
+        for nodes in world.area_nodes():
+            parts.append(
+                guard_schedule(world, plan, count_end, sc.timeline.logistics_start, nodes[nodes < world.n_tps])
+            )
+        day = merged(parts, count_end)
+        assert len(whole.unguarded_t) > 100 and whole.absent
+        for f in ("box_departs", "unguarded_t", "unguarded_n"):
+            assert (
+                np.array_equal(getattr(whole, f), getattr(day, f)) and getattr(whole, f).dtype == getattr(day, f).dtype
+            )
+        assert day.absent == whole.absent

@@ -73,9 +73,11 @@ from sim.report.data import (
     sweep_verdicts,
     weakest_first,
 )
-from sim.report.i18n import Text, clock, kpi_label, number, percent, value_label
+from sim.report.i18n import Text, clock, kpi_label, number, percent, percent_short_of, value_label
 from sim.report.map import MAP_WORDS, draw_map
 from sim.timeparse import moment
+
+P90_SHARE = 0.9  # the response curve's marked share: the pooled p90 is where it crosses it
 
 FIGSIZE = (10.0, 5.625)  # inches: 1600 x 900 px at DPI
 DPI = 160
@@ -568,7 +570,7 @@ def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str
     fig = new_figure()
     ax = fig.add_subplot()
     ax.grid(True, which="major")
-    ax.axhline(0.9, color="#888888", lw=1, ls=":", zorder=1)
+    ax.axhline(P90_SHARE, color="#888888", lw=1, ls=":", zorder=1)
     dotted = False
     for p, e in data.items():
         x, y = e.response_min, e.share
@@ -596,7 +598,7 @@ def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str
         ax.axvline(tg, color="#444444", lw=1.1, ls="--", zorder=2)
         ax.text(tg, 1.01, number(tg, t.lang), transform=trans, ha="center", va="bottom", fontsize=10.5, color="#444444")
     ax.set_ylim(0, 1.0)
-    ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 0.9, 1.0]))
+    ax.yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, P90_SHARE, 1.0]))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v, t.lang)))
     ax.set_xlabel(t("response_log"))
     ax.set_ylabel(t("share_dispatched"))
@@ -612,8 +614,8 @@ def _response_ecdf(run: RunData, t: Text, view: _View) -> tuple[Figure, str, str
 def _ecdf_caption(t: Text, data: dict[str, Ecdf]) -> str:
     items, tails, none = [], [], []
     for p, e in data.items():
-        share = percent(e.reached_share, t.lang)
-        if e.reached_share >= 0.9:
+        share = percent_short_of(e.reached_share, P90_SHARE, t.lang)
+        if e.reached_share >= P90_SHARE:
             items.append(t("c_ecdf_item", minutes=_minutes(e.p90, t), plan=p))
         else:
             tails.append(t("c_ecdf_tail", plan=p, share=share, minutes=_minutes(e.p90, t)))

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -51,9 +50,10 @@ from sim import metrics
 from sim.errors import UserError
 from sim.records import INCIDENT_COLUMNS, KPI_COLUMNS, SITE_COLUMNS, TARGET_COLUMNS, TIMESERIES_COLUMNS, UNIT_COLUMNS
 from sim.report.i18n import OBJECTIVES
+from sim.runfolder import sha256
 from sim.scenario import TPS_CLASSES, Scenario, Timeline, personnel_use, resolve_timeline
 from sim.scenario.schema import split_constraint
-from sim.textsafe import restore
+from sim.textsafe import restore, restore_text
 
 MANIFEST = "manifest.json"
 
@@ -322,7 +322,7 @@ def verified_manifest(folder: str | Path) -> tuple[dict[str, Any], Scenario, dt.
         f = path / name
         if not f.is_file():
             raise UserError(str(path), name, "listed in the manifest but missing")
-        if hashlib.sha256(f.read_bytes()).hexdigest() != digest:
+        if sha256(f) != digest:  # a megabyte at a time: a final table of many replications is large
             raise UserError(str(path), name, "does not match its checksum in the manifest (changed after the run)")
     try:
         spec = Scenario.model_validate(record.scenario.resolved)
@@ -342,15 +342,33 @@ def verified_manifest(folder: str | Path) -> tuple[dict[str, Any], Scenario, dt.
 
 @dataclass(frozen=True)
 class TableSpec:
-    """What a reader needs of a saved table: these columns, of which ``numbers`` hold numbers (or
-    nothing), ``flags`` True/False (or nothing), ``text`` is read as text (a TPS id '007' stays
-    '007', an empty cell is ''); ``older``: columns a folder made before targets by priority lacks."""
+    """What a reader needs of a saved table: these columns (no other is read), of which ``numbers``
+    hold numbers (or nothing), ``flags`` True/False (or nothing), ``text`` is read as text (a TPS
+    id '007' stays '007', an empty cell is ''); ``older``: columns a folder made before targets by
+    priority lacks.
+
+    ``floats``: numbers that are measures (minutes, shares, km), always float64: the CSV writer
+    writes a whole value in its shortest form (``30``), so without this a column whose values all
+    happen to be whole would come back as integers. The other numbers are counts and ids, as
+    written. ``codes``: text of few distinct values over many rows (plan, kecamatan, incident
+    type, unit id), read as a pandas categorical: each distinct text is held once, not once per
+    row; an empty cell is missing (NaN), as in the columns no list names.
+    """
 
     columns: tuple[str, ...]
     numbers: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
     older: tuple[str, ...] = ()
+    floats: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+
+    def in_sweep(self, keys: Sequence[str] = ()) -> TableSpec:
+        """The table as a sweep writes it: its ``point`` (a number) first, then the varied ``keys``
+        (the scenario's values, as written), then its own columns."""
+        columns = tuple(dict.fromkeys(("point", *keys, *self.columns)))
+        numbers = tuple(dict.fromkeys(("point", *self.numbers)))
+        return TableSpec(columns, numbers, self.flags, self.text, self.older, self.floats, self.codes)
 
 
 OLDER = "made by an older pilkada-sim, before targets by priority; run the scenario again to report on it"
@@ -362,42 +380,68 @@ def _numbers(columns: Iterable[str], but: Iterable[str]) -> tuple[str, ...]:
 
 
 INCIDENT_MEASURES = ("response_min", "wait_min", "reached", "target_min", "within_target")  # since targets by priority
-_STATS = ("n", "mean", "sd", "ci_low", "ci_high")
-_PAIRED = ("n", "plan_mean", "baseline_mean", "difference", "sd", "ci_low", "ci_high")
-_SWEEP_PAIRED = ("n", "point_mean", "reference_mean", "difference", "sd", "ci_low", "ci_high")
+_STAT_FLOATS = ("mean", "sd", "ci_low", "ci_high")
+_STATS = ("n", *_STAT_FLOATS)
+_PAIRED_FLOATS = ("plan_mean", "baseline_mean", "difference", "sd", "ci_low", "ci_high")
+_PAIRED = ("n", *_PAIRED_FLOATS)
+_SWEEP_PAIRED_FLOATS = ("point_mean", "reference_mean", "difference", "sd", "ci_low", "ci_high")
+_SWEEP_PAIRED = ("n", *_SWEEP_PAIRED_FLOATS)
 SWEEP_COMPARISON = "sweep_comparison.csv"
-_INCIDENT_NUMBERS = ("replication", "priority", "t_occur", "t_report", "t_dispatch", "t_arrive", "t_clear")
-_UNIT_NUMBERS = ("replication", "incident_id", "t_dispatch", "t_arrive", "t_clear", "t_back", "travel_min")
+_INCIDENT_FLOATS = (
+    *("t_occur", "t_report", "t_dispatch", "t_arrive", "t_clear"),
+    *("wait_min", "travel_min", "response_min", "target_min"),
+)
+_UNIT_FLOATS = ("t_dispatch", "t_arrive", "t_clear", "t_back", "travel_min", "travel_km", "busy_min")
+_KPI_FLOATS = tuple(k for k, v in metrics.KPIS.items() if v.unit != "count")  # a count is whole
+_PERCENTILE_FLOATS = ("response_min", "ci_low", "ci_high")
 
 RUN_TABLES: dict[str, TableSpec] = {
     "incidents.csv": TableSpec(
         tuple(INCIDENT_COLUMNS),
-        numbers=(*_INCIDENT_NUMBERS, "wait_min", "travel_min", "response_min", "target_min"),
+        numbers=("replication", "priority", *_INCIDENT_FLOATS),
         flags=("reached", "within_target", "escalated"),
         older=INCIDENT_MEASURES,
+        floats=_INCIDENT_FLOATS,
+        codes=("plan", "type", "site_id", "kecamatan", "phase", "units", "resolved_by", "outcome"),
     ),
-    "units.csv": TableSpec(tuple(UNIT_COLUMNS), numbers=(*_UNIT_NUMBERS, "travel_km", "busy_min"), flags=("retasked",)),
-    "timeseries.csv": TableSpec(tuple(TIMESERIES_COLUMNS), numbers=_numbers(TIMESERIES_COLUMNS, ["plan"])),
-    "kpis.csv": TableSpec(tuple(KPI_COLUMNS), numbers=_numbers(KPI_COLUMNS, ["plan"])),
-    "summary.csv": TableSpec(("plan", "kpi", *_STATS), numbers=_STATS),
+    "units.csv": TableSpec(
+        tuple(UNIT_COLUMNS),
+        numbers=("replication", "incident_id", *_UNIT_FLOATS),
+        flags=("retasked",),
+        floats=_UNIT_FLOATS,
+        codes=("plan", "unit_id", "role", "post"),
+    ),
+    "timeseries.csv": TableSpec(
+        tuple(TIMESERIES_COLUMNS), numbers=_numbers(TIMESERIES_COLUMNS, ["plan"]), floats=("t",), codes=("plan",)
+    ),
+    "kpis.csv": TableSpec(tuple(KPI_COLUMNS), numbers=_numbers(KPI_COLUMNS, ["plan"]), floats=_KPI_FLOATS),
+    "summary.csv": TableSpec(("plan", "kpi", *_STATS), numbers=_STATS, floats=_STAT_FLOATS),
     "percentiles.csv": TableSpec(
-        ("plan", "quantile", "n_incidents", "replications", "response_min", "ci_low", "ci_high"),
-        numbers=("quantile", "n_incidents", "replications", "response_min", "ci_low", "ci_high"),
+        ("plan", "quantile", "n_incidents", "replications", *_PERCENTILE_FLOATS),
+        numbers=("quantile", "n_incidents", "replications", *_PERCENTILE_FLOATS),
+        floats=_PERCENTILE_FLOATS,
     ),
     "comparison.csv": TableSpec(
-        ("plan", "baseline", "kpi", *_PAIRED, "significant"), numbers=_PAIRED, flags=("significant",)
+        ("plan", "baseline", "kpi", *_PAIRED, "significant"),
+        numbers=_PAIRED,
+        flags=("significant",),
+        floats=_PAIRED_FLOATS,
     ),
-    # A sweep's paired comparison with its reference point (sim.stats.paired_point_comparison),
-    # with the point's varied keys after "point" (not read: the grid in the manifest has them).
+    # A sweep's paired comparison with its reference point (sim.stats.paired_point_comparison);
+    # the point's varied keys after "point" are added when read (TableSpec.in_sweep).
     SWEEP_COMPARISON: TableSpec(
         ("point", "plan", "reference_point", "kpi", *_SWEEP_PAIRED, "significant"),
         numbers=("point", "reference_point", *_SWEEP_PAIRED),
         flags=("significant",),
+        floats=_SWEEP_PAIRED_FLOATS,
     ),
-    "sites.csv": TableSpec(tuple(SITE_COLUMNS), numbers=("lat", "lon", "voters")),
-    "targets.csv": TableSpec(tuple(TARGET_COLUMNS), numbers=("priority", "target_min")),
+    "sites.csv": TableSpec(tuple(SITE_COLUMNS), numbers=("lat", "lon", "voters"), floats=("lat", "lon")),
+    "targets.csv": TableSpec(tuple(TARGET_COLUMNS), numbers=("priority", "target_min"), floats=("target_min",)),
 }
-SWEEP_TABLES = ("incidents.csv", "timeseries.csv", "kpis.csv", "summary.csv", "percentiles.csv")  # + "point"
+# The tables of a sweep with its "point" (sim.study.final_tables), and those of them with the
+# point's varied keys after it (the charts and the workbook show them).
+SWEEP_TABLES = ("incidents.csv", "units.csv", "timeseries.csv", "kpis.csv", "summary.csv", "percentiles.csv")
+VARIED_KEY_TABLES = ("kpis.csv", "summary.csv", "percentiles.csv", SWEEP_COMPARISON)
 
 # The optimizer's two tables in its confirmation folder (see OptimizationRecord):
 # - optimization_changes.csv, one row per plan value that differs between start and recommended:
@@ -437,6 +481,7 @@ OPTIMIZATION_TABLES: dict[str, TableSpec] = {
         numbers=("threshold", *_ESTIMATES, "incidents"),
         flags=("start_met", "rec_met"),
         text=("group", "kpi", "direction"),
+        floats=("threshold", *_ESTIMATES),
     ),
 }
 
@@ -445,8 +490,15 @@ def _first_bad(col: pd.Series, ok: pd.Series) -> str:
     return repr(str(col[~ok].iloc[0]))[:60]
 
 
+# True and False as the CSV writers spell them: pandas' (True) and pyarrow's (true).
+TRUE_WORDS = ("True", "true")
+FALSE_WORDS = ("False", "false")
+
+
 def read_table(folder: Path, manifest: Mapping[str, Any], name: str, spec: TableSpec) -> pd.DataFrame:
-    """The saved table ``name`` of a folder whose manifest :func:`verified_manifest` checked.
+    """The saved table ``name`` of a folder whose manifest :func:`verified_manifest` checked: the
+    columns of ``spec`` only, typed as it says (a table of many replications is large, and its
+    other columns are never held in memory).
 
     Refused (one line naming the table, or the manifest) if the manifest does not list it (its
     checksum was then never checked), if it cannot be parsed as CSV, if a column of ``spec`` is
@@ -460,9 +512,19 @@ def read_table(folder: Path, manifest: Mapping[str, Any], name: str, spec: Table
             f"does not list {name}, which the report reads (every table it reads must be listed with its checksum)",
         )
     try:
-        head = pd.read_csv(path, nrows=0).columns
-        text = {c: str for c in head if c in spec.text}
-        df = pd.read_csv(path, dtype=text, keep_default_na=True)
+        wanted = {*spec.older, *spec.columns}
+        use = [c for c in pd.read_csv(path, nrows=0).columns if c in wanted]
+        text = [c for c in use if c in spec.text]
+        codes = [c for c in use if c in spec.codes]
+        dtype: dict[str, str | type[str]] = {**dict.fromkeys(text, str), **dict.fromkeys(codes, "category")}
+        df = pd.read_csv(
+            path,
+            usecols=use,
+            dtype=dtype,
+            true_values=list(TRUE_WORDS),
+            false_values=list(FALSE_WORDS),
+            keep_default_na=True,
+        )
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         problem = " ".join(str(exc).split())[:120] or exc.__class__.__name__
         raise UserError(str(path), None, f"not a readable table ({problem})") from None
@@ -470,7 +532,7 @@ def read_table(folder: Path, manifest: Mapping[str, Any], name: str, spec: Table
         df[c] = df[c].fillna("")
     # The one place the reports undo the CSV writer's formula neutralisation: every table of
     # RunData and ExerciseData passes here, so the reports show the scenario's text, not the quote.
-    df = restore(df)
+    df = _restored(df, codes)
     for c in (*spec.older, *spec.columns):
         if c not in df.columns:
             problem = OLDER if c in spec.older else f"the report needs {', '.join(spec.columns)}"
@@ -485,8 +547,30 @@ def read_table(folder: Path, manifest: Mapping[str, Any], name: str, spec: Table
         col = df[c]
         ok = col.isna() | col.isin([True, False])
         if not ok.all():
-            raise UserError(str(path), c, f"holds {_first_bad(col, ok)}; valid: True, False or empty")
+            raise UserError(str(path), c, f"holds {_first_bad(col, ok)}; valid: true, false or empty")
+    for c in spec.floats:
+        df[c] = df[c].astype(np.float64)
     return df
+
+
+def _restored(df: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
+    """``df`` with :func:`sim.textsafe.restore` applied to every text cell: a categorical column
+    (``codes``) through its categories, each distinct text once (:func:`_restored_categories`)."""
+    out = restore(df.drop(columns=list(codes)))
+    for c in codes:  # in the table's order, so each goes back where it was
+        out.insert(list(df.columns).index(c), c, _restored_categories(df[c]))
+    return out
+
+
+def _restored_categories(col: pd.Series) -> pd.Series:
+    """A categorical text column with :func:`sim.textsafe.restore_text` applied to its categories,
+    kept sorted (as ``read_csv`` makes them: the column sorts as its texts do); texts restoring to
+    the same text become one category."""
+    texts = np.asarray([restore_text(str(c)) for c in col.cat.categories], dtype=object)
+    categories, recode = np.unique(texts, return_inverse=True)
+    codes = np.append(recode, -1)[col.cat.codes.to_numpy()]  # a missing cell (code -1) stays missing
+    restored = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=col.cat.categories.dtype))
+    return pd.Series(restored, index=col.index, name=col.name)
 
 
 # --- the optimizer's part of a confirmation folder -------------------------------------------
@@ -576,13 +660,19 @@ def read_optimization(folder: Path, manifest: Mapping[str, Any], spec: Scenario)
 # --- a sweep's paired comparison ----------------------------------------------------------------
 
 
+def varied_keys(manifest: Mapping[str, Any]) -> list[str]:
+    """The key paths a sweep varies, in ``--vary`` order (its tables' columns after ``point``)."""
+    grid = manifest.get("grid") or [{"values": {}}]
+    return list(grid[0]["values"])
+
+
 def read_sweep_comparison(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
     """``sweep_comparison.csv`` of a sweep folder, refused (one line naming it and the column)
     unless it pairs every point with the manifest's ``reference_point``."""
     path = folder / SWEEP_COMPARISON
     if SWEEP_COMPARISON not in manifest["files"]:
         raise UserError(str(path), None, f"missing: {OLDER_SWEEP}")
-    table = read_table(folder, manifest, SWEEP_COMPARISON, RUN_TABLES[SWEEP_COMPARISON])
+    table = read_table(folder, manifest, SWEEP_COMPARISON, RUN_TABLES[SWEEP_COMPARISON].in_sweep(varied_keys(manifest)))
     ref = manifest["reference_point"]
     _refuse_values(path, table, "reference_point", table["reference_point"] != ref, f"{ref} (manifest.json)")
     points = {int(g["point"]) for g in manifest["grid"]}
@@ -662,7 +752,7 @@ class RunData:
         def read(name: str) -> pd.DataFrame:
             spec = RUN_TABLES[name]
             if sweep and name in SWEEP_TABLES:
-                spec = TableSpec(("point", *spec.columns), ("point", *spec.numbers), spec.flags, spec.text, spec.older)
+                spec = spec.in_sweep(varied_keys(manifest) if name in VARIED_KEY_TABLES else ())
             return read_table(path, manifest, name, spec)
 
         # comparison.csv is the paired comparison with the baseline: there exactly when there is one
@@ -871,7 +961,7 @@ def kecamatan_table(run: RunData) -> pd.DataFrame:
     points: list[int | None] = [int(g["point"]) for g in run.manifest["grid"]] if run.is_sweep else [None]
     inc = dispatched(run.incidents)
     keys = ["point", "plan", "kecamatan"] if run.is_sweep else ["plan", "kecamatan"]
-    groups = dict(iter(inc.groupby(keys, sort=False))) if len(inc) else {}
+    groups = dict(iter(inc.groupby(keys, sort=False, observed=True))) if len(inc) else {}
     empty = inc.iloc[:0]
     rows = []
     for point in points:

@@ -49,6 +49,15 @@ def percent(x: float | None, lang: str, decimals: int = 0) -> str:
     return format_percent(x, format=pattern, locale=lang)
 
 
+def percent_short_of(x: float, goal: float, lang: str) -> str:
+    """A share below ``goal`` with the decimals it needs not to read as the goal: 89.6%, not the
+    90% of a sentence that says it is fewer than 90% (two decimals at most)."""
+    for decimals in (0, 1):
+        if round(x * 100, decimals) < goal * 100:
+            return percent(x, lang, decimals)
+    return percent(x, lang, 2)
+
+
 def duration(minutes: float, lang: str) -> str:
     """Minutes as '45 menit' / '3 jam 20 menit' (id) or '45 min' / '3 h 20 min' (en)."""
     if minutes is None or not math.isfinite(minutes):

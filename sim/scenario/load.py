@@ -60,7 +60,7 @@ class ScenarioLoader(yaml.SafeLoader):
         return node
 
     def construct_yaml_str(self, node: yaml.ScalarNode) -> str:  # type: ignore[override]
-        text = str(super().construct_yaml_str(node))
+        text = str(yaml.SafeLoader.construct_yaml_str(self, node))  # not super(): FastLoader shares it
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # "\\ud83d\\ude00" is one emoji written as a pair: join it
@@ -77,23 +77,28 @@ class ScenarioLoader(yaml.SafeLoader):
 
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
         node = super().compose_mapping_node(anchor)
-        first: dict[Any, yaml.ScalarNode] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # a merge (<<: *base) may be overridden; that is what it is for
-            key = self.construct_object(key_node)
-            if key in first:
-                was, at = first[key].start_mark, key_node.start_mark
-                where = (
-                    f"on lines {was.line + 1} and {at.line + 1}"
-                    if was.line != at.line
-                    else f"on line {at.line + 1} (columns {was.column + 1} and {at.column + 1})"
-                )
-                a, b = first[key].value[:40], key_node.value[:40]
-                what = f"key '{b}' is given twice" if a == b else f"keys '{a}' and '{b}' are the same key"
-                raise YamlRefused(at.line + 1, f"{what}, {where}; keep one (YAML would silently use the last)")
-            first[key] = key_node
+        _refuse_repeated_keys(self, node)
         return node
+
+
+def _refuse_repeated_keys(loader: yaml.constructor.BaseConstructor, node: yaml.MappingNode) -> None:
+    """A key given twice in one mapping is refused, naming both places."""
+    first: dict[Any, yaml.ScalarNode] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # a merge (<<: *base) may be overridden; that is what it is for
+        key = loader.construct_object(key_node)
+        if key in first:
+            was, at = first[key].start_mark, key_node.start_mark
+            where = (
+                f"on lines {was.line + 1} and {at.line + 1}"
+                if was.line != at.line
+                else f"on line {at.line + 1} (columns {was.column + 1} and {at.column + 1})"
+            )
+            a, b = first[key].value[:40], key_node.value[:40]
+            what = f"key '{b}' is given twice" if a == b else f"keys '{a}' and '{b}' are the same key"
+            raise YamlRefused(at.line + 1, f"{what}, {where}; keep one (YAML would silently use the last)")
+        first[key] = key_node
 
 
 ScenarioLoader.add_constructor("tag:yaml.org,2002:str", ScenarioLoader.construct_yaml_str)
@@ -149,9 +154,61 @@ def _check_expanded(root: yaml.Node) -> None:
     size(root)
 
 
+if yaml.__with_libyaml__:
+
+    class FastLoader(yaml.CSafeLoader):
+        """:class:`ScenarioLoader`'s reading with libyaml's parser (a national scenario's 3 MB of
+        YAML: 2.5 s to compose instead of about 9 s); :func:`yaml_load` makes the same checks on
+        the composed document."""
+
+        yaml_implicit_resolvers = ScenarioLoader.yaml_implicit_resolvers
+        yaml_constructors = ScenarioLoader.yaml_constructors
+
+
+def _checked(loader: yaml.constructor.BaseConstructor, root: yaml.Node) -> None:
+    """:class:`ScenarioLoader`'s composing checks on a composed document: repeated keys (each
+    mapping after what it holds, as the composer meets them), then the aliases' expansion."""
+    seen: set[int] = set()
+    aliased = False
+
+    def visit(node: yaml.Node) -> None:
+        nonlocal aliased
+        if id(node) in seen:  # an alias: checked where its anchor is
+            aliased = True
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                visit(item)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                visit(key)
+                visit(value)
+            _refuse_repeated_keys(loader, node)
+
+    visit(root)
+    if aliased:
+        _check_expanded(root)
+
+
 def yaml_load(text: str) -> Any:
-    """YAML text as Python values, read with :class:`ScenarioLoader`."""
-    return yaml.load(text, Loader=ScenarioLoader)
+    """YAML text as Python values, read as :class:`ScenarioLoader` reads it (by libyaml where it is
+    installed; YAML it cannot read is read again by :class:`ScenarioLoader`, whose problem lines
+    the users see)."""
+    if not yaml.__with_libyaml__:
+        return yaml.load(text, Loader=ScenarioLoader)
+    loader = FastLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError:
+            return yaml.load(text, Loader=ScenarioLoader)
+        if root is None:
+            return None
+        _checked(loader, root)
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
 
 
 def read_yaml_file(path: Path, what: str) -> Any:
@@ -200,11 +257,14 @@ class LoadedScenario:
         return self.spec.name
 
     def digest(self) -> str:
-        """SHA-256 of the resolved scenario content (YAML after overrides plus the TPS table)."""
+        """SHA-256 of the resolved scenario content (YAML after overrides plus the TPS table and
+        the travel matrix: their columns and pandas' hash of each row, not their text, which
+        takes seconds to write for a national table)."""
         h = hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode())
-        h.update(self.tps.to_csv(index=False).encode())
-        if self.travel_matrix is not None:
-            h.update(self.travel_matrix.to_csv(index=False).encode())
+        for table in (self.tps, self.travel_matrix):
+            if table is not None:
+                h.update(json.dumps([[str(c), str(t)] for c, t in table.dtypes.items()]).encode())
+                h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
         return h.hexdigest()
 
 

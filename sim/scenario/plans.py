@@ -23,9 +23,18 @@ class GuardClusters:
     """A plan's static TPS guards, cluster by cluster."""
 
     cluster_of: np.ndarray  # cluster index of every TPS
-    members: list[list[int]]  # the TPS of every cluster, in table order
+    tps: np.ndarray  # the TPS of every cluster, cluster after cluster, each in table order
+    starts: np.ndarray  # where each cluster's TPS begin in ``tps`` (and its length, last)
     officers: np.ndarray  # officers of every cluster
     tps_class: np.ndarray  # index into TPS_CLASSES of every cluster
+
+    def members(self, c: int) -> list[int]:
+        """The TPS of cluster ``c``, in table order."""
+        return self.tps[self.starts[c] : self.starts[c + 1]].tolist()
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.starts)
 
 
 def guard_clusters(plan: Plan, tps_class: np.ndarray, tps_kec: np.ndarray, n_kecamatan: int) -> GuardClusters:
@@ -36,22 +45,19 @@ def guard_clusters(plan: Plan, tps_class: np.ndarray, tps_kec: np.ndarray, n_kec
     (0 .. n_kecamatan - 1); a TPS with neither is in no cluster.
     """
     cluster_of = np.zeros(len(tps_class), dtype=np.int64)
-    members_of: list[list[int]] = []
-    officers: list[int] = []
-    classes: list[int] = []
-    for ci, cls in enumerate(TPS_CLASSES):
-        rule = plan.tps_guards[cls]  # type: ignore[index]
-        for k in range(n_kecamatan):
-            members = np.flatnonzero((tps_class == ci) & (tps_kec == k))
-            for start in range(0, len(members), rule.per_tps):
-                chunk = [int(x) for x in members[start : start + rule.per_tps]]
-                cluster_of[chunk] = len(members_of)
-                members_of.append(chunk)
-                officers.append(rule.officers)
-                classes.append(ci)
-    return GuardClusters(
-        cluster_of, members_of, np.asarray(officers, dtype=np.int64), np.asarray(classes, dtype=np.int64)
-    )
+    tps = np.flatnonzero((tps_class >= 0) & (tps_class < len(TPS_CLASSES)) & (tps_kec >= 0) & (tps_kec < n_kecamatan))
+    tps = tps[np.lexsort((tps, tps_kec[tps], tps_class[tps]))]  # by class, kecamatan, then table order
+    cls, kec = tps_class[tps], tps_kec[tps]
+    rules = [plan.tps_guards[c] for c in TPS_CLASSES]  # type: ignore[index]
+    per_tps = np.asarray([r.per_tps for r in rules], dtype=np.int64)[cls]
+    group = np.r_[True, (cls[1:] != cls[:-1]) | (kec[1:] != kec[:-1])] if len(tps) else np.zeros(0, dtype=bool)
+    first = np.flatnonzero(group)
+    rank = np.arange(len(tps)) - np.repeat(first, np.diff(np.r_[first, len(tps)]))  # place in its group
+    starts = np.flatnonzero(rank % per_tps == 0)  # where each cluster begins
+    cluster_of[tps] = np.cumsum(rank % per_tps == 0) - 1
+    classes = cls[starts].astype(np.int64)
+    officers = np.asarray([r.officers for r in rules], dtype=np.int64)[classes]
+    return GuardClusters(cluster_of, tps, np.r_[starts, len(tps)].astype(np.int64), officers, classes)
 
 
 UNIT_SECTIONS = ("patrols", "reserve", "tni_backup")  # a plan's lists of unit groups
