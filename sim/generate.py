@@ -99,13 +99,19 @@ class IncidentStream:
             replication=self.replication, count_end=self.count_end, escort_end=self.escort_end, **picked
         )
 
-    def concat(self, other: IncidentStream) -> IncidentStream:
-        """This day's incidents followed by ``other``'s (same replication and TPS times)."""
-        per_incident = PER_INCIDENT
-        joined = {f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in per_incident}
+    def concat(self, *others: IncidentStream) -> IncidentStream:
+        """This day's incidents followed by those of ``others`` (same replication and TPS times)."""
+        days = (self, *others)
+        joined = {f: np.concatenate([getattr(d, f) for d in days]) for f in PER_INCIDENT}
         return IncidentStream(
             replication=self.replication, count_end=self.count_end, escort_end=self.escort_end, **joined
         )
+
+
+def day_order(t_occur: np.ndarray, site: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """The order of a day's incidents: by time, then site, then type (ties never depend on how the
+    day was drawn, area by area or whole)."""
+    return np.lexsort((kind, site, t_occur))
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,7 @@ def surge(
     w0, w1 = np.maximum(w0, t0), np.minimum(w1, t1)
     keep = (world.node_kec[site] == kecamatan) & (w1 > w0)
     t, s, k, p = _arrivals(sc, types, site[keep], phase[keep], w0[keep], w1[keep], rng, scale)
-    order = np.lexsort((k, s, t))
+    order = day_order(t, s, k)
     t, s, k, p = t[order], s[order], k[order], p[order]
     gens = np.zeros(len(t), dtype=np.int64)
     return with_draws(
@@ -375,15 +381,8 @@ def generate(
 
 def joined(days: list[IncidentStream]) -> IncidentStream:
     """Days of different areas (same replication and TPS times) as one, in the day's order."""
-    first = days[0]
-    cat = {f: np.concatenate([getattr(d, f) for d in days]) for f in PER_INCIDENT}
-    order = np.lexsort((cat["kind"], cat["site"], cat["t_occur"]))
-    return IncidentStream(
-        replication=first.replication,
-        count_end=first.count_end,
-        escort_end=first.escort_end,
-        **{f: v[order] for f, v in cat.items()},
-    )
+    whole = days[0].concat(*days[1:])
+    return whole.subset(day_order(whole.t_occur, whole.site, whole.kind))
 
 
 Windows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # (site, phase, t0, t1) of phase windows
@@ -412,7 +411,7 @@ def _area_day(
             sc, world, types, parts[0], tps, count_end, escort_end, stream(seed, replication, "outbreak", area)
         )
     t_occur, sites, kinds, phases, gens = (np.concatenate([p[k] for p in parts]) for k in range(5))
-    order = np.lexsort((kinds, sites, t_occur))
+    order = day_order(t_occur, sites, kinds)
     return with_draws(
         sc,
         world,

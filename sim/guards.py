@@ -66,7 +66,6 @@ def guard_schedule(
     single = clusters.sizes == 1 if SINGLE_TPS_SHORTCUT else np.zeros(len(officers), dtype=bool)
     escort = plan.escort
     go, back = world.escort_legs()  # TPS to its PPK, and back [min]
-    box_departs = count_end.astype(float).copy()
     absent: dict[int, tuple[list[float], list[float]]] = {}
     change_t: list[np.ndarray] = []
     change_n: list[np.ndarray] = []
@@ -80,7 +79,8 @@ def guard_schedule(
         *(clusters, escort, count_end, go, back, opens_at, absent, change_t, change_n),
     )
     # The clusters of several TPS walk their boxes one by one: in Python floats (exactly the
-    # arrays' values), which read several times faster than numpy scalars.
+    # arrays' values), which read several times faster than numpy scalars. A box leaves when
+    # counting ends unless its guard is still away (a one-TPS cluster's always does).
     ends_at, go_min, back_min = count_end.astype(float).tolist(), go.tolist(), back.tolist()
     departs = list(ends_at)
     for c in np.flatnonzero(~single & chosen).tolist():
@@ -100,7 +100,6 @@ def guard_schedule(
                     again = depart + (go_min[box] + escort.handover_min + back_min[box])  # the round trip
                     present_delta.append((again, +1))
                     heapq.heappush(free, again)
-            box_departs[order] = [departs[t] for t in order]
         changes: list[tuple[float, int]] = []
         starts, ends = _sweep(g, order, departs, present_delta, opens_at, changes)
         if starts:
@@ -110,7 +109,7 @@ def guard_schedule(
             change_n.append(np.asarray([x[1] for x in changes]))
 
     ug_t, ug_n = _step_function(change_t, change_n)
-    return GuardSchedule(cluster_of, officers, absent, box_departs, ug_t, ug_n)
+    return GuardSchedule(cluster_of, officers, absent, np.asarray(departs, dtype=float), ug_t, ug_n)
 
 
 def _step_function(change_t: list[np.ndarray], change_n: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
